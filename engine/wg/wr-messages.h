@@ -11,24 +11,24 @@
 
 #include <stdint.h>
 
-#define WR_KEY_LEN	      32
-#define WR_AUTHTAG_LEN	      16
-#define WR_COOKIE_LEN	      16
-#define WR_COOKIE_NONCE_LEN   24
-#define WR_TIMESTAMP_LEN      12
-#define WR_HASH_LEN	      32
-#define WR_MAC_LEN	      16
-#define WR_SYMMETRIC_KEY_LEN  32
-#define WR_NOISE_PUBLIC_LEN   32
+#define WR_KEY_LEN	     32
+#define WR_AUTHTAG_LEN	     16
+#define WR_COOKIE_LEN	     16
+#define WR_COOKIE_NONCE_LEN  24
+#define WR_TIMESTAMP_LEN     12
+#define WR_HASH_LEN	     32
+#define WR_MAC_LEN	     16
+#define WR_SYMMETRIC_KEY_LEN 32
+#define WR_NOISE_PUBLIC_LEN  32
 
-#define WR_NOISE_CONSTRUCTION "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s"
-#define WR_NOISE_IDENTIFIER   "WireGuard v1 zx2c4 Jason@zx2c4.com"
-#define WR_COOKIE_LABEL_MAC1  "mac1----"
+#define WR_NOISE_CONSTRUCTION  "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s"
+#define WR_NOISE_IDENTIFIER    "WireGuard v1 zx2c4 Jason@zx2c4.com"
+#define WR_COOKIE_LABEL_MAC1   "mac1----"
 #define WR_COOKIE_LABEL_COOKIE "cookie--"
 
 /* all times in the engine are int64 microseconds of a monotonic clock */
-#define WR_USEC_PER_SEC	      1000000LL
-#define WR_USEC_PER_MSEC      1000LL
+#define WR_USEC_PER_SEC	 1000000LL
+#define WR_USEC_PER_MSEC 1000LL
 
 /* protocol timers, whitepaper §6.1 (seconds) */
 enum wr_limits {
@@ -50,15 +50,16 @@ enum wr_limits {
 #define REKEY_TIMEOUT_JITTER_MAX_USEC (WR_USEC_PER_SEC / 3)
 
 /* the replay window: 2048 bits of history behind the highest counter seen */
-#define COUNTER_BITS_TOTAL	  2048
-#define COUNTER_REDUNDANT_BITS	  64
-#define COUNTER_WINDOW_SIZE	  (COUNTER_BITS_TOTAL - COUNTER_REDUNDANT_BITS)
+#define COUNTER_BITS_TOTAL     2048
+#define COUNTER_REDUNDANT_BITS 64
+#define COUNTER_WINDOW_SIZE    (COUNTER_BITS_TOTAL - COUNTER_REDUNDANT_BITS)
 
 #define REKEY_AFTER_MESSAGES  (1ULL << 60)
 #define REJECT_AFTER_MESSAGES (UINT64_MAX - COUNTER_WINDOW_SIZE - 1)
 
 /* the 4-byte cookie/secret rotation granularity is in µs like everything else */
-#define WR_ROUND_TIMESTAMP_NSEC (1U << 24) /* TAI64N is rounded down to this, so it leaks no precision */
+#define WR_ROUND_TIMESTAMP_NSEC \
+	(1U << 24) /* TAI64N is rounded down to this, so it leaks no precision */
 
 enum wr_message_type {
 	MESSAGE_INVALID = 0,
@@ -115,12 +116,12 @@ _Static_assert(sizeof(struct wr_message_handshake_response) == 92, "response is 
 _Static_assert(sizeof(struct wr_message_handshake_cookie) == 64, "cookie reply is 64 bytes");
 _Static_assert(sizeof(struct wr_message_data) == 16, "data header is 16 bytes");
 
-#define MESSAGE_DATA_HEADER_LEN	  sizeof(struct wr_message_data)
-#define MESSAGE_MINIMUM_LENGTH	  (MESSAGE_DATA_HEADER_LEN + WR_AUTHTAG_LEN)
-#define MESSAGE_PADDING_MULTIPLE  16
+#define MESSAGE_DATA_HEADER_LEN	 sizeof(struct wr_message_data)
+#define MESSAGE_MINIMUM_LENGTH	 (MESSAGE_DATA_HEADER_LEN + WR_AUTHTAG_LEN)
+#define MESSAGE_PADDING_MULTIPLE 16
 /* the largest datagram the engine accepts: an IP packet of up to 64 KiB plus framing */
-#define MESSAGE_MAX_LENGTH	  (65535 + MESSAGE_DATA_HEADER_LEN + WR_AUTHTAG_LEN)
+#define MESSAGE_MAX_LENGTH (65535 + MESSAGE_DATA_HEADER_LEN + WR_AUTHTAG_LEN)
 
 /* where the MACs sit: mac1 covers everything before it, mac2 everything before mac2 */
 #define WR_MAC1_OFFSET(msg_size) ((msg_size) - sizeof(struct wr_message_macs))
-#define WR_MAC2_OFFSET(msg_size) ((msg_size) - WR_MAC_LEN)
+#define WR_MAC2_OFFSET(msg_size) ((msg_size) -WR_MAC_LEN)

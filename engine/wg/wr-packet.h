@@ -25,15 +25,15 @@
 
 typedef enum {
 	WR_VERDICT_NONE = 0,
-	WR_VERDICT_SEND,      /* data holds a datagram for endpoint */
-	WR_VERDICT_TUN,	      /* data holds an IP packet for the TUN device */
-	WR_VERDICT_CONSUMED,  /* kept or queued by the device (staged, handshake) */
-	WR_VERDICT_DROP,      /* dropped; counted by the device */
+	WR_VERDICT_SEND,     /* data holds a datagram for endpoint */
+	WR_VERDICT_TUN,	     /* data holds an IP packet for the TUN device */
+	WR_VERDICT_CONSUMED, /* kept or queued by the device (staged, handshake) */
+	WR_VERDICT_DROP,     /* dropped; counted by the device */
 } WrVerdict;
 
 typedef struct {
-	uint8_t *buf;	   /* WR_PACKET_CAPACITY bytes, owned by whoever allocated the batch */
-	uint8_t *data;	   /* the bytes in play: somewhere inside buf */
+	uint8_t *buf;  /* WR_PACKET_CAPACITY bytes, owned by whoever allocated the batch */
+	uint8_t *data; /* the bytes in play: somewhere inside buf */
 	uint32_t len;
 	WrVerdict verdict;
 	WrEndpoint endpoint; /* where it came from (UDP in) or goes to (UDP out) */
