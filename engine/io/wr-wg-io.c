@@ -1,0 +1,440 @@
+/*
+ * Copyright 2026 The Warren Authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#define G_LOG_DOMAIN "WrWgIo"
+
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib-unix.h>
+
+#include "wr-udp.h"
+#include "wr-wg-io.h"
+
+/* IP packets per batch on the TUN reader: with TSO one read brings up to ~45 */
+#define IO_BATCH 128
+/* receive buffers of the UDP reader: with GRO each holds up to 64 KiB of datagrams, so
+ * fewer are needed (and fewer pages touched) than without */
+#define IO_RX_BUFS_GRO	 16
+#define IO_RX_BUFS_PLAIN 64
+/* datagrams per batch on the UDP reader, after GRO buffers are cut up */
+#define IO_RX_PKTS 1024
+/* how often the control side re-reads the interface MTU (wg-quick sets it after start) */
+#define MTU_REFRESH_SECONDS 1
+
+struct WrWgIo {
+	WrDevice *device;
+	WrTun *tun;
+	GMainContext *context;
+	WrWgIoGoneFunc gone_func;
+	gpointer gone_data;
+
+	GRWLock sock_lock; /* writers swap udp; readers use it */
+	WrUdp *udp;
+
+	GThread *tx_thread;
+	GThread *rx_thread;
+	int stop;     /* atomic */
+	int tun_gone; /* atomic */
+	int wake_fd;  /* data threads -> control side */
+	int rx_fd;    /* control side -> rx thread: socket swapped or stop */
+
+	GSource *wake_source;
+	GSource *timer_source;
+	guint mtu_source_id;
+};
+
+static void
+poke(int fd)
+{
+	uint64_t one = 1;
+
+	/* an eventfd write only fails when the counter would overflow: it is poked already */
+	(void) !write(fd, &one, sizeof(one));
+}
+
+static void
+drain(int fd)
+{
+	uint64_t value;
+
+	(void) !read(fd, &value, sizeof(value));
+}
+
+static WrPacket *
+packets_new(unsigned int n)
+{
+	WrPacket *pkts = g_new0(WrPacket, n);
+
+	for (unsigned int i = 0; i < n; i++)
+		pkts[i].buf = g_malloc(WR_PACKET_CAPACITY);
+	return pkts;
+}
+
+static void
+packets_free(WrPacket *pkts, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		g_free(pkts[i].buf);
+	g_free(pkts);
+}
+
+/* sends the device's outbox; must hold sock_lock for reading */
+static void
+send_outbox(WrWgIo *self)
+{
+	GQueue out = G_QUEUE_INIT;
+
+	if (!wr_device_has_outgoing(self->device))
+		return;
+	wr_device_take_outgoing(self->device, &out);
+	wr_udp_send_datagrams(self->udp, &out);
+}
+
+static void
+after_batch(WrWgIo *self)
+{
+	if (wr_device_take_wake(self->device))
+		poke(self->wake_fd);
+}
+
+/* the TUN reader: plaintext in, ciphertext out */
+static gpointer
+tx_thread_cb(gpointer user_data)
+{
+	WrWgIo *self = user_data;
+	WrPacket *pkts = packets_new(IO_BATCH);
+
+	while (!g_atomic_int_get(&self->stop)) {
+		int n = wr_tun_read_batch(self->tun, pkts, IO_BATCH);
+
+		if (n < 0) {
+			if (n != -ECANCELED && n != -EINTR) {
+				g_message("TUN device %s is gone (%s)", wr_tun_get_name(self->tun),
+					  g_strerror(-n));
+				g_atomic_int_set(&self->tun_gone, 1);
+				poke(self->wake_fd);
+				break;
+			}
+			if (n == -ECANCELED)
+				break;
+			continue;
+		}
+		wr_device_feed_ip_packets(self->device, pkts, (unsigned int) n,
+					  g_get_monotonic_time());
+		g_rw_lock_reader_lock(&self->sock_lock);
+		(void) wr_udp_send_batch(self->udp, pkts, (unsigned int) n);
+		send_outbox(self);
+		g_rw_lock_reader_unlock(&self->sock_lock);
+		after_batch(self);
+	}
+	packets_free(pkts, IO_BATCH);
+	return NULL;
+}
+
+/* the UDP reader: ciphertext in, plaintext to the TUN */
+static gpointer
+rx_thread_cb(gpointer user_data)
+{
+	WrWgIo *self = user_data;
+	unsigned int n_bufs;
+	uint8_t **bufs;
+	WrPacket *pkts = g_new0(WrPacket, IO_RX_PKTS);
+
+	g_rw_lock_reader_lock(&self->sock_lock);
+	n_bufs = wr_udp_has_gro(self->udp) ? IO_RX_BUFS_GRO : IO_RX_BUFS_PLAIN;
+	g_rw_lock_reader_unlock(&self->sock_lock);
+	bufs = g_new(uint8_t *, IO_RX_BUFS_PLAIN);
+	for (unsigned int i = 0; i < IO_RX_BUFS_PLAIN; i++)
+		bufs[i] = g_malloc(WR_PACKET_CAPACITY);
+
+	while (!g_atomic_int_get(&self->stop)) {
+		struct pollfd pfds[2];
+		int n;
+
+		g_rw_lock_reader_lock(&self->sock_lock);
+		pfds[0].fd = wr_udp_get_fd(self->udp);
+		g_rw_lock_reader_unlock(&self->sock_lock);
+		pfds[0].events = POLLIN;
+		pfds[1].fd = self->rx_fd;
+		pfds[1].events = POLLIN;
+		if (poll(pfds, 2, -1) < 0)
+			continue;
+		if (pfds[1].revents & POLLIN) {
+			/* the socket was swapped, or we are asked to stop */
+			drain(self->rx_fd);
+			continue;
+		}
+		do {
+			g_rw_lock_reader_lock(&self->sock_lock);
+			n = wr_udp_recv_batch(self->udp, bufs, n_bufs, pkts, IO_RX_PKTS);
+			g_rw_lock_reader_unlock(&self->sock_lock);
+			if (n <= 0)
+				break;
+			wr_device_feed_datagrams(self->device, pkts, (unsigned int) n,
+						 g_get_monotonic_time());
+			(void) wr_tun_write_batch(self->tun, pkts, (unsigned int) n);
+			g_rw_lock_reader_lock(&self->sock_lock);
+			send_outbox(self);
+			g_rw_lock_reader_unlock(&self->sock_lock);
+			after_batch(self);
+		} while (n > 0 && !g_atomic_int_get(&self->stop));
+	}
+	for (unsigned int i = 0; i < IO_RX_BUFS_PLAIN; i++)
+		g_free(bufs[i]);
+	g_free(bufs);
+	g_free(pkts);
+	return NULL;
+}
+
+/* the control side: tick, send, schedule the next tick */
+static void
+service(WrWgIo *self)
+{
+	int64_t next = wr_device_tick(self->device, g_get_monotonic_time(), g_get_real_time());
+
+	g_rw_lock_reader_lock(&self->sock_lock);
+	send_outbox(self);
+	g_rw_lock_reader_unlock(&self->sock_lock);
+	g_source_set_ready_time(self->timer_source, next == INT64_MAX ? -1 : next);
+}
+
+static gboolean
+wake_cb(gint fd, GIOCondition condition, gpointer user_data)
+{
+	WrWgIo *self = user_data;
+
+	drain(fd);
+	if (g_atomic_int_get(&self->tun_gone) && self->gone_func != NULL) {
+		WrWgIoGoneFunc func = self->gone_func;
+
+		self->gone_func = NULL;
+		func(self->gone_data);
+	}
+	service(self);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+timer_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
+{
+	/* a ready-time source fires once per deadline; service() sets the next one */
+	g_source_set_ready_time(source, -1);
+	return callback(user_data);
+}
+
+static GSourceFuncs timer_funcs = {
+	.dispatch = timer_dispatch,
+};
+
+static gboolean
+timer_cb(gpointer user_data)
+{
+	service(user_data);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+mtu_cb(gpointer user_data)
+{
+	WrWgIo *self = user_data;
+
+	wr_device_set_mtu(self->device, wr_tun_get_mtu(self->tun));
+	return G_SOURCE_CONTINUE;
+}
+
+WrWgIo *
+wr_wg_io_new(WrDevice *device, WrTun *tun, GMainContext *context, WrWgIoGoneFunc gone_func,
+	     gpointer user_data, GError **error)
+{
+	g_autoptr(WrUdp) udp = NULL;
+	WrWgIo *self;
+
+	udp = wr_udp_new(wr_device_get_listen_port(device), wr_device_get_fwmark(device), error);
+	if (udp == NULL)
+		return NULL;
+
+	self = g_new0(WrWgIo, 1);
+	self->device = device;
+	self->tun = tun;
+	self->context =
+		context != NULL ? g_main_context_ref(context) : g_main_context_ref_thread_default();
+	self->gone_func = gone_func;
+	self->gone_data = user_data;
+	g_rw_lock_init(&self->sock_lock);
+	self->udp = g_steal_pointer(&udp);
+	self->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	self->rx_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (self->wake_fd < 0 || self->rx_fd < 0) {
+		int err = errno;
+
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "eventfd: %s",
+			    g_strerror(err));
+		wr_wg_io_free(self);
+		return NULL;
+	}
+	wr_device_set_mtu(device, wr_tun_get_mtu(tun));
+	/* the device learns the port the kernel really gave us */
+	wr_device_set_listen_port(device, wr_udp_get_port(self->udp));
+
+	self->wake_source = g_unix_fd_source_new(self->wake_fd, G_IO_IN);
+	g_source_set_callback(self->wake_source, (GSourceFunc) (void (*)(void)) wake_cb, self,
+			      NULL);
+	g_source_attach(self->wake_source, self->context);
+	self->timer_source = g_source_new(&timer_funcs, sizeof(GSource));
+	g_source_set_callback(self->timer_source, timer_cb, self, NULL);
+	g_source_set_ready_time(self->timer_source, 0);
+	g_source_attach(self->timer_source, self->context);
+	{
+		GSource *mtu = g_timeout_source_new_seconds(MTU_REFRESH_SECONDS);
+
+		g_source_set_callback(mtu, mtu_cb, self, NULL);
+		self->mtu_source_id = g_source_attach(mtu, self->context);
+		g_source_unref(mtu);
+	}
+
+	self->tx_thread = g_thread_new("wr-tun-rx", tx_thread_cb, self);
+	self->rx_thread = g_thread_new("wr-udp-rx", rx_thread_cb, self);
+	return self;
+}
+
+void
+wr_wg_io_free(WrWgIo *self)
+{
+	if (self == NULL)
+		return;
+	g_atomic_int_set(&self->stop, 1);
+	if (self->tx_thread != NULL) {
+		wr_tun_close(self->tun);
+		g_thread_join(self->tx_thread);
+	}
+	if (self->rx_thread != NULL) {
+		poke(self->rx_fd);
+		g_thread_join(self->rx_thread);
+	}
+	if (self->wake_source != NULL) {
+		g_source_destroy(self->wake_source);
+		g_source_unref(self->wake_source);
+	}
+	if (self->timer_source != NULL) {
+		g_source_destroy(self->timer_source);
+		g_source_unref(self->timer_source);
+	}
+	if (self->mtu_source_id != 0) {
+		GSource *mtu = g_main_context_find_source_by_id(self->context, self->mtu_source_id);
+
+		if (mtu != NULL)
+			g_source_destroy(mtu);
+	}
+	if (self->wake_fd >= 0)
+		close(self->wake_fd);
+	if (self->rx_fd >= 0)
+		close(self->rx_fd);
+	wr_udp_free(self->udp);
+	g_rw_lock_clear(&self->sock_lock);
+	g_main_context_unref(self->context);
+	g_free(self);
+}
+
+static int
+errno_of(const GError *error)
+{
+	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
+		return EADDRINUSE;
+	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
+		return EPERM;
+	return EIO;
+}
+
+int
+wr_wg_io_apply(WrWgIo *self, const WrUapiSet *set)
+{
+	g_autoptr(WrUdp) fresh = NULL;
+	g_autoptr(GError) error = NULL;
+	uint16_t port = wr_udp_get_port(self->udp);
+	uint32_t old_fwmark = wr_device_get_fwmark(self->device);
+	uint32_t fwmark = set->has_fwmark ? set->fwmark : old_fwmark;
+	int err;
+
+	/* bind first: if the port is taken, nothing else changes */
+	if (set->has_listen_port && (set->listen_port != port || set->listen_port == 0)) {
+		fresh = wr_udp_new(set->listen_port, fwmark, &error);
+		if (fresh == NULL) {
+			g_warning("set: %s", error->message);
+			return errno_of(error);
+		}
+	} else if (set->has_fwmark && fwmark != old_fwmark) {
+		g_rw_lock_reader_lock(&self->sock_lock);
+		if (!wr_udp_set_fwmark(self->udp, fwmark, &error)) {
+			g_rw_lock_reader_unlock(&self->sock_lock);
+			g_warning("set: %s", error->message);
+			return errno_of(error);
+		}
+		g_rw_lock_reader_unlock(&self->sock_lock);
+	}
+
+	err = wr_device_apply(self->device, set, g_get_monotonic_time());
+	if (err != 0) {
+		if (fresh == NULL && set->has_fwmark && fwmark != old_fwmark)
+			(void) wr_udp_set_fwmark(self->udp, old_fwmark, NULL);
+		return err;
+	}
+
+	if (fresh != NULL) {
+		WrUdp *old;
+
+		g_rw_lock_writer_lock(&self->sock_lock);
+		old = self->udp;
+		self->udp = g_steal_pointer(&fresh);
+		g_rw_lock_writer_unlock(&self->sock_lock);
+		wr_udp_free(old);
+		poke(self->rx_fd);
+	}
+	/* the device records the port the socket really has (a request for 0 picks one) */
+	g_rw_lock_reader_lock(&self->sock_lock);
+	wr_device_set_listen_port(self->device, wr_udp_get_port(self->udp));
+	g_rw_lock_reader_unlock(&self->sock_lock);
+	service(self);
+	return 0;
+}
+
+void
+wr_wg_io_get_info(WrWgIo *self, WrUapiDeviceInfo *info)
+{
+	wr_device_get_info(self->device, info);
+	g_rw_lock_reader_lock(&self->sock_lock);
+	info->listen_port = wr_udp_get_port(self->udp);
+	g_rw_lock_reader_unlock(&self->sock_lock);
+}
+
+char *
+wr_wg_io_describe_stats(WrWgIo *self)
+{
+	WrDeviceStats d;
+	WrUdpStats u;
+	WrTunStats t;
+
+	wr_device_get_stats(self->device, &d);
+	g_rw_lock_reader_lock(&self->sock_lock);
+	wr_udp_get_stats(self->udp, &u);
+	g_rw_lock_reader_unlock(&self->sock_lock);
+	wr_tun_get_stats(self->tun, &t);
+	return g_strdup_printf(
+		"rx %" G_GUINT64_FORMAT " pkts/%" G_GUINT64_FORMAT " B, tx %" G_GUINT64_FORMAT
+		" pkts/%" G_GUINT64_FORMAT " B; udp %" G_GUINT64_FORMAT
+		" recv syscalls, %" G_GUINT64_FORMAT " send syscalls; tun %" G_GUINT64_FORMAT
+		" reads (%" G_GUINT64_FORMAT " super), %" G_GUINT64_FORMAT
+		" writes for %" G_GUINT64_FORMAT " pkts; drops: replay %" G_GUINT64_FORMAT
+		", decrypt %" G_GUINT64_FORMAT ", no route %" G_GUINT64_FORMAT
+		", bad inner %" G_GUINT64_FORMAT,
+		d.rx_packets, d.rx_bytes, d.tx_packets, d.tx_bytes, u.rx_syscalls, u.tx_syscalls,
+		t.read_packets, t.read_superpackets, t.written_writes, t.written_packets,
+		d.drop_replay, d.drop_decrypt_failed, d.drop_no_route, d.drop_bad_inner);
+}
