@@ -8,8 +8,8 @@
  * (all of it or, on any error, none of it), which is stricter than wireguard-go.
  *
  * A request is "get=1\n\n" or "set=1\n" + key=value lines + "\n".  A reply to get is the
- * device's key=value lines, then "errno=0\n\n"; a reply to set is "errno=N\n\n", N being a
- * positive errno (0 for success).
+ * device's key=value lines, then "errno=0\n\n"; a reply to set is "errno=N\n\n" with N the
+ * negated errno (0 for success), as wireguard-go sends it and wg(8) expects.
  */
 
 #pragma once
@@ -114,6 +114,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(WrUapiDeviceInfo, wr_uapi_device_info_free)
 /* appends the reply to get=1, in wireguard-go's order, ending with "errno=0\n\n" */
 void
 wr_uapi_format_get(const WrUapiDeviceInfo *info, GString *out);
-/* appends "errno=N\n\n" */
+/* appends "errno=N\n\n" with N as given: pass the negated errno, as wg(8) expects */
 void
 wr_uapi_format_errno(int err, GString *out);
