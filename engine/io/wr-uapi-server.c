@@ -74,17 +74,22 @@ reply_written_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 	client_read(client);
 }
 
+/* a get reply carries the private key: wipe it once written */
+static void
+reply_free(GString *reply)
+{
+	wr_memzero(reply->str, reply->allocated_len);
+	g_string_free(reply, TRUE);
+}
+
 /* the reply is kept alive on the stream until the write finished */
 static void
 client_send(Client *client, GString *reply)
 {
 	GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(client->connection));
-	GBytes *bytes = g_string_free_to_bytes(reply);
-	gsize len;
-	gconstpointer data = g_bytes_get_data(bytes, &len);
 
-	g_object_set_data_full(G_OBJECT(out), "wr-reply", bytes, (GDestroyNotify) g_bytes_unref);
-	g_output_stream_write_all_async(out, data, len, G_PRIORITY_DEFAULT,
+	g_object_set_data_full(G_OBJECT(out), "wr-reply", reply, (GDestroyNotify) reply_free);
+	g_output_stream_write_all_async(out, reply->str, reply->len, G_PRIORITY_DEFAULT,
 					client->server->cancellable, reply_written_cb, client);
 }
 
@@ -116,7 +121,8 @@ handle_set(WrUapiServer *self, const char *body, size_t len)
 		if (err != 0)
 			g_warning("uapi: set request failed: %s", g_strerror(err));
 	}
-	wr_uapi_format_errno(err, reply);
+	/* like wireguard-go, the wire carries the negative errno, which is what wg(8) prints */
+	wr_uapi_format_errno(-err, reply);
 	return reply;
 }
 
@@ -134,7 +140,7 @@ client_process(Client *client)
 	if (n < 0) {
 		/* a request we cannot frame cannot be answered in step: say why and hang up */
 		reply = g_string_new(NULL);
-		wr_uapi_format_errno((int) -n, reply);
+		wr_uapi_format_errno((int) n, reply);
 		client->closing = true;
 		client_send(client, reply);
 		return true;
