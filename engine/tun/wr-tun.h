@@ -15,11 +15,10 @@
 
 #pragma once
 
+#include <glib.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <glib.h>
 
 #include "wr-packet.h"
 
@@ -31,6 +30,7 @@ typedef struct {
 	uint64_t written_packets;    /* IP packets handed to write_batch */
 	uint64_t written_writes;     /* write() calls they took after coalescing */
 	uint64_t dropped_malformed;  /* offload headers or packets that made no sense */
+	uint64_t dropped_queue_full; /* memory pair: written past the other end's queue limit */
 } WrTunStats;
 
 /*
