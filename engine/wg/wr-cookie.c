@@ -74,8 +74,7 @@ WrCookieMacState
 wr_cookie_validate(WrCookieChecker *self, const uint8_t *msg, size_t msg_len, bool check_cookie,
 		   const WrEndpoint *src, WrRatelimiter *ratelimiter, int64_t now)
 {
-	const struct wr_message_macs *macs =
-		(const struct wr_message_macs *) (msg + msg_len - sizeof(*macs));
+	const struct wr_message_macs *macs;
 	uint8_t computed[WR_MAC_LEN];
 	uint8_t cookie[WR_COOKIE_LEN];
 	uint8_t addr[16];
@@ -83,8 +82,10 @@ wr_cookie_validate(WrCookieChecker *self, const uint8_t *msg, size_t msg_len, bo
 	WrCookieMacState ret = COOKIE_INVALID_MAC;
 	size_t addr_len;
 
+	/* the length first: pointing before msg would already be undefined */
 	if (!self->has_keys || msg_len < sizeof(*macs))
 		goto out;
+	macs = (const struct wr_message_macs *) (msg + msg_len - sizeof(*macs));
 
 	compute_mac1(computed, msg, msg_len, self->message_mac1_key);
 	if (!wr_memeq(computed, macs->mac1, WR_MAC_LEN))
@@ -101,6 +102,9 @@ wr_cookie_validate(WrCookieChecker *self, const uint8_t *msg, size_t msg_len, bo
 
 	ret = COOKIE_VALID_MAC_WITH_COOKIE_BUT_RATELIMITED;
 	addr_len = wr_endpoint_addr_bytes(src, addr, &port_be);
+	/* a message with no source address cannot be rate limited, so it is not let through */
+	if (addr_len == 0)
+		goto out;
 	if (ratelimiter != NULL &&
 	    !wr_ratelimiter_allow(ratelimiter, addr_len == 4 ? AF_INET : AF_INET6, addr, now))
 		goto out;

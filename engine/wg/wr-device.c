@@ -383,14 +383,18 @@ keep_key_fresh_send(WrDevice *self, WrPeer *peer, const WrKeypair *kp, int64_t n
 		send_initiation(self, peer, false, now);
 }
 
-/* receiving side: if we started this session and it nears the end of its life, rekey once
- * now rather than let it lapse while the other side waits on us */
+/* receiving side: if we started the current session and it nears the end of its life, rekey
+ * once now rather than let it lapse while the other side waits on us.  The current session
+ * decides, not the one the packet came on: a late packet on the previous session must not
+ * start yet another handshake. */
 static void
-keep_key_fresh_receive(WrDevice *self, WrPeer *peer, const WrKeypair *kp, int64_t now)
+keep_key_fresh_receive(WrDevice *self, WrPeer *peer, int64_t now)
 {
 	const WrTimings *t = &self->timings;
+	const WrKeypair *kp = peer->keypair_current;
 
-	if (kp->i_am_the_initiator && !peer->timers.sent_lastminute_handshake &&
+	if (kp != NULL && kp->sending_valid && kp->i_am_the_initiator &&
+	    !peer->timers.sent_lastminute_handshake &&
 	    now - kp->birthdate >= t->reject_after_time - t->keepalive_timeout - t->rekey_timeout) {
 		peer->timers.sent_lastminute_handshake = true;
 		send_initiation(self, peer, false, now);
@@ -517,8 +521,11 @@ send_initiation(WrDevice *self, WrPeer *peer, bool is_retry, int64_t now)
 
 	wr_peer_timers_any_authenticated_packet_traversal(peer, now);
 	wr_peer_timers_any_authenticated_packet_sent(peer);
-	if (peer->endpoint.sa.sa_family != AF_UNSPEC)
+	/* the receiver counts handshake messages in its rx_bytes, so they count here too */
+	if (peer->endpoint.sa.sa_family != AF_UNSPEC) {
 		self->stats.handshakes_sent++;
+		peer->tx_bytes += sizeof(msg);
+	}
 	outbox_push_bytes(self, &peer->endpoint, &msg, sizeof(msg));
 	wr_peer_timers_handshake_initiated(peer, &self->timings, now, jitter(self));
 	note_wake(self, peer);
@@ -547,6 +554,7 @@ send_response(WrDevice *self, WrPeer *peer, int64_t now)
 	wr_peer_timers_any_authenticated_packet_traversal(peer, now);
 	wr_peer_timers_any_authenticated_packet_sent(peer);
 	self->stats.handshakes_sent++;
+	peer->tx_bytes += sizeof(msg);
 	outbox_push_bytes(self, &peer->endpoint, &msg, sizeof(msg));
 }
 
@@ -778,7 +786,7 @@ receive_data(WrDevice *self, WrPacket *pkt, WrKeypair *kp, int64_t now)
 		self->stats.handshakes_completed++;
 		send_staged(self, peer, now);
 	}
-	keep_key_fresh_receive(self, peer, kp, now);
+	keep_key_fresh_receive(self, peer, now);
 	wr_peer_timers_any_authenticated_packet_received(peer);
 	wr_peer_timers_any_authenticated_packet_traversal(peer, now);
 	/* roaming: the last authenticated source is where the peer is now */

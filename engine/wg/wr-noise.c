@@ -130,7 +130,9 @@ wr_noise_static_set_private(WrNoiseStatic *self, const uint8_t private_key[WR_KE
 {
 	memcpy(self->private_key, private_key, WR_KEY_LEN);
 	wr_x25519_clamp(self->private_key);
-	self->has_identity = wr_x25519_public(self->public_key, self->private_key);
+	/* the all-zero key removes the identity: test it before clamping sets bit 254 */
+	self->has_identity = !wr_is_zero(private_key, WR_KEY_LEN) &&
+			     wr_x25519_public(self->public_key, self->private_key);
 	if (!self->has_identity)
 		wr_noise_static_clear(self);
 }
