@@ -37,7 +37,8 @@ wr_blake2s_final(WrBlake2s *state, uint8_t *out);
 
 /* one-shot hash, keyed when keylen > 0 */
 void
-wr_blake2s(uint8_t *out, size_t outlen, const void *in, size_t inlen, const void *key, size_t keylen);
+wr_blake2s(uint8_t *out, size_t outlen, const void *in, size_t inlen, const void *key,
+	   size_t keylen);
 
 /* HMAC (RFC 2104) over BLAKE2s-256 with its 64-byte block, as WireGuard's KDF uses it */
 void

@@ -13,9 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WR_CRYPTO_KEY_LEN	 32
-#define WR_CRYPTO_TAG_LEN	 16
-#define WR_CRYPTO_XNONCE_LEN	 24
+#define WR_CRYPTO_KEY_LEN    32
+#define WR_CRYPTO_TAG_LEN    16
+#define WR_CRYPTO_XNONCE_LEN 24
 
 /* call once from each main() and each test main(); false if libsodium cannot start */
 bool
@@ -36,13 +36,11 @@ wr_aead_decrypt(uint8_t *dst, const uint8_t *src, size_t src_len, const uint8_t 
 
 /* XChaCha20-Poly1305 with a 24-byte nonce, for cookie replies; same conventions */
 void
-wr_xaead_encrypt(uint8_t *dst, const uint8_t *src, size_t src_len, const uint8_t *ad,
-		 size_t ad_len, const uint8_t nonce[WR_CRYPTO_XNONCE_LEN],
-		 const uint8_t key[WR_CRYPTO_KEY_LEN]);
+wr_xaead_encrypt(uint8_t *dst, const uint8_t *src, size_t src_len, const uint8_t *ad, size_t ad_len,
+		 const uint8_t nonce[WR_CRYPTO_XNONCE_LEN], const uint8_t key[WR_CRYPTO_KEY_LEN]);
 bool
-wr_xaead_decrypt(uint8_t *dst, const uint8_t *src, size_t src_len, const uint8_t *ad,
-		 size_t ad_len, const uint8_t nonce[WR_CRYPTO_XNONCE_LEN],
-		 const uint8_t key[WR_CRYPTO_KEY_LEN]);
+wr_xaead_decrypt(uint8_t *dst, const uint8_t *src, size_t src_len, const uint8_t *ad, size_t ad_len,
+		 const uint8_t nonce[WR_CRYPTO_XNONCE_LEN], const uint8_t key[WR_CRYPTO_KEY_LEN]);
 
 /* X25519 (RFC 7748): false when the shared point is all zeros (a low-order public key) */
 bool
@@ -53,7 +51,8 @@ void
 wr_x25519_generate(uint8_t out_private[WR_CRYPTO_KEY_LEN], uint8_t out_public[WR_CRYPTO_KEY_LEN]);
 /* the public key of a private key; false for an all-zero private key */
 bool
-wr_x25519_public(uint8_t out_public[WR_CRYPTO_KEY_LEN], const uint8_t private_key[WR_CRYPTO_KEY_LEN]);
+wr_x25519_public(uint8_t out_public[WR_CRYPTO_KEY_LEN],
+		 const uint8_t private_key[WR_CRYPTO_KEY_LEN]);
 /* clamps a private key in place as X25519 does */
 void
 wr_x25519_clamp(uint8_t key[WR_CRYPTO_KEY_LEN]);

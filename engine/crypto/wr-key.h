@@ -16,15 +16,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WR_KEY_BYTES	   32
-#define WR_KEY_BASE64_LEN  44 /* without the terminating NUL */
-#define WR_KEY_HEX_LEN	   64
+#define WR_KEY_BYTES	  32
+#define WR_KEY_BASE64_LEN 44 /* without the terminating NUL */
+#define WR_KEY_HEX_LEN	  64
 
 typedef enum {
-	WR_KEY_KIND_MACHINE,   /* "mkey:" */
-	WR_KEY_KIND_NODE,      /* "nodekey:" */
-	WR_KEY_KIND_DISCO,     /* "discokey:" */
-	WR_KEY_KIND_PRIVATE,   /* "privkey:" */
+	WR_KEY_KIND_MACHINE, /* "mkey:" */
+	WR_KEY_KIND_NODE,    /* "nodekey:" */
+	WR_KEY_KIND_DISCO,   /* "discokey:" */
+	WR_KEY_KIND_PRIVATE, /* "privkey:" */
 } WrKeyKind;
 
 /* out holds WR_KEY_BASE64_LEN + 1 bytes */

@@ -41,8 +41,8 @@ struct WrUdp {
 	int fd;
 	int family;
 	uint16_t port;
-	bool gro;	/* the kernel hands us coalesced datagrams with their segment size */
-	int gso;	/* atomic: cleared when the kernel refuses UDP_SEGMENT */
+	bool gro; /* the kernel hands us coalesced datagrams with their segment size */
+	int gso;  /* atomic: cleared when the kernel refuses UDP_SEGMENT */
 	WrUdpStats stats;
 };
 

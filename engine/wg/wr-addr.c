@@ -36,8 +36,8 @@
 #define V4MAPPED_PREFIX_LEN 12U
 #define V4MAPPED_MARKER_LEN 2U
 
-static bool
-parse_decimal(const char *text, size_t len, uint32_t max, uint32_t *out)
+bool
+wr_parse_decimal(const char *text, size_t len, uint32_t max, uint32_t *out)
 {
 	uint64_t value = 0;
 
@@ -110,7 +110,7 @@ wr_endpoint_parse(WrEndpoint *out, const char *text)
 	memcpy(host, host_start, host_len);
 	host[host_len] = '\0';
 
-	if (!parse_decimal(port, strlen(port), UINT16_MAX, &port_num) || port_num == 0)
+	if (!wr_parse_decimal(port, strlen(port), UINT16_MAX, &port_num) || port_num == 0)
 		return false;
 
 	if (text[0] == '[') {
@@ -125,7 +125,7 @@ wr_endpoint_parse(WrEndpoint *out, const char *text)
 
 			if (!IN6_IS_ADDR_LINKLOCAL(&addr6))
 				return false;
-			if (!parse_decimal(scope, scope_len, UINT32_MAX, &scope_id) ||
+			if (!wr_parse_decimal(scope, scope_len, UINT32_MAX, &scope_id) ||
 			    scope_id == 0)
 				return false;
 		}
@@ -299,7 +299,7 @@ wr_cidr_parse(WrCidr *out, const char *text)
 	}
 
 	bits = max_bits;
-	if (slash != NULL && !parse_decimal(slash + 1, strlen(slash + 1), max_bits, &bits))
+	if (slash != NULL && !wr_parse_decimal(slash + 1, strlen(slash + 1), max_bits, &bits))
 		return false;
 	cidr.cidr = (uint8_t) bits;
 

@@ -35,7 +35,8 @@ wr_endpoint_equal(const WrEndpoint *a, const WrEndpoint *b);
 /* sizeof the sockaddr to hand to sendto(), 0 for AF_UNSPEC */
 size_t
 wr_endpoint_socklen(const WrEndpoint *ep);
-/* turns a v4-mapped IPv6 address into plain IPv4 in place (what recvmmsg on a dual-stack socket gives) */
+/* turns a v4-mapped IPv6 address into plain IPv4 in place (what recvmmsg on a dual-stack socket
+ * gives) */
 void
 wr_endpoint_unmap(WrEndpoint *ep);
 /* the reverse, for sending to an IPv4 peer from an AF_INET6 dual-stack socket */
@@ -45,6 +46,11 @@ wr_endpoint_to_v6_mapped(const WrEndpoint *ep, WrEndpoint *out);
  * returns the number of address bytes */
 size_t
 wr_endpoint_addr_bytes(const WrEndpoint *ep, uint8_t out[16], uint16_t *out_port_be);
+
+/* a plain decimal of len chars: digits only, no sign, no leading zero, at most max; false
+ * and out untouched otherwise.  The UAPI and endpoint ports share this strictness. */
+bool
+wr_parse_decimal(const char *text, size_t len, uint32_t max, uint32_t *out);
 
 typedef struct {
 	uint8_t family; /* AF_INET or AF_INET6 */

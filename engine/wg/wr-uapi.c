@@ -43,7 +43,6 @@
 /* how much of a bad key or value an error message quotes */
 #define MESSAGE_QUOTE_MAX 64U
 /* the decimal digits of UINT32_MAX */
-#define MAX_DECIMAL_DIGITS 10U
 
 typedef enum {
 	KEY_PRIVATE_KEY,
@@ -206,26 +205,6 @@ fail_value(Parser *self, const char *key, const char *value, size_t value_len)
 }
 
 static bool
-parse_decimal(const char *text, size_t len, uint32_t max, uint32_t *out)
-{
-	uint64_t value = 0;
-
-	if (len == 0 || len > MAX_DECIMAL_DIGITS)
-		return false;
-	if (len > 1 && text[0] == '0')
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (text[i] < '0' || text[i] > '9')
-			return false;
-		value = value * 10 + (uint64_t) (text[i] - '0');
-	}
-	if (value > max)
-		return false;
-	*out = (uint32_t) value;
-	return true;
-}
-
-static bool
 is_true(const char *value, size_t value_len)
 {
 	return value_len == strlen(FLAG_TRUE) && memcmp(value, FLAG_TRUE, value_len) == 0;
@@ -245,7 +224,7 @@ static int
 parse_number(Parser *self, const KeyInfo *info, const char *value, size_t value_len, uint32_t max,
 	     uint32_t *out)
 {
-	if (!parse_decimal(value, value_len, max, out))
+	if (!wr_parse_decimal(value, value_len, max, out))
 		return fail_value(self, info->name, value, value_len);
 	return 0;
 }

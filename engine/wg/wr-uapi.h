@@ -14,18 +14,17 @@
 
 #pragma once
 
+#include <glib.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include <glib.h>
-
 #include "wr-addr.h"
 
 /* limits on what one request may carry */
-#define WR_UAPI_MAX_REQUEST   (4 * 1024 * 1024)
-#define WR_UAPI_MAX_LINE      1024
-#define WR_UAPI_MAX_PEERS     65536
+#define WR_UAPI_MAX_REQUEST		 (4 * 1024 * 1024)
+#define WR_UAPI_MAX_LINE		 1024
+#define WR_UAPI_MAX_PEERS		 65536
 #define WR_UAPI_MAX_ALLOWED_IPS_PER_PEER 65536
 
 typedef enum {
@@ -85,7 +84,7 @@ typedef struct {
 	uint8_t public_key[32];
 	bool has_preshared_key;
 	uint8_t preshared_key[32];
-	WrEndpoint endpoint; /* AF_UNSPEC when none */
+	WrEndpoint endpoint;	    /* AF_UNSPEC when none */
 	int64_t last_handshake_sec; /* wall clock; 0 when never */
 	int64_t last_handshake_nsec;
 	uint64_t rx_bytes;

@@ -12,6 +12,7 @@
 
 #include "wr-blake2s.h"
 #include "wr-crypto.h"
+#include "wr-test-util.h"
 
 /*
  * Expected values not taken from an RFC or from the BLAKE2 reference were computed with
@@ -23,42 +24,6 @@
 
 #define KAT_KEY_LEN 32
 #define KAT_MAX_IN  256
-
-static gsize
-unhex(const char *hex, guint8 *out, gsize out_size)
-{
-	gsize len = strlen(hex);
-
-	g_assert_cmpuint(len % 2, ==, 0);
-	g_assert_cmpuint(len / 2, <=, out_size);
-	for (gsize i = 0; i < len / 2; i++) {
-		gint hi = g_ascii_xdigit_value(hex[2 * i]);
-		gint lo = g_ascii_xdigit_value(hex[2 * i + 1]);
-
-		g_assert_cmpint(hi, >=, 0);
-		g_assert_cmpint(lo, >=, 0);
-		out[i] = (guint8) ((hi << 4) | lo);
-	}
-	return len / 2;
-}
-
-static void
-assert_hex_eq(const guint8 *got, gsize got_len, const char *expected_hex)
-{
-	g_autofree gchar *got_hex = g_malloc(2 * got_len + 1);
-
-	for (gsize i = 0; i < got_len; i++)
-		g_snprintf(got_hex + 2 * i, 3, "%02x", got[i]);
-	g_assert_cmpstr(got_hex, ==, expected_hex);
-}
-
-/* byte i is (i * mul + add) mod 256: the same buffers the Python side builds */
-static void
-pattern(guint8 *buf, gsize len, guint mul, guint add)
-{
-	for (gsize i = 0; i < len; i++)
-		buf[i] = (guint8) ((i * mul + add) & 0xff);
-}
 
 /* RFC 7693 Appendix B: BLAKE2s-256("abc") */
 static void

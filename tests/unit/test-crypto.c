@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "wr-crypto.h"
+#include "wr-test-util.h"
 
 /*
  * Vectors come from RFC 7748, RFC 8439 and draft-irtf-cfrg-xchacha-03.  The others were
@@ -21,43 +22,6 @@
  */
 
 #define LADIES_LEN 114
-
-static gsize
-unhex(const char *hex, guint8 *out, gsize out_size)
-{
-	gsize len = strlen(hex);
-
-	g_assert_cmpuint(len % 2, ==, 0);
-	g_assert_cmpuint(len / 2, <=, out_size);
-	for (gsize i = 0; i < len / 2; i++) {
-		gint hi = g_ascii_xdigit_value(hex[2 * i]);
-		gint lo = g_ascii_xdigit_value(hex[2 * i + 1]);
-
-		g_assert_cmpint(hi, >=, 0);
-		g_assert_cmpint(lo, >=, 0);
-		out[i] = (guint8) ((hi << 4) | lo);
-	}
-	return len / 2;
-}
-
-static void
-assert_hex_eq(const guint8 *got, gsize got_len, const char *expected_hex)
-{
-	g_autofree gchar *got_hex = g_malloc(2 * got_len + 1);
-
-	got_hex[0] = '\0';
-	for (gsize i = 0; i < got_len; i++)
-		g_snprintf(got_hex + 2 * i, 3, "%02x", got[i]);
-	g_assert_cmpstr(got_hex, ==, expected_hex);
-}
-
-/* byte i is (i * mul + add) mod 256: the same buffers the Python side builds */
-static void
-pattern(guint8 *buf, gsize len, guint mul, guint add)
-{
-	for (gsize i = 0; i < len; i++)
-		buf[i] = (guint8) ((i * mul + add) & 0xff);
-}
 
 /* RFC 7748 §5.2 (both single-step vectors) and §6.1 (the Diffie-Hellman example) */
 static void

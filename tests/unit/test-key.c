@@ -12,6 +12,7 @@
 
 #include "wr-crypto.h"
 #include "wr-key.h"
+#include "wr-test-util.h"
 
 #define ROUND_TRIPS 1000
 /* the character before the '=' carries 4 data bits and 2 bits that must be zero */
@@ -19,24 +20,6 @@
 
 static const char base64_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static gsize
-unhex(const char *hex, guint8 *out, gsize out_size)
-{
-	gsize len = strlen(hex);
-
-	g_assert_cmpuint(len % 2, ==, 0);
-	g_assert_cmpuint(len / 2, <=, out_size);
-	for (gsize i = 0; i < len / 2; i++) {
-		gint hi = g_ascii_xdigit_value(hex[2 * i]);
-		gint lo = g_ascii_xdigit_value(hex[2 * i + 1]);
-
-		g_assert_cmpint(hi, >=, 0);
-		g_assert_cmpint(lo, >=, 0);
-		out[i] = (guint8) ((hi << 4) | lo);
-	}
-	return len / 2;
-}
 
 static void
 assert_untouched(const guint8 key[WR_KEY_BYTES])

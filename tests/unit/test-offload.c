@@ -13,6 +13,7 @@
 
 #include "wr-crypto.h"
 #include "wr-offload.h"
+#include "wr-test-util.h"
 
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -27,27 +28,6 @@
 #define IPV4_MF 0x2000
 
 #define SUPER_MAX 70000
-
-/* the checksum the slow, obvious way (RFC 1071 section 4.1), independent of wr-offload.c */
-static uint64_t
-ref_sum(const uint8_t *p, size_t len, uint64_t acc)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		acc += (uint64_t) ((p[i] << 8) | p[i + 1]);
-	if (i < len)
-		acc += (uint64_t) p[i] << 8;
-	return acc;
-}
-
-static uint16_t
-ref_fold(uint64_t acc)
-{
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t) acc;
-}
 
 static uint64_t
 ref_pseudo(const uint8_t *pkt, uint8_t proto, size_t l4_len)
@@ -82,34 +62,6 @@ static bool
 ref_ipv4_header_ok(const uint8_t *pkt)
 {
 	return ref_fold(ref_sum(pkt, (size_t) (pkt[0] & 0x0f) * 4, 0)) == 0xffff;
-}
-
-static uint16_t
-be16(const uint8_t *p)
-{
-	return (uint16_t) ((p[0] << 8) | p[1]);
-}
-
-static uint32_t
-be32(const uint8_t *p)
-{
-	return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) | ((uint32_t) p[2] << 8) | p[3];
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t) (v >> 8);
-	p[1] = (uint8_t) v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t) (v >> 24);
-	p[1] = (uint8_t) (v >> 16);
-	p[2] = (uint8_t) (v >> 8);
-	p[3] = (uint8_t) v;
 }
 
 /* a TCP packet to build; addresses are 192.0.2.1 -> 192.0.2.<dst> or 2001:db8::1 -> ::<dst> */

@@ -31,6 +31,7 @@
 #include <gio/gio.h>
 
 #include "wr-crypto.h"
+#include "wr-test-util.h"
 #include "wr-tun.h"
 
 #define TCP_FIN 0x01
@@ -341,55 +342,6 @@ write_sysctl(const char *path, const char *value)
 	g_assert_cmpint(fd, >=, 0);
 	g_assert_cmpint(write(fd, value, strlen(value)), ==, (ssize_t) strlen(value));
 	g_assert_cmpint(close(fd), ==, 0);
-}
-
-/* checksums the obvious way (RFC 1071), independent of wr-offload.c */
-static uint64_t
-ref_sum(const uint8_t *p, size_t len, uint64_t acc)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		acc += (uint64_t) ((p[i] << 8) | p[i + 1]);
-	if (i < len)
-		acc += (uint64_t) p[i] << 8;
-	return acc;
-}
-
-static uint16_t
-ref_fold(uint64_t acc)
-{
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t) acc;
-}
-
-static uint16_t
-be16(const uint8_t *p)
-{
-	return (uint16_t) ((p[0] << 8) | p[1]);
-}
-
-static uint32_t
-be32(const uint8_t *p)
-{
-	return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) | ((uint32_t) p[2] << 8) | p[3];
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t) (v >> 8);
-	p[1] = (uint8_t) v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t) (v >> 24);
-	p[1] = (uint8_t) (v >> 16);
-	p[2] = (uint8_t) (v >> 8);
-	p[3] = (uint8_t) v;
 }
 
 /* the addresses of one test network: the TUN's own, the far end the test plays, a prefix */
