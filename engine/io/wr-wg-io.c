@@ -151,8 +151,8 @@ rx_thread_cb(gpointer user_data)
 	g_rw_lock_reader_lock(&self->sock_lock);
 	n_bufs = wr_udp_has_gro(self->udp) ? IO_RX_BUFS_GRO : IO_RX_BUFS_PLAIN;
 	g_rw_lock_reader_unlock(&self->sock_lock);
-	bufs = g_new(uint8_t *, IO_RX_BUFS_PLAIN);
-	for (unsigned int i = 0; i < IO_RX_BUFS_PLAIN; i++)
+	bufs = g_new(uint8_t *, n_bufs);
+	for (unsigned int i = 0; i < n_bufs; i++)
 		bufs[i] = g_malloc(WR_PACKET_CAPACITY);
 
 	while (!g_atomic_int_get(&self->stop)) {
@@ -187,7 +187,7 @@ rx_thread_cb(gpointer user_data)
 			after_batch(self);
 		} while (n > 0 && !g_atomic_int_get(&self->stop));
 	}
-	for (unsigned int i = 0; i < IO_RX_BUFS_PLAIN; i++)
+	for (unsigned int i = 0; i < n_bufs; i++)
 		g_free(bufs[i]);
 	g_free(bufs);
 	g_free(pkts);
