@@ -8,10 +8,9 @@
 
 #pragma once
 
+#include <glib.h>
 #include <stdint.h>
 #include <string.h>
-
-#include <glib.h>
 
 /* decodes a hex vector into out; asserts it is well formed and fits */
 static inline gsize
