@@ -32,6 +32,11 @@ G_STATIC_ASSERT(WR_CRYPTO_KEY_LEN == crypto_scalarmult_curve25519_SCALARBYTES);
 G_STATIC_ASSERT(WR_BLAKE2S_HASH_SIZE == 32);
 G_STATIC_ASSERT(SIPHASH_KEY_LEN == crypto_shorthash_siphash24_KEYBYTES);
 G_STATIC_ASSERT(SIPHASH_OUT_LEN == crypto_shorthash_siphash24_BYTES);
+G_STATIC_ASSERT(WR_BOX_NONCE_LEN == crypto_box_NONCEBYTES);
+G_STATIC_ASSERT(WR_BOX_TAG_LEN == crypto_box_MACBYTES);
+G_STATIC_ASSERT(WR_CRYPTO_KEY_LEN == crypto_box_PUBLICKEYBYTES);
+G_STATIC_ASSERT(WR_CRYPTO_KEY_LEN == crypto_box_SECRETKEYBYTES);
+G_STATIC_ASSERT(WR_CRYPTO_KEY_LEN == crypto_box_BEFORENMBYTES);
 
 bool
 wr_crypto_init(void)
@@ -95,6 +100,65 @@ wr_xaead_decrypt(uint8_t *dst, const uint8_t *src, size_t src_len, const uint8_t
 	return crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
 		       dst, NULL, src, src_len - WR_CRYPTO_TAG_LEN,
 		       src + src_len - WR_CRYPTO_TAG_LEN, ad, ad_len, nonce, key) == 0;
+}
+
+bool
+wr_box_beforenm(uint8_t out_shared[WR_CRYPTO_KEY_LEN],
+		const uint8_t their_public[WR_CRYPTO_KEY_LEN],
+		const uint8_t my_private[WR_CRYPTO_KEY_LEN])
+{
+	/* libsodium refuses an all-zero X25519 result, i.e. a low-order public key */
+	if (crypto_box_beforenm(out_shared, their_public, my_private) != 0) {
+		sodium_memzero(out_shared, WR_CRYPTO_KEY_LEN);
+		return false;
+	}
+	return true;
+}
+
+void
+wr_box_seal_afternm(uint8_t *dst, const uint8_t *msg, size_t len,
+		    const uint8_t nonce[WR_BOX_NONCE_LEN], const uint8_t shared[WR_CRYPTO_KEY_LEN])
+{
+	/* fails only for len > crypto_box_MESSAGEBYTES_MAX, far beyond any datagram */
+	(void) crypto_box_easy_afternm(dst, msg, len, nonce, shared);
+}
+
+bool
+wr_box_open_afternm(uint8_t *dst, const uint8_t *box, size_t box_len,
+		    const uint8_t nonce[WR_BOX_NONCE_LEN], const uint8_t shared[WR_CRYPTO_KEY_LEN])
+{
+	if (box_len < WR_BOX_TAG_LEN)
+		return false;
+	return crypto_box_open_easy_afternm(dst, box, box_len, nonce, shared) == 0;
+}
+
+bool
+wr_box_seal(uint8_t *dst, const uint8_t *msg, size_t len, const uint8_t nonce[WR_BOX_NONCE_LEN],
+	    const uint8_t their_public[WR_CRYPTO_KEY_LEN],
+	    const uint8_t my_private[WR_CRYPTO_KEY_LEN])
+{
+	uint8_t shared[WR_CRYPTO_KEY_LEN];
+
+	if (!wr_box_beforenm(shared, their_public, my_private))
+		return false;
+	wr_box_seal_afternm(dst, msg, len, nonce, shared);
+	sodium_memzero(shared, sizeof(shared));
+	return true;
+}
+
+bool
+wr_box_open(uint8_t *dst, const uint8_t *box, size_t box_len, const uint8_t nonce[WR_BOX_NONCE_LEN],
+	    const uint8_t their_public[WR_CRYPTO_KEY_LEN],
+	    const uint8_t my_private[WR_CRYPTO_KEY_LEN])
+{
+	uint8_t shared[WR_CRYPTO_KEY_LEN];
+	bool ok;
+
+	if (!wr_box_beforenm(shared, their_public, my_private))
+		return false;
+	ok = wr_box_open_afternm(dst, box, box_len, nonce, shared);
+	sodium_memzero(shared, sizeof(shared));
+	return ok;
 }
 
 /*

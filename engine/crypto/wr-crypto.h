@@ -42,6 +42,41 @@ bool
 wr_xaead_decrypt(uint8_t *dst, const uint8_t *src, size_t src_len, const uint8_t *ad, size_t ad_len,
 		 const uint8_t nonce[WR_CRYPTO_XNONCE_LEN], const uint8_t key[WR_CRYPTO_KEY_LEN]);
 
+/*
+ * NaCl box (crypto_box: X25519, HSalsa20, XSalsa20-Poly1305) in libsodium's "easy" layout:
+ * the sealed form is the 16-byte Poly1305 tag then the ciphertext, len + 16 bytes; the nonce
+ * travels separately.  dst must not overlap the input.  Seal fails (dst untouched) when
+ * their_public is a low-order point.  Open takes box_len including the tag, writes
+ * box_len - 16 bytes, and returns false when box_len < 16, the key is low-order or the tag
+ * does not verify; dst is untouched then, as the tag is checked before anything is written.
+ */
+#define WR_BOX_NONCE_LEN 24
+#define WR_BOX_TAG_LEN	 16
+
+bool
+wr_box_seal(uint8_t *dst, const uint8_t *msg, size_t len, const uint8_t nonce[WR_BOX_NONCE_LEN],
+	    const uint8_t their_public[WR_CRYPTO_KEY_LEN],
+	    const uint8_t my_private[WR_CRYPTO_KEY_LEN]);
+bool
+wr_box_open(uint8_t *dst, const uint8_t *box, size_t box_len, const uint8_t nonce[WR_BOX_NONCE_LEN],
+	    const uint8_t their_public[WR_CRYPTO_KEY_LEN],
+	    const uint8_t my_private[WR_CRYPTO_KEY_LEN]);
+/*
+ * the shared key of a pair (crypto_box_beforenm), the same from either side, so that a peer's
+ * boxes cost no X25519 each; false and out_shared zeroed for a low-order public key.  Wipe
+ * it with wr_memzero when the peer goes.
+ */
+bool
+wr_box_beforenm(uint8_t out_shared[WR_CRYPTO_KEY_LEN],
+		const uint8_t their_public[WR_CRYPTO_KEY_LEN],
+		const uint8_t my_private[WR_CRYPTO_KEY_LEN]);
+void
+wr_box_seal_afternm(uint8_t *dst, const uint8_t *msg, size_t len,
+		    const uint8_t nonce[WR_BOX_NONCE_LEN], const uint8_t shared[WR_CRYPTO_KEY_LEN]);
+bool
+wr_box_open_afternm(uint8_t *dst, const uint8_t *box, size_t box_len,
+		    const uint8_t nonce[WR_BOX_NONCE_LEN], const uint8_t shared[WR_CRYPTO_KEY_LEN]);
+
 /* X25519 (RFC 7748): false when the shared point is all zeros (a low-order public key) */
 bool
 wr_x25519(uint8_t out[WR_CRYPTO_KEY_LEN], const uint8_t scalar[WR_CRYPTO_KEY_LEN],

@@ -582,6 +582,179 @@ test_crypto_siphash(void)
 		g_assert_cmphex(wr_siphash(key, in, vectors[i].len), ==, vectors[i].expected);
 }
 
+/*
+ * the box example of "Cryptography in NaCl" (Bernstein), also libsodium's test/default/box.c:
+ * Alice's secret key and Bob's public key are RFC 7748's, the 131-byte message is sealed with
+ * the nonce below; the classic layout's 16 zero bytes are gone in the easy form, which is the
+ * tag (f3ff…05d9) followed by the ciphertext
+ */
+#define NACL_ALICE_SK "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"
+#define NACL_ALICE_PK "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
+#define NACL_BOB_SK   "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb"
+#define NACL_BOB_PK   "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f"
+#define NACL_NONCE    "69696ee955b62b73cd62bda875fc73d68219e0036b7a0b37"
+#define NACL_SHARED   "1b27556473e985d462cd51197a9a46c76009549eac6474f206c4ee0844f68389"
+#define NACL_MSG                                                                                   \
+	"be075fc53c81f2d5cf141316ebeb0c7b5228c52a4c62cbd44b66849b64244ffce5ecbaaf33bd751a1ac728d4" \
+	"5e6c61296cdc3c01233561f41db66cce314adb310e3be8250c46f06dceea3a7fa1348057e2f6556ad6b1318a" \
+	"024a838f21af1fde048977eb48f59ffd4924ca1c60902e52f0a089bc76897040e082f937763848645e0705"
+#define NACL_BOX                                                                                   \
+	"f3ffc7703f9400e52a7dfb4b3d3305d98e993b9f48681273c29650ba32fc76ce48332ea7164d96a4476fb8c5" \
+	"31a1186ac0dfc17c98dce87b4da7f011ec48c97271d2c20f9b928fe2270d6fb863d51738b48eeee314a7cc8a" \
+	"b932164548e526ae90224368517acfeabd6bb3732bc0e9da99832b61ca01b6de56244a9e88d5f9b37973f622" \
+	"a43d14a6599b1f654cb45a74e355a5"
+#define NACL_MSG_LEN 131
+
+static void
+test_crypto_box_nacl_vector(void)
+{
+	guint8 alice_sk[WR_CRYPTO_KEY_LEN];
+	guint8 alice_pk[WR_CRYPTO_KEY_LEN];
+	guint8 bob_sk[WR_CRYPTO_KEY_LEN];
+	guint8 bob_pk[WR_CRYPTO_KEY_LEN];
+	guint8 nonce[WR_BOX_NONCE_LEN];
+	guint8 msg[NACL_MSG_LEN];
+	guint8 box[NACL_MSG_LEN + WR_BOX_TAG_LEN];
+	guint8 out[NACL_MSG_LEN];
+	guint8 shared_a[WR_CRYPTO_KEY_LEN];
+	guint8 shared_b[WR_CRYPTO_KEY_LEN];
+
+	unhex(NACL_ALICE_SK, alice_sk, sizeof(alice_sk));
+	unhex(NACL_ALICE_PK, alice_pk, sizeof(alice_pk));
+	unhex(NACL_BOB_SK, bob_sk, sizeof(bob_sk));
+	unhex(NACL_BOB_PK, bob_pk, sizeof(bob_pk));
+	unhex(NACL_NONCE, nonce, sizeof(nonce));
+	g_assert_cmpuint(unhex(NACL_MSG, msg, sizeof(msg)), ==, NACL_MSG_LEN);
+
+	/* one-shot, Alice to Bob */
+	g_assert_true(wr_box_seal(box, msg, sizeof(msg), nonce, bob_pk, alice_sk));
+	assert_hex_eq(box, sizeof(box), NACL_BOX);
+	memset(out, 0, sizeof(out));
+	g_assert_true(wr_box_open(out, box, sizeof(box), nonce, alice_pk, bob_sk));
+	assert_hex_eq(out, sizeof(out), NACL_MSG);
+
+	/* the precomputed key is the paper's and is the same from both sides */
+	g_assert_true(wr_box_beforenm(shared_a, bob_pk, alice_sk));
+	assert_hex_eq(shared_a, sizeof(shared_a), NACL_SHARED);
+	g_assert_true(wr_box_beforenm(shared_b, alice_pk, bob_sk));
+	assert_hex_eq(shared_b, sizeof(shared_b), NACL_SHARED);
+	memset(box, 0, sizeof(box));
+	wr_box_seal_afternm(box, msg, sizeof(msg), nonce, shared_a);
+	assert_hex_eq(box, sizeof(box), NACL_BOX);
+	memset(out, 0, sizeof(out));
+	g_assert_true(wr_box_open_afternm(out, box, sizeof(box), nonce, shared_b));
+	assert_hex_eq(out, sizeof(out), NACL_MSG);
+}
+
+/* fresh pairs both ways, every length around the Salsa20 block, and the empty message */
+static void
+test_crypto_box_roundtrip(void)
+{
+	guint8 a_sk[WR_CRYPTO_KEY_LEN];
+	guint8 a_pk[WR_CRYPTO_KEY_LEN];
+	guint8 b_sk[WR_CRYPTO_KEY_LEN];
+	guint8 b_pk[WR_CRYPTO_KEY_LEN];
+	guint8 nonce[WR_BOX_NONCE_LEN];
+	guint8 msg[130];
+	guint8 box[sizeof(msg) + WR_BOX_TAG_LEN];
+	guint8 out[sizeof(msg)];
+	guint8 shared[WR_CRYPTO_KEY_LEN];
+
+	wr_x25519_generate(a_sk, a_pk);
+	wr_x25519_generate(b_sk, b_pk);
+	g_assert_true(wr_box_beforenm(shared, b_pk, a_sk));
+	pattern(nonce, sizeof(nonce), 7, 3);
+	pattern(msg, sizeof(msg), 11, 5);
+	for (gsize len = 0; len <= sizeof(msg); len++) {
+		g_assert_true(wr_box_seal(box, msg, len, nonce, b_pk, a_sk));
+		memset(out, 0xaa, sizeof(out));
+		g_assert_true(wr_box_open(out, box, len + WR_BOX_TAG_LEN, nonce, a_pk, b_sk));
+		g_assert_cmpmem(out, len, msg, len);
+		/* the unused rest of dst is not written */
+		for (gsize i = len; i < sizeof(out); i++)
+			g_assert_cmphex(out[i], ==, 0xaa);
+		/* the other direction, with the precomputed key */
+		wr_box_seal_afternm(box, msg, len, nonce, shared);
+		g_assert_true(wr_box_open(out, box, len + WR_BOX_TAG_LEN, nonce, b_pk, a_sk));
+		g_assert_cmpmem(out, len, msg, len);
+	}
+}
+
+/* any flipped bit, a wrong nonce, a wrong key, a short box: false with dst untouched */
+static void
+test_crypto_box_reject(void)
+{
+	guint8 a_sk[WR_CRYPTO_KEY_LEN];
+	guint8 a_pk[WR_CRYPTO_KEY_LEN];
+	guint8 b_sk[WR_CRYPTO_KEY_LEN];
+	guint8 b_pk[WR_CRYPTO_KEY_LEN];
+	guint8 c_sk[WR_CRYPTO_KEY_LEN];
+	guint8 c_pk[WR_CRYPTO_KEY_LEN];
+	guint8 shared[WR_CRYPTO_KEY_LEN];
+	guint8 nonce[WR_BOX_NONCE_LEN];
+	guint8 msg[40];
+	guint8 box[sizeof(msg) + WR_BOX_TAG_LEN];
+	guint8 out[sizeof(msg)];
+	guint8 untouched[sizeof(msg)];
+
+	wr_x25519_generate(a_sk, a_pk);
+	wr_x25519_generate(b_sk, b_pk);
+	wr_x25519_generate(c_sk, c_pk);
+	pattern(nonce, sizeof(nonce), 3, 1);
+	pattern(msg, sizeof(msg), 5, 9);
+	memset(untouched, 0x5c, sizeof(untouched));
+	g_assert_true(wr_box_seal(box, msg, sizeof(msg), nonce, b_pk, a_sk));
+	g_assert_true(wr_box_beforenm(shared, a_pk, b_sk));
+
+	for (gsize i = 0; i < sizeof(box) * 8; i++) {
+		box[i / 8] ^= (guint8) (1u << (i % 8));
+		memcpy(out, untouched, sizeof(out));
+		g_assert_false(wr_box_open(out, box, sizeof(box), nonce, a_pk, b_sk));
+		g_assert_false(wr_box_open_afternm(out, box, sizeof(box), nonce, shared));
+		g_assert_cmpmem(out, sizeof(out), untouched, sizeof(untouched));
+		box[i / 8] ^= (guint8) (1u << (i % 8));
+	}
+	nonce[23] ^= 1;
+	g_assert_false(wr_box_open(out, box, sizeof(box), nonce, a_pk, b_sk));
+	nonce[23] ^= 1;
+	/* a third party, or the right receiver believing the wrong sender */
+	g_assert_false(wr_box_open(out, box, sizeof(box), nonce, a_pk, c_sk));
+	g_assert_false(wr_box_open(out, box, sizeof(box), nonce, c_pk, b_sk));
+	/* truncated, including shorter than the tag */
+	for (gsize len = 0; len < sizeof(box); len++) {
+		g_assert_false(wr_box_open(out, box, len, nonce, a_pk, b_sk));
+		g_assert_false(wr_box_open_afternm(out, box, len, nonce, shared));
+	}
+	g_assert_cmpmem(out, sizeof(out), untouched, sizeof(untouched));
+	/* and the untouched box still opens */
+	g_assert_true(wr_box_open(out, box, sizeof(box), nonce, a_pk, b_sk));
+	g_assert_cmpmem(out, sizeof(out), msg, sizeof(msg));
+}
+
+/* a low-order public key gives no shared key: seal and open refuse it */
+static void
+test_crypto_box_low_order(void)
+{
+	guint8 sk[WR_CRYPTO_KEY_LEN];
+	guint8 pk[WR_CRYPTO_KEY_LEN];
+	guint8 zero_pk[WR_CRYPTO_KEY_LEN] = {0};
+	guint8 shared[WR_CRYPTO_KEY_LEN];
+	guint8 nonce[WR_BOX_NONCE_LEN] = {0};
+	guint8 msg[4] = {1, 2, 3, 4};
+	guint8 box[sizeof(msg) + WR_BOX_TAG_LEN];
+	guint8 out[sizeof(msg)];
+
+	wr_x25519_generate(sk, pk);
+	memset(shared, 0x77, sizeof(shared));
+	g_assert_false(wr_box_beforenm(shared, zero_pk, sk));
+	g_assert_true(wr_is_zero(shared, sizeof(shared)));
+	memset(box, 0x33, sizeof(box));
+	g_assert_false(wr_box_seal(box, msg, sizeof(msg), nonce, zero_pk, sk));
+	for (gsize i = 0; i < sizeof(box); i++)
+		g_assert_cmphex(box[i], ==, 0x33);
+	g_assert_false(wr_box_open(out, box, sizeof(box), nonce, zero_pk, sk));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -603,5 +776,9 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/crypto/random", test_crypto_random);
 	g_test_add_func("/warren/crypto/secure-alloc", test_crypto_secure_alloc);
 	g_test_add_func("/warren/crypto/siphash", test_crypto_siphash);
+	g_test_add_func("/warren/crypto/box-nacl-vector", test_crypto_box_nacl_vector);
+	g_test_add_func("/warren/crypto/box-roundtrip", test_crypto_box_roundtrip);
+	g_test_add_func("/warren/crypto/box-reject", test_crypto_box_reject);
+	g_test_add_func("/warren/crypto/box-low-order", test_crypto_box_low_order);
 	return g_test_run();
 }
