@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,9 +20,10 @@
  * same way.  Ports and scope ids are decimal without sign, spaces or leading zeros (which is
  * what getnameinfo() and inet_ntop() produce); ports are 1..65535.
  *
- * Scope ids: only numeric ones ("[fe80::1%2]:51820"), and only on link-local unicast
- * addresses, where the kernel needs them.  Interface names ("%eth0") are rejected because
- * mapping them to an index is I/O; the caller may resolve them before parsing.
+ * Scope ids: only on link-local unicast addresses, where the kernel needs them, either numeric
+ * ("[fe80::1%2]:51820") or an interface name ("[fe80::1%eth0]:51820", which wg(8) passes on
+ * the UAPI as the user typed it).  A name is looked up with if_nametoindex(), the one lookup
+ * this parser makes: an interface that does not exist is an invalid endpoint.
  */
 
 #define IPV4_BITS 32U
@@ -53,6 +55,30 @@ wr_parse_decimal(const char *text, size_t len, uint32_t max, uint32_t *out)
 	if (value > max)
 		return false;
 	*out = (uint32_t) value;
+	return true;
+}
+
+/* an interface name as a scope; false when it is not a plausible name or does not exist */
+static bool
+scope_from_name(const char *text, size_t len, uint32_t *out)
+{
+	char name[IF_NAMESIZE];
+	unsigned int index;
+
+	if (len == 0 || len >= sizeof(name) || (text[0] >= '0' && text[0] <= '9'))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		/* what the kernel accepts in a name: printable, no '/', ':', space or NUL */
+		if (text[i] == '/' || text[i] == ':' || text[i] == '%' ||
+		    (unsigned char) text[i] < 0x21 || (unsigned char) text[i] > 0x7e)
+			return false;
+	}
+	memcpy(name, text, len);
+	name[len] = '\0';
+	index = if_nametoindex(name);
+	if (index == 0)
+		return false;
+	*out = index;
 	return true;
 }
 
@@ -125,8 +151,10 @@ wr_endpoint_parse(WrEndpoint *out, const char *text)
 
 			if (!IN6_IS_ADDR_LINKLOCAL(&addr6))
 				return false;
-			if (!wr_parse_decimal(scope, scope_len, UINT32_MAX, &scope_id) ||
-			    scope_id == 0)
+			if (!wr_parse_decimal(scope, scope_len, UINT32_MAX, &scope_id) &&
+			    !scope_from_name(scope, scope_len, &scope_id))
+				return false;
+			if (scope_id == 0)
 				return false;
 		}
 		if (IN6_IS_ADDR_V4MAPPED(&addr6)) {

@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <glib.h>
+#include <net/if.h>
 #include <string.h>
 
 #include "wr-addr.h"
@@ -81,8 +82,9 @@ static const char *const endpoint_bad[] = {
 	"[fe80::1%]:1",
 	"[fe80::1%0]:1",
 	"[fe80::1%01]:1",
-	"[fe80::1%eth0]:1",
-	"[fe80::1%lo]:51820",
+	"[fe80::1%nosuchif0]:1", /* names must exist */
+	"[fe80::1%a/b]:1",
+	"[fe80::1%averyveryverylongname]:1",
 	"[fe80::1%4294967296]:1",
 	"[fe80::1%-1]:1",
 	"[fe80::1%1%1]:1",
@@ -179,6 +181,33 @@ endpoint(const char *text)
 
 	g_assert_true(wr_endpoint_parse(&ep, text));
 	return ep;
+}
+
+/* wg(8) passes "%eth0" through the UAPI as typed: a name is resolved to its index */
+static void
+test_endpoint_scope_name(void)
+{
+	WrEndpoint ep;
+	char text[WR_ENDPOINT_STRLEN];
+	unsigned int lo = if_nametoindex("lo");
+
+	g_assert_cmpuint(lo, !=, 0);
+	g_assert_true(wr_endpoint_parse(&ep, "[fe80::1%lo]:51820"));
+	g_assert_cmpint(ep.sa.sa_family, ==, AF_INET6);
+	g_assert_cmpuint(ep.in6.sin6_scope_id, ==, lo);
+	g_assert_cmpuint(ntohs(ep.in6.sin6_port), ==, 51820);
+	/* it formats with the index, which parses back to the same endpoint */
+	wr_endpoint_format(&ep, text);
+	{
+		WrEndpoint again;
+		g_autofree char *want = g_strdup_printf("[fe80::1%%%u]:51820", lo);
+
+		g_assert_cmpstr(text, ==, want);
+		g_assert_true(wr_endpoint_parse(&again, text));
+		g_assert_true(wr_endpoint_equal(&ep, &again));
+	}
+	/* names are for link-local addresses only, like numbers */
+	g_assert_false(wr_endpoint_parse(&ep, "[2001:db8::1%lo]:51820"));
 }
 
 static void
@@ -489,6 +518,7 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/addr/endpoint-parse-good", test_endpoint_parse_good);
 	g_test_add_func("/warren/addr/endpoint-parse-bad", test_endpoint_parse_bad);
 	g_test_add_func("/warren/addr/endpoint-parse-long", test_endpoint_parse_long);
+	g_test_add_func("/warren/addr/endpoint-scope-name", test_endpoint_scope_name);
 	g_test_add_func("/warren/addr/endpoint-format", test_endpoint_format);
 	g_test_add_func("/warren/addr/endpoint-equal", test_endpoint_equal);
 	g_test_add_func("/warren/addr/endpoint-mapping", test_endpoint_mapping);

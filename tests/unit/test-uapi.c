@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <glib.h>
+#include <net/if.h>
 #include <string.h>
 
 #include "wr-crypto.h"
@@ -516,7 +517,8 @@ static const BadCase bad_cases[] = {
 	{PEER_A "endpoint=1.2.3.4:0\n", EINVAL, "line 2: invalid value for endpoint"},
 	{PEER_A "endpoint=example.com:51820\n", EINVAL, "line 2: invalid value for endpoint"},
 	{PEER_A "endpoint=2001:db8::1:51820\n", EINVAL, "line 2: invalid value for endpoint"},
-	{PEER_A "endpoint=[fe80::1%lo]:51820\n", EINVAL, "line 2: invalid value for endpoint"},
+	{PEER_A "endpoint=[fe80::1%nosuchif0]:51820\n", EINVAL,
+	 "line 2: invalid value for endpoint"},
 	{PEER_A "endpoint=" LONG_VALUE "\n", EINVAL,
 	 "line 2: invalid value for endpoint: "
 	 "\"0123456789012345678901234567890123456789012345678901234567890123\"..."},
@@ -775,16 +777,18 @@ test_wg_set_remove(void)
 	g_assert_false(peer->replace_allowed_ips);
 }
 
-/* wg turns the scope of a link-local endpoint into an interface name, which is refused */
+/* wg turns the scope of a link-local endpoint into an interface name, resolved to its index */
 static void
 test_wg_set_linklocal(void)
 {
-	WrUapiSet *set = NULL;
-	g_autofree char *message = NULL;
+	g_autoptr(WrUapiSet) set = parse_data_ok("wg-set-linklocal.request");
+	const WrUapiPeer *peer;
 
-	g_assert_cmpint(parse_data("wg-set-linklocal.request", &set, &message), ==, EINVAL);
-	g_assert_null(set);
-	g_assert_cmpstr(message, ==, "line 3: invalid value for endpoint: \"[fe80::1%lo]:51820\"");
+	g_assert_cmpuint(set->peers->len, ==, 1);
+	peer = g_ptr_array_index(set->peers, 0);
+	g_assert_true(peer->has_endpoint);
+	g_assert_cmpint(peer->endpoint.sa.sa_family, ==, AF_INET6);
+	g_assert_cmpuint(peer->endpoint.in6.sin6_scope_id, ==, if_nametoindex("lo"));
 }
 
 static void
