@@ -302,6 +302,17 @@ send_msgs(WrUdp *self, struct mmsghdr *msgs, unsigned int n)
 	return ret;
 }
 
+/* an IPv4-only socket (a host without IPv6) cannot reach an IPv6 endpoint: count and skip */
+static bool
+reachable(WrUdp *self, const WrEndpoint *to)
+{
+	if (self->family == AF_INET && to->sa.sa_family != AF_INET) {
+		stat_add(&self->stats.tx_errors, 1);
+		return false;
+	}
+	return true;
+}
+
 static void
 fill_msg(WrUdp *self, struct mmsghdr *msg, struct iovec *iov, WrEndpoint *name,
 	 const WrEndpoint *to, uint8_t *data, uint32_t len)
@@ -340,10 +351,7 @@ send_batch_gso(WrUdp *self, WrPacket *pkts, unsigned int n)
 		uint32_t size, total = 0;
 		struct iovec *iov;
 
-		if (first->verdict != WR_VERDICT_SEND ||
-		    (self->family == AF_INET && first->endpoint.sa.sa_family != AF_INET)) {
-			if (first->verdict == WR_VERDICT_SEND)
-				stat_add(&self->stats.tx_errors, 1);
+		if (first->verdict != WR_VERDICT_SEND || !reachable(self, &first->endpoint)) {
 			i++;
 			continue;
 		}
@@ -410,10 +418,8 @@ send_batch_plain(WrUdp *self, WrPacket *pkts, unsigned int n)
 	for (unsigned int i = 0; i < n; i++) {
 		if (pkts[i].verdict != WR_VERDICT_SEND)
 			continue;
-		if (self->family == AF_INET && pkts[i].endpoint.sa.sa_family != AF_INET) {
-			stat_add(&self->stats.tx_errors, 1);
+		if (!reachable(self, &pkts[i].endpoint))
 			continue;
-		}
 		fill_msg(self, &msgs[m], &iovs[m], &names[m], &pkts[i].endpoint, pkts[i].data,
 			 pkts[i].len);
 		if (++m == UDP_BATCH) {
@@ -461,8 +467,7 @@ wr_udp_send_datagrams(WrUdp *self, GQueue *datagrams)
 	unsigned int m = 0;
 
 	while ((d = g_queue_pop_head(datagrams)) != NULL) {
-		if (self->family == AF_INET && d->endpoint.sa.sa_family != AF_INET) {
-			stat_add(&self->stats.tx_errors, 1);
+		if (!reachable(self, &d->endpoint)) {
 			wr_datagram_free(d);
 			continue;
 		}

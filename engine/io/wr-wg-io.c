@@ -115,17 +115,18 @@ tx_thread_cb(gpointer user_data)
 	while (!g_atomic_int_get(&self->stop)) {
 		int n = wr_tun_read_batch(self->tun, pkts, IO_BATCH);
 
+		if (n == -EINTR)
+			continue;
 		if (n < 0) {
-			if (n != -ECANCELED && n != -EINTR) {
+			/* -ECANCELED is our own shutdown; anything else means the interface is gone
+			 */
+			if (n != -ECANCELED) {
 				g_message("TUN device %s is gone (%s)", wr_tun_get_name(self->tun),
 					  g_strerror(-n));
 				g_atomic_int_set(&self->tun_gone, 1);
 				poke(self->wake_fd);
-				break;
 			}
-			if (n == -ECANCELED)
-				break;
-			continue;
+			break;
 		}
 		wr_device_feed_ip_packets(self->device, pkts, (unsigned int) n,
 					  g_get_monotonic_time());

@@ -129,13 +129,6 @@ keypair_put(WrKeypair *kp)
 	}
 }
 
-static WrKeypair *
-keypair_get(WrKeypair *kp)
-{
-	g_atomic_int_inc(&kp->refcount);
-	return kp;
-}
-
 static uint32_t
 index_insert(WrDevice *self, IndexType type, WrPeer *peer, WrKeypair *kp)
 {
@@ -716,7 +709,7 @@ wr_device_feed_ip_packets(WrDevice *self, WrPacket *pkts, unsigned int n, int64_
 			send_staged(self, peer, now);
 			continue;
 		}
-		pkt->priv_keypair = keypair_get(kp);
+		pkt->priv_keypair = wr_keypair_ref(kp);
 		pkt->priv_counter = kp->sending_counter++;
 		pkt->endpoint = peer->endpoint;
 		pkt->verdict = WR_VERDICT_SEND;
@@ -862,7 +855,7 @@ wr_device_feed_datagrams(WrDevice *self, WrPacket *pkts, unsigned int n, int64_t
 				self->stats.drop_unknown_index++;
 				break;
 			}
-			pkt->priv_keypair = keypair_get(entry->keypair);
+			pkt->priv_keypair = wr_keypair_ref(entry->keypair);
 			pkt->priv_counter = GUINT64_FROM_LE(hdr->counter);
 			pkt->verdict = WR_VERDICT_NONE;
 			any_data = true;
