@@ -163,7 +163,11 @@ dial_fail(GTask *task, GError *error)
 	g_object_unref(task);
 }
 
-static void G_GNUC_PRINTF(3, 4) dial_fail_literal(GTask *task, gint code, const char *format, ...)
+static void
+dial_fail_with(GTask *task, gint code, const char *format, ...) G_GNUC_PRINTF(3, 4);
+
+static void
+dial_fail_with(GTask *task, gint code, const char *format, ...)
 {
 	va_list ap;
 	GError *error;
@@ -438,9 +442,9 @@ dial_read_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 	}
 	g_byte_array_set_size(d->buf, (guint) (d->read_at + (gsize) n));
 	if (n == 0) {
-		dial_fail_literal(task, G_IO_ERROR_CONNECTION_CLOSED,
-				  "the server closed the connection while %s",
-				  stage_to_string(d->stage));
+		dial_fail_with(task, G_IO_ERROR_CONNECTION_CLOSED,
+			       "the server closed the connection while %s",
+			       stage_to_string(d->stage));
 		return;
 	}
 	dial_advance(task);
@@ -521,18 +525,18 @@ handle_response(GTask *task, gboolean *need_more)
 		return FALSE;
 	}
 	if (n == -EMSGSIZE) {
-		dial_fail_literal(task, G_IO_ERROR_INVALID_DATA,
-				  "HTTP response head longer than %u bytes",
-				  WR_DERP_DIAL_MAX_RESPONSE_LEN);
+		dial_fail_with(task, G_IO_ERROR_INVALID_DATA,
+			       "HTTP response head longer than %u bytes",
+			       WR_DERP_DIAL_MAX_RESPONSE_LEN);
 		return FALSE;
 	}
 	if (n < 0) {
-		dial_fail_literal(task, G_IO_ERROR_INVALID_DATA, "malformed HTTP response");
+		dial_fail_with(task, G_IO_ERROR_INVALID_DATA, "malformed HTTP response");
 		return FALSE;
 	}
 	if (status != SOUP_STATUS_SWITCHING_PROTOCOLS) {
-		dial_fail_literal(task, G_IO_ERROR_FAILED,
-				  "HTTP %u %s instead of 101 Switching Protocols", status, reason);
+		dial_fail_with(task, G_IO_ERROR_FAILED,
+			       "HTTP %u %s instead of 101 Switching Protocols", status, reason);
 		return FALSE;
 	}
 	g_byte_array_remove_range(d->buf, 0, (guint) n);
@@ -555,34 +559,33 @@ handle_server_key(GTask *task, gboolean *need_more)
 		return;
 	}
 	if (n < 0) {
-		dial_fail_literal(task, G_IO_ERROR_INVALID_DATA,
-				  "first frame longer than the %u-byte greeting limit",
-				  DERP_MAX_SERVER_KEY_FRAME_SIZE);
+		dial_fail_with(task, G_IO_ERROR_INVALID_DATA,
+			       "first frame longer than the %u-byte greeting limit",
+			       DERP_MAX_SERVER_KEY_FRAME_SIZE);
 		return;
 	}
 	if (f.type != DERP_FRAME_SERVER_KEY) {
-		dial_fail_literal(task, G_IO_ERROR_INVALID_DATA,
-				  "expected a ServerKey frame, got %s", frame_name(f.type, name));
+		dial_fail_with(task, G_IO_ERROR_INVALID_DATA, "expected a ServerKey frame, got %s",
+			       frame_name(f.type, name));
 		return;
 	}
 	r = wr_derp_parse_server_key(f.payload, f.len, d->server_key);
 	if (r == -EPROTO) {
-		dial_fail_literal(task, G_IO_ERROR_INVALID_DATA,
-				  "server key frame without DERP magic");
+		dial_fail_with(task, G_IO_ERROR_INVALID_DATA,
+			       "server key frame without DERP magic");
 		return;
 	}
 	if (r < 0) {
-		dial_fail_literal(task, G_IO_ERROR_INVALID_DATA,
-				  "server key frame of %u bytes is too short", f.len);
+		dial_fail_with(task, G_IO_ERROR_INVALID_DATA,
+			       "server key frame of %u bytes is too short", f.len);
 		return;
 	}
 	g_byte_array_remove_range(d->buf, 0, (guint) n);
 
 	r = wr_derp_info_append_client_info(d->out, &d->info, d->node_private, d->server_key);
 	if (r < 0) {
-		dial_fail_literal(task, G_IO_ERROR_INVALID_DATA,
-				  "cannot seal the client info to the server key: %s",
-				  g_strerror(-r));
+		dial_fail_with(task, G_IO_ERROR_INVALID_DATA,
+			       "cannot seal the client info to the server key: %s", g_strerror(-r));
 		return;
 	}
 	d->stage = STAGE_CLIENT_INFO;
@@ -608,8 +611,8 @@ handle_server_info(GTask *task, gboolean *need_more)
 			return;
 		}
 		if (n < 0) {
-			dial_fail_literal(task, G_IO_ERROR_INVALID_DATA,
-					  "frame longer than %u bytes", DERP_MAX_FRAME_SIZE);
+			dial_fail_with(task, G_IO_ERROR_INVALID_DATA, "frame longer than %u bytes",
+				       DERP_MAX_FRAME_SIZE);
 			return;
 		}
 		/* unknown types are skipped (§2.5), and so is an early keepalive */
@@ -618,9 +621,9 @@ handle_server_info(GTask *task, gboolean *need_more)
 			continue;
 		}
 		if (f.type != DERP_FRAME_SERVER_INFO) {
-			dial_fail_literal(task, G_IO_ERROR_INVALID_DATA,
-					  "expected a ServerInfo frame, got %s",
-					  frame_name(f.type, name));
+			dial_fail_with(task, G_IO_ERROR_INVALID_DATA,
+				       "expected a ServerInfo frame, got %s",
+				       frame_name(f.type, name));
 			return;
 		}
 		r = wr_derp_parse_server_info(f.payload, f.len, &box);
@@ -628,14 +631,14 @@ handle_server_info(GTask *task, gboolean *need_more)
 			r = wr_derp_info_open_server_info(&box, d->node_private, d->server_key,
 							  &d->server_info);
 		if (r == -EBADMSG) {
-			dial_fail_literal(task, G_IO_ERROR_INVALID_DATA,
-					  "server info box does not open with the server key");
+			dial_fail_with(task, G_IO_ERROR_INVALID_DATA,
+				       "server info box does not open with the server key");
 			return;
 		}
 		if (r < 0) {
-			dial_fail_literal(task, G_IO_ERROR_INVALID_DATA,
-					  "server info is not valid JSON of the expected shape: %s",
-					  g_strerror(-r));
+			dial_fail_with(task, G_IO_ERROR_INVALID_DATA,
+				       "server info is not valid JSON of the expected shape: %s",
+				       g_strerror(-r));
 			return;
 		}
 		g_byte_array_remove_range(d->buf, 0, (guint) n);
@@ -869,9 +872,9 @@ dial_connect_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 		if (remote == NULL || !G_IS_INET_SOCKET_ADDRESS(remote) ||
 		    !g_inet_address_get_is_loopback(
 			    g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(remote)))) {
-			dial_fail_literal(task, G_IO_ERROR_INVALID_ARGUMENT,
-					  "refusing plain http: the host resolved to an address "
-					  "that is not loopback");
+			dial_fail_with(task, G_IO_ERROR_INVALID_ARGUMENT,
+				       "refusing plain http: the host resolved to an address "
+				       "that is not loopback");
 			return;
 		}
 	}
