@@ -38,6 +38,8 @@ typedef struct {
 	GBytes *writing;
 	gboolean close_after_write;
 	gboolean closed;
+	gboolean reading; /* a read is pending */
+	gboolean paused;
 	gboolean logged_in;
 	guint8 key[WR_KEY_LEN];
 	gint preferred;
@@ -55,6 +57,7 @@ struct _WrTestDerpServer {
 	WrDerpServerInfoBody info;
 	GByteArray *after_info;
 	gboolean relay;
+	gboolean answer_pings;
 	GPtrArray *conns;
 	guint live; /* connections not yet freed, in the array or held by operations */
 	gchar *last_request;
@@ -366,6 +369,8 @@ handle_frame(WrTestDerpServer *s, Conn *c, const WrDerpFrame *f)
 	case DERP_FRAME_PING:
 		g_assert_cmpint(wr_derp_parse_ping(f->payload, f->len, data), ==, 0);
 		s->pings++;
+		if (!s->answer_pings)
+			break;
 		g_assert_cmpint(wr_derp_append_pong(out, data), ==, 0);
 		conn_send_array(c, out);
 		break;
@@ -472,7 +477,7 @@ conn_process(Conn *c)
 			g_byte_array_remove_range(c->in, 0, (guint) n);
 		}
 	}
-	if (!c->closed)
+	if (!c->closed && !c->paused)
 		conn_read(c);
 }
 
@@ -483,6 +488,7 @@ conn_read_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 	g_autoptr(GError) error = NULL;
 	gssize n = g_input_stream_read_finish(G_INPUT_STREAM(source), res, &error);
 
+	c->reading = FALSE;
 	if (c->closed) {
 		conn_unref(c);
 		return;
@@ -501,6 +507,8 @@ conn_read_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 static void
 conn_read(Conn *c)
 {
+	g_assert_false(c->reading);
+	c->reading = TRUE;
 	c->read_at = c->in->len;
 	g_byte_array_set_size(c->in, (guint) (c->read_at + READ_CHUNK));
 	g_input_stream_read_async(g_io_stream_get_input_stream(c->stream), c->in->data + c->read_at,
@@ -581,6 +589,7 @@ wr_test_derp_server_new(GTlsCertificate *cert)
 	s->info.version = DERP_PROTOCOL_VERSION;
 	s->after_info = g_byte_array_new();
 	s->relay = TRUE;
+	s->answer_pings = TRUE;
 	s->conns = g_ptr_array_new();
 	s->preferred = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	s->preferred_count = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -688,6 +697,27 @@ void
 wr_test_derp_server_set_relay(WrTestDerpServer *s, gboolean relay)
 {
 	s->relay = relay;
+}
+
+void
+wr_test_derp_server_set_answer_pings(WrTestDerpServer *s, gboolean answer)
+{
+	s->answer_pings = answer;
+}
+
+void
+wr_test_derp_server_pause_reading(WrTestDerpServer *s, const uint8_t key[32], gboolean paused)
+{
+	for (guint i = 0; i < s->conns->len; i++) {
+		Conn *c = g_ptr_array_index(s->conns, i);
+
+		if (!c->logged_in || memcmp(c->key, key, WR_KEY_LEN) != 0)
+			continue;
+		c->paused = paused;
+		/* the bytes already read are handled as if they had just arrived */
+		if (!paused && !c->reading && !c->closed)
+			conn_process(c);
+	}
 }
 
 guint

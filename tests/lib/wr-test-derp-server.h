@@ -62,6 +62,13 @@ wr_test_derp_server_set_after_info(WrTestDerpServer *self, const guint8 *data, g
 void
 wr_test_derp_server_set_relay(WrTestDerpServer *self, gboolean relay);
 
+/* while off, client Pings get no Pong */
+void
+wr_test_derp_server_set_answer_pings(WrTestDerpServer *self, gboolean answer);
+/* stops or resumes reading from the connections of key (its socket buffers then fill up) */
+void
+wr_test_derp_server_pause_reading(WrTestDerpServer *self, const uint8_t key[32], gboolean paused);
+
 /* connections logged in right now, and logins ever */
 guint
 wr_test_derp_server_count_clients(WrTestDerpServer *self);
