@@ -66,7 +66,9 @@ typedef struct {
 	/* plain GSocketConnection or GTlsClientConnection; DERP framing continues here.  Dropping
 	 * the last reference to it closes the connection. */
 	GIOStream *stream;
-	/* the underlying socket (for fd polling); non-blocking */
+	/* the underlying socket (for fd polling); non-blocking.  Over TLS, a readable fd is not
+	 * the whole story: after it polls readable, read the stream (pollable, non-blocking) until
+	 * G_IO_ERROR_WOULD_BLOCK, as the TLS layer may hold decrypted bytes the fd does not show */
 	GSocket *socket;
 	/* bytes already read past the ServerInfo frame: the start of the frame stream */
 	GByteArray *pending;
