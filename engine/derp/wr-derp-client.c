@@ -824,11 +824,12 @@ conn_established(WrDerpClient *self, WrDerpConn *dc)
 	key_prefix(dc->server_key, prefix);
 	g_message("%s: connected, server key %s...", self->url, prefix);
 
-	/* what the server must hear again on every connection */
-	if (self->preferred) {
+	/* what the server must hear again on every connection: the home region gets
+	 * NotePreferred(1), every other connection NotePreferred(0) (§2.12) */
+	{
 		g_autoptr(GByteArray) frame = g_byte_array_new();
 
-		(void) wr_derp_append_note_preferred(frame, true);
+		(void) wr_derp_append_note_preferred(frame, self->preferred);
 		(void) queue_control(self, c, frame);
 	}
 	if (self->watching) {

@@ -26,7 +26,8 @@
  *  - the ServerInfo token bucket, if any, drops (does not queue) what exceeds it (§2.8);
  *  - unknown frame types are skipped; a malformed frame closes the connection with a logged
  *    reason, and the client redials;
- *  - NotePreferred(true) and WatchConns are sent again after every reconnect when set.
+ *  - NotePreferred (with the home-region flag, true or false) is sent on every connection,
+ *    and WatchConns again after every reconnect once asked for.
  */
 
 #pragma once
@@ -121,7 +122,7 @@ wr_derp_client_is_connected(WrDerpClient *self);
  */
 gboolean
 wr_derp_client_send(WrDerpClient *self, const uint8_t dst[32], const guint8 *data, gsize len);
-/* the home-region flag (§2.12): sent now if connected, and again after every reconnect */
+/* the home-region flag (§2.12): sent now if connected and changed, and on every connection */
 void
 wr_derp_client_note_preferred(WrDerpClient *self, gboolean preferred);
 gboolean

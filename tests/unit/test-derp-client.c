@@ -680,7 +680,7 @@ test_token_bucket(void)
 	peer_clear(&b);
 }
 
-/* NotePreferred now and after every reconnect; Health; PeerGone */
+/* NotePreferred on every connection and on change; Health; PeerGone */
 static void
 test_preferred_health_gone(void)
 {
@@ -703,10 +703,21 @@ test_preferred_health_gone(void)
 	g_object_set(a.client, "preferred", FALSE, NULL);
 	WAIT_FOR(wr_test_derp_server_get_preferred_count(server, a.pk) == 3);
 	g_assert_cmpint(wr_test_derp_server_get_preferred(server, a.pk), ==, 0);
-	/* not preferred: nothing to say after a reconnect */
+	/* not preferred: said again after a reconnect too */
 	wr_test_derp_server_close_client(server, a.pk);
+	WAIT_FOR(wr_test_derp_server_get_preferred_count(server, a.pk) == 4);
+	g_assert_cmpint(wr_test_derp_server_get_preferred(server, a.pk), ==, 0);
 	WAIT_FOR(a.connected == 3);
-	g_assert_cmpuint(wr_test_derp_server_get_preferred_count(server, a.pk), ==, 3);
+	/* setting the same value again sends nothing (a ping's round trip flushes the path) */
+	wr_derp_client_note_preferred(a.client, FALSE);
+	{
+		g_autoptr(GAsyncResult) res = NULL;
+
+		wr_derp_client_ping_async(a.client, NULL, ping_ready_cb, &res);
+		WAIT_FOR(res != NULL);
+		g_assert_true(wr_derp_client_ping_finish(a.client, res, NULL, NULL));
+	}
+	g_assert_cmpuint(wr_test_derp_server_get_preferred_count(server, a.pk), ==, 4);
 
 	/* Health, then healthy again */
 	g_assert_cmpint(wr_derp_append_health(frame, "duplicate client", 16), ==, 0);
