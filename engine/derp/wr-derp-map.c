@@ -552,7 +552,8 @@ parse_regions(JsonObject *root, WrDerpMap *map, GError **error)
 		if (!parse_region(json_object_get_member(obj, key), key, region, node_names, error))
 			return FALSE;
 	}
-	qsort(map->regions, map->n_regions, sizeof(*map->regions), region_cmp);
+	if (map->n_regions > 1)
+		qsort(map->regions, map->n_regions, sizeof(*map->regions), region_cmp);
 	return TRUE;
 }
 
@@ -599,7 +600,8 @@ parse_home_params(JsonObject *root, WrDerpMap *map, GError **error)
 			return FALSE;
 		map->n_scores++;
 	}
-	qsort(map->scores, map->n_scores, sizeof(*map->scores), score_cmp);
+	if (map->n_scores > 1)
+		qsort(map->scores, map->n_scores, sizeof(*map->scores), score_cmp);
 	return TRUE;
 }
 
