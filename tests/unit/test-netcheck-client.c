@@ -25,6 +25,7 @@
 #include <gnutls/x509.h>
 #include <libsoup/soup.h>
 
+#include "wr-crypto.h"
 #include "wr-derp-map.h"
 #include "wr-netcheck-client.h"
 #include "wr-stun-client.h"
@@ -154,6 +155,8 @@ coturn_start(Coturn *c, const gchar *ip, const gchar *tmpdir, guint n)
 	g_autofree gchar *ip_arg = g_strdup_printf("--listening-ip=%s", ip);
 	g_autofree gchar *port_arg = NULL;
 	g_autofree gchar *pid_arg = g_strdup_printf("--pidfile=%s/turnserver%u.pid", tmpdir, n);
+	/* its user database too, rather than the system's /var/lib/turn */
+	g_autofree gchar *db_arg = g_strdup_printf("--userdb=%s/turnserver%u.db", tmpdir, n);
 	gint64 deadline = g_get_monotonic_time() + STARTUP_DEADLINE_US;
 
 	c->port = free_udp_port(ip);
@@ -164,10 +167,10 @@ coturn_start(Coturn *c, const gchar *ip, const gchar *tmpdir, guint n)
 					     G_SUBPROCESS_FLAGS_STDERR_SILENCE);
 	g_subprocess_launcher_set_cwd(launcher, tmpdir);
 	g_subprocess_launcher_set_child_setup(launcher, coturn_child_setup, NULL, NULL);
-	c->proc = g_subprocess_launcher_spawn(launcher, &error, TURNSERVER_PATH, ip_arg, port_arg,
-					      "--no-tls", "--no-dtls", "--stun-only", "--no-cli",
-					      "--no-rfc5780", "-c", "/dev/null",
-					      "--log-file=stdout", "--simple-log", pid_arg, NULL);
+	c->proc = g_subprocess_launcher_spawn(
+		launcher, &error, TURNSERVER_PATH, ip_arg, port_arg, "--no-tls", "--no-dtls",
+		"--stun-only", "--no-cli", "--no-rfc5780", "-c", "/dev/null", "--log-file=stdout",
+		"--simple-log", pid_arg, db_arg, NULL);
 	g_assert_no_error(error);
 	g_subprocess_wait_async(c->proc, NULL, coturn_exited_cb, c);
 
@@ -224,10 +227,15 @@ coturn_teardown(CoturnFixture *fx, gconstpointer user_data)
 	}
 	if (fx->tmpdir != NULL) {
 		for (guint i = 0; i < G_N_ELEMENTS(fx->servers); i++) {
-			g_autofree gchar *name = g_strdup_printf("turnserver%u.pid", i);
-			g_autofree gchar *pidfile = g_build_filename(fx->tmpdir, name, NULL);
+			static const gchar *const suffixes[] = {"pid", "db"};
 
-			(void) g_remove(pidfile);
+			for (gsize j = 0; j < G_N_ELEMENTS(suffixes); j++) {
+				g_autofree gchar *name =
+					g_strdup_printf("turnserver%u.%s", i, suffixes[j]);
+				g_autofree gchar *path = g_build_filename(fx->tmpdir, name, NULL);
+
+				(void) g_remove(path);
+			}
 		}
 		g_assert_cmpint(g_rmdir(fx->tmpdir), ==, 0);
 		g_clear_pointer(&fx->tmpdir, g_free);
@@ -650,6 +658,7 @@ int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
+	g_assert_true(wr_crypto_init());
 
 	g_test_add("/warren/netcheck-client/own-sockets", CoturnFixture, NULL, coturn_setup,
 		   test_own_sockets, coturn_teardown);
