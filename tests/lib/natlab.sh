@@ -1,0 +1,236 @@
+#
+# Copyright 2026 The Warren Authors
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# tests/lib/natlab.sh: a NAT lab in network namespaces (TESTING.md, "A NAT lab with nftables"),
+# sourced by bash scripts after tests/lib/netns.sh, whose per-run prefix, temporary directory,
+# process tracking and cleanup trap it uses: everything made here is deleted by wr_cleanup,
+# even when the test fails.
+#
+#   "the internet"  namespace ${WR_PREFIX}net: a bridge "inet0" on 203.0.113.0/24 (the
+#                   namespace itself is 203.0.113.1 and forwards).
+#   servers         namespace ${WR_PREFIX}srv: the servers' addresses (natlab_server_addr,
+#                   203.0.113.x/32), reached from the internet through a delay line, so that
+#                   one server can be made "far away" (natlab_delay).  The delay line is
+#                   tests/lib/delayline.py between two TUN devices, because the kernels this
+#                   runs on may lack sch_netem (the CI one does).
+#   router N        namespace ${WR_PREFIX}rN: WAN 203.0.113.(100+N)/24 on the bridge, LAN
+#                   198.51.100.(64N+1)/26, forwarding, masquerade and filter rules in nftables.
+#   host N          namespace ${WR_PREFIX}hN: 198.51.100.(64N+2)/26 on eth0, default route via
+#                   its router.  N is 0..3, the four /26 of 198.51.100.0/24.
+#
+# NAT kinds: "easy" (`masquerade`, which keeps the source port when it is free), "hard"
+# (`masquerade random,fully-random`: a new port for every destination) and "none" (routing
+# only).  Options: "no-input-drop" leaves out the home-router rule that drops unsolicited
+# input on WAN, "block-udp" drops every UDP datagram the host sends out.
+#
+# Only documentation ranges are used (TESTING.md, "Addresses").
+#
+# shellcheck shell=bash disable=SC2034
+# (SC2034: the variables set here are read by the scripts that source this file)
+
+NATLAB_INET_NET=203.0.113
+NATLAB_INET_PREFIX=24
+NATLAB_LAN_NET=198.51.100
+NATLAB_LAN_PREFIX=26
+NATLAB_INET_NS=
+NATLAB_SRV_NS=
+NATLAB_BRIDGE=inet0
+NATLAB_DELAY_PID=
+
+# natlab_need: skip (exit 77) unless we may create namespaces and have the tools
+natlab_need()
+{
+	local cap tool
+	if [ "$(id -u)" != 0 ]; then
+		cap=$(awk '/^CapEff:/ { print $2 }' /proc/self/status 2>/dev/null)
+		# CAP_NET_ADMIN is bit 12, CAP_SYS_ADMIN (mounts for `ip netns`) bit 21
+		if [ -z "$cap" ] || (((0x$cap >> 12 & 1) == 0 || (0x$cap >> 21 & 1) == 0)); then
+			wr_skip "needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN)"
+		fi
+	fi
+	[ -c /dev/net/tun ] || wr_skip "no /dev/net/tun (for the delay line)"
+	for tool in ip nft ss python3; do
+		command -v "$tool" >/dev/null 2>&1 || wr_skip "$tool is not installed"
+	done
+}
+
+# natlab_inet: the "internet" namespace with its bridge; sets NATLAB_INET_NS
+natlab_inet()
+{
+	NATLAB_INET_NS="${WR_PREFIX}net"
+	ns_new "$NATLAB_INET_NS"
+	nsx "$NATLAB_INET_NS" ip link add name "$NATLAB_BRIDGE" type bridge
+	nsx "$NATLAB_INET_NS" ip link set "$NATLAB_BRIDGE" up
+	nsx "$NATLAB_INET_NS" ip addr add "$NATLAB_INET_NET.1/$NATLAB_INET_PREFIX" dev "$NATLAB_BRIDGE"
+}
+
+# natlab_servers: the servers' namespace behind the delay line (no delay yet); sets
+# NATLAB_SRV_NS
+natlab_servers()
+{
+	local inet=$NATLAB_INET_NS
+	[ -n "$inet" ] || wr_fail "natlab: natlab_inet first"
+	NATLAB_SRV_NS="${WR_PREFIX}srv"
+	ns_new "$NATLAB_SRV_NS"
+	nsx "$inet" sysctl -q -w net.ipv4.ip_forward=1
+	# the routers ask for the servers' addresses on the bridge: answer for them
+	nsx "$inet" sysctl -q -w "net.ipv4.conf.$NATLAB_BRIDGE.proxy_arp=1"
+	# and at once: proxy ARP answers are otherwise held back up to 0.8 s
+	nsx "$inet" sysctl -q -w "net.ipv4.neigh.$NATLAB_BRIDGE.proxy_delay=0"
+	nsx "$inet" ip tuntap add dev dl0 mode tun
+	nsx "$NATLAB_SRV_NS" ip tuntap add dev dl1 mode tun
+	nsx "$inet" ip link set dl0 up
+	nsx "$NATLAB_SRV_NS" ip link set dl1 up
+	nsx "$NATLAB_SRV_NS" ip route add default dev dl1
+	natlab_delay 0
+}
+
+# natlab_server_addr ADDR: one more server address (203.0.113.x) in the servers' namespace
+natlab_server_addr()
+{
+	nsx "$NATLAB_SRV_NS" ip addr add "$1/32" dev dl1
+	nsx "$NATLAB_INET_NS" ip route add "$1/32" dev dl0
+}
+
+# natlab_delay MS [ADDR...]: from now on, packets from the internet to the servers ADDR (to
+# every server when none is given) wait MS milliseconds, as netem would make them; 0 for none.
+# The delay line restarts, so packets in flight are lost.
+natlab_delay()
+{
+	local ms=$1 ready pid
+	shift
+	if [ -n "$NATLAB_DELAY_PID" ]; then
+		wr_kill "$NATLAB_DELAY_PID"
+		NATLAB_DELAY_PID=
+	fi
+	ready="$WR_TMP/delayline.$ms.$RANDOM.ready"
+	python3 "$WR_LIB_DIR/delayline.py" "$NATLAB_INET_NS" dl0 "$NATLAB_SRV_NS" dl1 "$ms" \
+		"$ready" "$@" >>"$WR_TMP/delayline.log" 2>&1 </dev/null &
+	pid=$!
+	wr_track "$pid" "delay line"
+	WR_LOGS+=("$WR_TMP/delayline.log")
+	wait_until 10 test -e "$ready" || wr_fail "the delay line did not start: $(cat "$WR_TMP/delayline.log")"
+	NATLAB_DELAY_PID=$pid
+}
+
+# natlab_router_ns N / natlab_host_ns N / natlab_wan_addr N / natlab_host_addr N
+natlab_router_ns()
+{
+	echo "${WR_PREFIX}r$1"
+}
+
+natlab_host_ns()
+{
+	echo "${WR_PREFIX}h$1"
+}
+
+natlab_wan_addr()
+{
+	echo "$NATLAB_INET_NET.$((100 + $1))"
+}
+
+natlab_lan_addr()
+{
+	echo "$NATLAB_LAN_NET.$((64 * $1 + 1))"
+}
+
+natlab_host_addr()
+{
+	echo "$NATLAB_LAN_NET.$((64 * $1 + 2))"
+}
+
+# natlab_rules KIND OPTIONS...: the router's ruleset, one rule per line (`fwd` is an nft
+# keyword, so no chain is called that)
+natlab_rules()
+{
+	local kind=$1 opt masq="" input_drop=1 block_udp=0
+	shift
+	for opt in "$@"; do
+		case $opt in
+		no-input-drop) input_drop=0 ;;
+		block-udp) block_udp=1 ;;
+		*) wr_fail "natlab: unknown router option '$opt'" ;;
+		esac
+	done
+	case $kind in
+	easy) masq='oifname "WAN" masquerade' ;;
+	hard) masq='oifname "WAN" masquerade random,fully-random' ;;
+	none) masq= ;;
+	*) wr_fail "natlab: unknown NAT kind '$kind' (easy, hard, none)" ;;
+	esac
+	echo 'table ip nat {'
+	echo '	chain postrouting {'
+	echo '		type nat hook postrouting priority 100;'
+	[ -n "$masq" ] && echo "		$masq"
+	echo '	}'
+	echo '}'
+	echo 'table ip filter {'
+	echo '	chain forward {'
+	echo '		type filter hook forward priority 0; policy drop;'
+	echo '		ct state established,related accept'
+	[ "$block_udp" = 1 ] && echo '		iifname "LAN" meta l4proto udp drop'
+	echo '		iifname "LAN" accept'
+	echo '	}'
+	echo '	chain input {'
+	echo '		type filter hook input priority 0; policy accept;'
+	[ "$input_drop" = 1 ] && echo '		iifname "WAN" ct state new drop'
+	echo '	}'
+	echo '}'
+}
+
+# natlab_router N KIND [OPTIONS...]: router N with its host behind it (see the top)
+natlab_router()
+{
+	local n=$1 kind=$2 r h rules
+	shift 2
+	((n >= 0 && n <= 3)) || wr_fail "natlab: router index $n is not 0..3"
+	[ -n "$NATLAB_INET_NS" ] || wr_fail "natlab: natlab_inet first"
+	r=$(natlab_router_ns "$n")
+	h=$(natlab_host_ns "$n")
+	ns_new "$r"
+	ns_new "$h"
+	# interface names are per namespace: WAN and LAN inside the router, as in the rules
+	nsx "$r" ip link add WAN type veth peer name "r${n}wan" netns "$NATLAB_INET_NS"
+	nsx "$NATLAB_INET_NS" ip link set "r${n}wan" master "$NATLAB_BRIDGE" up
+	nsx "$r" ip link add LAN type veth peer name eth0 netns "$h"
+	nsx "$r" ip addr add "$(natlab_wan_addr "$n")/$NATLAB_INET_PREFIX" dev WAN
+	nsx "$r" ip addr add "$(natlab_lan_addr "$n")/$NATLAB_LAN_PREFIX" dev LAN
+	nsx "$r" ip link set WAN up
+	nsx "$r" ip link set LAN up
+	nsx "$r" sysctl -q -w net.ipv4.ip_forward=1
+	nsx "$h" ip addr add "$(natlab_host_addr "$n")/$NATLAB_LAN_PREFIX" dev eth0
+	nsx "$h" ip link set eth0 up
+	nsx "$h" ip route add default via "$(natlab_lan_addr "$n")"
+	rules="$WR_TMP/router$n.nft"
+	natlab_rules "$kind" "$@" >"$rules"
+	nsx "$r" nft -f "$rules"
+}
+
+# natlab_turnserver ADDR [PORT]: coturn as a STUN-only server on ADDR:PORT (default 3478) in the
+# servers' namespace, tracked for cleanup; waits (bounded) until it listens
+natlab_turnserver()
+{
+	local addr=$1 port=${2:-3478} log pid
+	local turnserver=${TURNSERVER:-}
+	[ -n "$turnserver" ] || turnserver=$(command -v turnserver) ||
+		wr_skip "turnserver (coturn) is not installed"
+	log="$WR_TMP/turnserver-$addr.log"
+	WR_LOGS+=("$log")
+	ip netns exec "$NATLAB_SRV_NS" "$turnserver" --listening-ip="$addr" \
+		--listening-port="$port" --no-tls --no-dtls --stun-only --no-cli --no-rfc5780 \
+		-c /dev/null --log-file=stdout --simple-log --pidfile="$WR_TMP/turnserver-$addr.pid" \
+		--userdb="$WR_TMP/turnserver-$addr.db" \
+		>"$log" 2>&1 </dev/null &
+	pid=$!
+	wr_track "$pid" "turnserver $addr:$port"
+	if ! wait_until 10 _natlab_udp_listening "$NATLAB_SRV_NS" "$addr:$port"; then
+		pid_alive "$pid" || wr_fail "turnserver on $addr:$port exited during startup"
+		wr_fail "turnserver on $addr:$port does not listen after 10 s"
+	fi
+}
+
+_natlab_udp_listening()
+{
+	ip netns exec "$1" ss -Hnlu "src $2" 2>/dev/null | grep -q .
+}
