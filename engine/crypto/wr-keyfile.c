@@ -57,8 +57,8 @@ read_secret_file(const char *path, char *buf, gsize buf_size, GError **error)
 		if (r < 0) {
 			int saved = errno;
 
-			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved), "%s: %s",
-				    path, g_strerror(saved));
+			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved), "%s: %s", path,
+				    g_strerror(saved));
 			close(fd);
 			wr_memzero(buf, buf_size);
 			return -1;

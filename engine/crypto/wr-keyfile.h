@@ -15,8 +15,9 @@
 
 #pragma once
 
-#include <gio/gio.h>
 #include <stdint.h>
+
+#include <gio/gio.h>
 
 /* the largest key file read: a key, a newline and some slack */
 #define WR_KEYFILE_MAX_SIZE 256

@@ -8,9 +8,10 @@
 #include "config.h"
 
 #include <glib.h>
-#include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <glib/gstdio.h>
 
 #include "wr-crypto.h"
 #include "wr-key.h"
@@ -116,7 +117,7 @@ test_keyfile_rejects_bad_contents(Fixture *f, gconstpointer data)
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
-		uint8_t key[32] = { 0 };
+		uint8_t key[32] = {0};
 		g_autoptr(GError) error = NULL;
 		gboolean created = TRUE;
 
@@ -148,7 +149,8 @@ test_keyfile_hex(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(key[0], ==, 0x00);
 	g_assert_cmpuint(key[5], ==, 0x55);
 	g_assert_cmpuint(key[31], ==, 0xff);
-	write_file(f->path, "privkey:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
+	write_file(f->path,
+		   "privkey:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
 		   0600);
 	g_assert_false(wr_keyfile_load_hex(f->path, key, &error));
 	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
@@ -184,7 +186,7 @@ main(int argc, char **argv)
 		   test_keyfile_rejects_bad_contents, fixture_teardown);
 	g_test_add("/warren/keyfile/hex", Fixture, NULL, fixture_setup, test_keyfile_hex,
 		   fixture_teardown);
-	g_test_add("/warren/keyfile/too-long", Fixture, NULL, fixture_setup,
-		   test_keyfile_too_long, fixture_teardown);
+	g_test_add("/warren/keyfile/too-long", Fixture, NULL, fixture_setup, test_keyfile_too_long,
+		   fixture_teardown);
 	return g_test_run();
 }
