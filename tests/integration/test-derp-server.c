@@ -23,6 +23,7 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
 #include "wr-crypto.h"
@@ -917,6 +918,112 @@ test_verify_file(void)
 	srv_clear(&s);
 }
 
+/* the control server's side of --verify-clients URL: allows one key, counts the questions */
+typedef struct {
+	char *allowed; /* "nodekey:<hex>" */
+	guint asked;
+	char *last_source;
+	guint status; /* answer with this HTTP status instead, when not 0 */
+} Verifier;
+
+static void
+verifier_cb(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+	    gpointer user_data)
+{
+	Verifier *v = user_data;
+	SoupMessageBody *body = soup_server_message_get_request_body(msg);
+	g_autoptr(GBytes) bytes = soup_message_body_flatten(body);
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonObject *obj;
+	const char *key;
+	const char *answer;
+
+	v->asked++;
+	g_assert_cmpstr(soup_server_message_get_method(msg), ==, "POST");
+	if (v->status != 0) {
+		soup_server_message_set_status(msg, v->status, NULL);
+		return;
+	}
+	g_assert_true(json_parser_load_from_data(parser, g_bytes_get_data(bytes, NULL),
+						 (gssize) g_bytes_get_size(bytes), NULL));
+	obj = json_node_get_object(json_parser_get_root(parser));
+	key = json_object_get_string_member(obj, "NodePublic");
+	g_free(v->last_source);
+	v->last_source = g_strdup(json_object_get_string_member(obj, "Source"));
+	answer = g_strcmp0(key, v->allowed) == 0 ? "{\"Allow\": true}" : "{\"Allow\": false}";
+	soup_server_message_set_status(msg, SOUP_STATUS_OK, NULL);
+	soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_COPY, answer,
+					 strlen(answer));
+}
+
+/* dials while the main context (and with it the verifier) runs; TRUE when the login succeeded */
+static gboolean
+verify_login(Srv *s, const uint8_t priv[32])
+{
+	g_autoptr(GError) error = NULL;
+	WrDerpConn *conn = dial_sync(s->url, priv, NULL, &error);
+
+	if (conn == NULL)
+		return FALSE;
+	wr_derp_conn_free(conn);
+	return TRUE;
+}
+
+static void
+test_verify_url(void)
+{
+	Srv s, s_closed;
+	Verifier v = {0};
+	g_autoptr(SoupServer) control = soup_server_new(NULL, NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoslist(GUri) uris = NULL;
+	g_autofree char *url = NULL;
+	g_autofree char *dead_url = NULL;
+	uint8_t pa[32], sa[32], pb[32], sb[32];
+
+	wr_x25519_generate(sa, pa);
+	wr_x25519_generate(sb, pb);
+	v.allowed = wr_key_to_text(WR_KEY_KIND_NODE, pa);
+	soup_server_add_handler(control, "/verify", verifier_cb, &v, NULL);
+	g_assert_true(soup_server_listen_local(control, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
+	g_assert_no_error(error);
+	uris = soup_server_get_uris(control);
+	url = g_strdup_printf("http://127.0.0.1:%d/verify", g_uri_get_port(uris->data));
+
+	srv_init(&s);
+	srv_start(&s, "--verify-clients", url, NULL);
+	/* the allowed key logs in, the other does not; both were asked about, with the source */
+	g_assert_true(verify_login(&s, sa));
+	g_assert_cmpuint(v.asked, ==, 1);
+	g_assert_cmpstr(v.last_source, ==, "127.0.0.1");
+	g_assert_false(verify_login(&s, sb));
+	g_assert_cmpuint(v.asked, ==, 2);
+	g_assert_true(srv_log_has(&s, "the verifier said no"));
+	/* an answer that is no answer: fail open by default (Tailscale's choice) */
+	v.status = SOUP_STATUS_INTERNAL_SERVER_ERROR;
+	g_assert_true(verify_login(&s, sb));
+	g_assert_true(srv_log_has(&s, "verifier answered HTTP 500"));
+	srv_stop(&s);
+
+	/* --verify-clients-fail-closed: the same failure refuses */
+	srv_start(&s, "--verify-clients", url, "--verify-clients-fail-closed", NULL);
+	g_assert_false(verify_login(&s, sa));
+	v.status = 0;
+	g_assert_true(verify_login(&s, sa));
+
+	/* an unreachable verifier, fail closed: refused, and the log says why */
+	srv_init(&s_closed);
+	dead_url = g_strdup_printf("http://127.0.0.1:%u/verify", free_port(SOCK_STREAM));
+	srv_start(&s_closed, "--verify-clients", dead_url, "--verify-clients-fail-closed", NULL);
+	g_assert_false(verify_login(&s_closed, sa));
+	g_assert_true(srv_log_has(&s_closed, "verifier unreachable"));
+	srv_clear(&s_closed);
+
+	srv_clear(&s);
+	g_free(v.allowed);
+	g_free(v.last_source);
+}
+
 static void
 test_queue_bound_and_write_timeout(void)
 {
@@ -1696,6 +1803,7 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/derp-server/http-endpoints", test_http_endpoints);
 	g_test_add_func("/warren/derp-server/duplicate-keys", test_duplicate_keys);
 	g_test_add_func("/warren/derp-server/verify-file", test_verify_file);
+	g_test_add_func("/warren/derp-server/verify-url", test_verify_url);
 	g_test_add_func("/warren/derp-server/queue-bound", test_queue_bound_and_write_timeout);
 	g_test_add_func("/warren/derp-server/rate-limit", test_rate_limit);
 	g_test_add_func("/warren/derp-server/idle-timeout", test_idle_timeout);
