@@ -32,6 +32,7 @@
 #include "wr-derp-dial.h"
 #include "wr-derp-frame.h"
 #include "wr-derp-server.h"
+#include "wr-derp-verify.h"
 #include "wr-key.h"
 #include "wr-keyfile.h"
 #include "wr-stun-server.h"
@@ -40,16 +41,12 @@
 #define MESH_REDIAL_SECONDS 5
 /* §2.9: the verifier gets this long */
 #define VERIFY_TIMEOUT_SECONDS 5
-/* the verifier's answer is small */
-#define VERIFY_MAX_RESPONSE (64 * 1024)
 /* a challenge for /generate_204 (§2.4) */
 #define CHALLENGE_MAX_LEN 64
 /* what clients are told on a clean shutdown: come back soon, and keep trying a while */
 #define RESTART_RECONNECT_IN_MS 250
 #define RESTART_TRY_FOR_MS	(60 * 1000)
 #define SHUTDOWN_FLUSH_MS	1000
-/* allowed keys in a --verify-clients file */
-#define VERIFY_FILE_MAX_KEYS (1024 * 1024)
 
 static char *arg_http_listen;
 static char *arg_tls_listen;
@@ -111,41 +108,18 @@ parse_listen(const char *option, const char *text, GError **error)
 	return g_socket_address_new_from_native(&ep, wr_endpoint_socklen(&ep));
 }
 
-/* keys allowed by a --verify-clients file: "nodekey:<hex>" per line, '#' comments */
+/* keys allowed by a --verify-clients file (wr-derp-verify.h) */
 static GHashTable *
 load_allowed_keys(const char *path, GError **error)
 {
-	g_autoptr(GHashTable) set = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
-							  (GDestroyNotify) g_bytes_unref, NULL);
 	g_autofree char *contents = NULL;
-	g_auto(GStrv) lines = NULL;
+	gsize len;
 
-	if (!g_file_get_contents(path, &contents, NULL, error)) {
+	if (!g_file_get_contents(path, &contents, &len, error)) {
 		g_prefix_error(error, "--verify-clients: ");
 		return NULL;
 	}
-	lines = g_strsplit(contents, "\n", -1);
-	for (guint i = 0; lines[i] != NULL; i++) {
-		char *line = g_strstrip(lines[i]);
-		uint8_t key[32];
-
-		if (line[0] == '\0' || line[0] == '#')
-			continue;
-		if (!wr_key_from_text(key, WR_KEY_KIND_NODE, line)) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-				    "%s:%u: \"%.80s\" is not a node key (nodekey: and 64 lowercase "
-				    "hex digits)",
-				    path, i + 1, line);
-			return NULL;
-		}
-		if (g_hash_table_size(set) >= VERIFY_FILE_MAX_KEYS) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-				    "%s:%u: more than %u keys", path, i + 1, VERIFY_FILE_MAX_KEYS);
-			return NULL;
-		}
-		g_hash_table_add(set, g_bytes_new(key, sizeof(key)));
-	}
-	return g_steal_pointer(&set);
+	return wr_derp_allowlist_parse(path, contents, len, error);
 }
 
 /* ---- client verification ------------------------------------------------------------------- */
@@ -182,18 +156,13 @@ static void
 verify_url_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 {
 	VerifyCall *call = user_data;
-	App *app = call->app;
 	gboolean fail_open = !arg_verify_fail_closed;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GBytes) body =
 		soup_session_send_and_read_finish(SOUP_SESSION(source), result, &error);
 	SoupMessage *msg = soup_session_get_async_result_message(SOUP_SESSION(source), result);
-	g_autoptr(JsonParser) parser = json_parser_new();
-	JsonNode *root;
-	JsonObject *obj;
-	JsonNode *allow;
+	gboolean allow = FALSE;
 
-	(void) app;
 	if (body == NULL || msg == NULL || soup_message_get_status(msg) != SOUP_STATUS_OK) {
 		g_autofree char *why =
 			body == NULL ? g_strdup_printf("verifier unreachable: %s", error->message)
@@ -203,22 +172,12 @@ verify_url_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 		verify_answer(call, fail_open, why);
 		return;
 	}
-	if (g_bytes_get_size(body) > VERIFY_MAX_RESPONSE ||
-	    !json_parser_load_from_data(parser, g_bytes_get_data(body, NULL),
-					(gssize) g_bytes_get_size(body), NULL) ||
-	    (root = json_parser_get_root(parser)) == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
-		verify_answer(call, fail_open, "the verifier's answer is not a JSON object");
+	if (!wr_derp_verify_parse_answer(g_bytes_get_data(body, NULL), g_bytes_get_size(body),
+					 &allow, &error)) {
+		verify_answer(call, fail_open, error->message);
 		return;
 	}
-	obj = json_node_get_object(root);
-	allow = json_object_get_member(obj, "Allow");
-	if (allow == NULL || !JSON_NODE_HOLDS_VALUE(allow) ||
-	    json_node_get_value_type(allow) != G_TYPE_BOOLEAN) {
-		verify_answer(call, fail_open, "the verifier's answer has no boolean \"Allow\"");
-		return;
-	}
-	verify_answer(call, json_node_get_boolean(allow),
-		      json_node_get_boolean(allow) ? NULL : "the verifier said no");
+	verify_answer(call, allow, allow ? NULL : "the verifier said no");
 }
 
 static gboolean
@@ -268,11 +227,10 @@ verify_cb(WrDerpServer *server, guint64 conn_id, const uint8_t client_key[32],
 		g_main_context_invoke(NULL, verify_on_main_cb, call);
 		return;
 	} else {
-		g_autoptr(GBytes) key = g_bytes_new(client_key, 32);
 		gboolean allow;
 
 		g_mutex_lock(&app->verify_lock);
-		allow = g_hash_table_contains(app->allowed, key);
+		allow = wr_derp_allowlist_contains(app->allowed, client_key);
 		g_mutex_unlock(&app->verify_lock);
 		verify_answer(call, allow, allow ? NULL : "not in the allowed keys file");
 	}
