@@ -8,6 +8,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -28,7 +30,7 @@
  * a good batch of packets behind whatever part of a frame was left over */
 #define READ_BUF_SIZE (DERP_FRAME_HEADER_LEN + DERP_MAX_CLIENT_INFO_LEN + 256 * 1024)
 /* bytes read from one connection per epoll round before the others get their turn */
-#define READ_BUDGET (256 * 1024)
+#define READ_BUDGET (64 * 1024)
 #define MAX_EVENTS  256
 /* frames per writev, and the bytes one flush gathers */
 #define MAX_IOV	     64
@@ -417,6 +419,17 @@ conn_new(WrDerpServer *s, ConnKind kind, GIOStream *stream, GSocket *socket,
 	c->state = kind == KIND_LINK ? CONN_ACTIVE : CONN_LOGIN;
 	c->socket = g_object_ref(socket);
 	c->fd = g_socket_get_fd(socket);
+	/*
+	 * Every frame goes out as soon as it is queued (writes are batched per epoll round
+	 * already): with Nagle, a lone packet behind unacknowledged data waits for the peer's
+	 * delayed ACK, tens to hundreds of milliseconds.  Not a TCP socket (a test's socketpair):
+	 * nothing to set.
+	 */
+	{
+		int one = 1;
+
+		(void) setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	if (G_IS_TLS_CONNECTION(stream)) {
 		c->stream = g_object_ref(stream);
 		c->tls_in = G_POLLABLE_INPUT_STREAM(g_io_stream_get_input_stream(stream));
@@ -1496,7 +1509,7 @@ conn_on_readable(Worker *w, Conn *c)
 		 * like the end of the stream */
 		if (len == READ_BUF_SIZE)
 			break;
-		n = conn_read(c, w->rbuf + len, READ_BUF_SIZE - len);
+		n = conn_read(c, w->rbuf + len, MIN(READ_BUF_SIZE - len, budget));
 		if (n == -EAGAIN)
 			break;
 		if (n <= 0) {
@@ -1875,8 +1888,10 @@ worker_main(gpointer user_data)
 				conn_close(w, c, "write failed");
 				continue;
 			}
-			if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+			if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
 				conn_on_readable(w, c);
+				flush_dirty(w);
+			}
 		}
 		if (w->stopping)
 			break;
@@ -1888,8 +1903,10 @@ worker_main(gpointer user_data)
 				Conn *c = g_ptr_array_index(again, i);
 
 				if (c->state != CONN_CLOSED && c->state != CONN_VERIFYING &&
-				    c->resume_at == 0)
+				    c->resume_at == 0) {
 					conn_on_readable(w, c);
+					flush_dirty(w);
+				}
 			}
 		}
 		flush_dirty(w);
