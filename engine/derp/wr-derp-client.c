@@ -15,6 +15,7 @@
 #include "wr-derp-client.h"
 #include "wr-derp-frame.h"
 #include "wr-key.h"
+#include "wr-source.h"
 
 /* how much one read asks for, and how many reads one dispatch may do before yielding */
 #define READ_CHUNK		(64 * 1024)
@@ -170,22 +171,13 @@ attach_timeout(WrDerpClient *self, guint ms, GSourceFunc func, gpointer data, co
 	return source;
 }
 
-static void
-destroy_source(GSource **source)
-{
-	if (*source == NULL)
-		return;
-	g_source_destroy(*source);
-	g_clear_pointer(source, g_source_unref);
-}
-
 /* pings */
 
 static void
 ping_free(PendingPing *p)
 {
-	destroy_source(&p->timeout);
-	destroy_source(&p->cancel);
+	wr_source_clear(&p->timeout);
+	wr_source_clear(&p->cancel);
 	g_clear_object(&p->task);
 	g_free(p);
 }
@@ -248,9 +240,9 @@ schedule_reconnect(WrDerpClient *self);
 static void
 conn_free(WrDerpClient *self, Conn *c)
 {
-	destroy_source(&c->read_source);
-	destroy_source(&c->write_source);
-	destroy_source(&c->timer);
+	wr_source_clear(&c->read_source);
+	wr_source_clear(&c->write_source);
+	wr_source_clear(&c->timer);
 	/* closing the socket first makes dropping the stream immediate, even for TLS */
 	(void) g_socket_close(c->dc->socket, NULL);
 	wr_derp_conn_free(c->dc);
@@ -713,18 +705,6 @@ read_ready_cb(GObject *stream, gpointer user_data)
 	return alive ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
-/* a source with nothing but a ready time (the read deadline moves without new sources) */
-static gboolean
-timer_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
-{
-	g_source_set_ready_time(source, -1);
-	return callback(user_data);
-}
-
-static GSourceFuncs timer_funcs = {
-	.dispatch = timer_dispatch,
-};
-
 static gboolean
 read_timer_cb(gpointer user_data)
 {
@@ -804,12 +784,10 @@ conn_established(WrDerpClient *self, WrDerpConn *dc)
 	g_source_set_callback(c->read_source, G_SOURCE_FUNC(read_ready_cb), self, NULL);
 	g_source_set_static_name(c->read_source, "[warren] derp client read");
 	g_source_attach(c->read_source, self->context);
-	c->timer = g_source_new(&timer_funcs, sizeof(GSource));
-	g_source_set_callback(c->timer, read_timer_cb, self, NULL);
-	g_source_set_static_name(c->timer, "[warren] derp client read timeout");
-	g_source_set_ready_time(c->timer,
-				c->last_frame_us + (gint64) self->timings.read_timeout_ms * 1000);
-	g_source_attach(c->timer, self->context);
+	c->timer = wr_deadline_source_new(self->context, "[warren] derp client read timeout",
+					  c->last_frame_us +
+						  (gint64) self->timings.read_timeout_ms * 1000,
+					  read_timer_cb, self);
 
 	self->conn = c;
 	self->failures = 0;
@@ -939,7 +917,7 @@ stop_internal(WrDerpClient *self, gboolean emit)
 		g_cancellable_cancel(self->dial_cancellable);
 		g_clear_object(&self->dial_cancellable);
 	}
-	destroy_source(&self->reconnect_source);
+	wr_source_clear(&self->reconnect_source);
 	if (self->conn != NULL && emit)
 		g_message("%s: stopped", self->url);
 	conn_end(self, emit, "stopped");

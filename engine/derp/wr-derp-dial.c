@@ -19,6 +19,7 @@
 #include "wr-derp-dial-private.h"
 #include "wr-derp-dial.h"
 #include "wr-key.h"
+#include "wr-source.h"
 
 /* how much one read asks for while dialing */
 #define WR_DERP_DIAL_READ_CHUNK 4096
@@ -102,10 +103,7 @@ dial_stop(Dial *d)
 		g_signal_handler_disconnect(d->stream, d->accept_certificate_id);
 		d->accept_certificate_id = 0;
 	}
-	if (d->timeout_source != NULL) {
-		g_source_destroy(d->timeout_source);
-		g_clear_pointer(&d->timeout_source, g_source_unref);
-	}
+	wr_source_clear(&d->timeout_source);
 	if (d->caller_cancel_id != 0) {
 		g_cancellable_disconnect(d->caller_cancellable, d->caller_cancel_id);
 		d->caller_cancel_id = 0;

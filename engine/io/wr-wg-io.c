@@ -15,6 +15,7 @@
 #include <gio/gio.h>
 #include <glib-unix.h>
 
+#include "wr-source.h"
 #include "wr-udp.h"
 #include "wr-wg-io.h"
 
@@ -51,23 +52,6 @@ struct WrWgIo {
 	guint mtu_source_id;
 };
 
-static void
-poke(int fd)
-{
-	uint64_t one = 1;
-
-	/* an eventfd write only fails when the counter would overflow: it is poked already */
-	(void) !write(fd, &one, sizeof(one));
-}
-
-static void
-drain(int fd)
-{
-	uint64_t value;
-
-	(void) !read(fd, &value, sizeof(value));
-}
-
 static WrPacket *
 packets_new(unsigned int n)
 {
@@ -102,7 +86,7 @@ static void
 after_batch(WrWgIo *self)
 {
 	if (wr_device_take_wake(self->device))
-		poke(self->wake_fd);
+		wr_eventfd_poke(self->wake_fd);
 }
 
 /* the TUN reader: plaintext in, ciphertext out */
@@ -124,7 +108,7 @@ tx_thread_cb(gpointer user_data)
 				g_message("TUN device %s is gone (%s)", wr_tun_get_name(self->tun),
 					  g_strerror(-n));
 				g_atomic_int_set(&self->tun_gone, 1);
-				poke(self->wake_fd);
+				wr_eventfd_poke(self->wake_fd);
 			}
 			break;
 		}
@@ -170,7 +154,7 @@ rx_thread_cb(gpointer user_data)
 			continue;
 		if (pfds[1].revents & POLLIN) {
 			/* the socket was swapped, or we are asked to stop */
-			drain(self->rx_fd);
+			wr_eventfd_drain(self->rx_fd);
 			continue;
 		}
 		do {
@@ -212,7 +196,7 @@ wake_cb(gint fd, GIOCondition condition, gpointer user_data)
 {
 	WrWgIo *self = user_data;
 
-	drain(fd);
+	wr_eventfd_drain(fd);
 	if (g_atomic_int_get(&self->tun_gone) && self->gone_func != NULL) {
 		WrWgIoGoneFunc func = self->gone_func;
 
@@ -222,18 +206,6 @@ wake_cb(gint fd, GIOCondition condition, gpointer user_data)
 	service(self);
 	return G_SOURCE_CONTINUE;
 }
-
-static gboolean
-timer_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
-{
-	/* a ready-time source fires once per deadline; service() sets the next one */
-	g_source_set_ready_time(source, -1);
-	return callback(user_data);
-}
-
-static GSourceFuncs timer_funcs = {
-	.dispatch = timer_dispatch,
-};
 
 static gboolean
 timer_cb(gpointer user_data)
@@ -289,10 +261,8 @@ wr_wg_io_new(WrDevice *device, WrTun *tun, GMainContext *context, WrWgIoGoneFunc
 	g_source_set_callback(self->wake_source, (GSourceFunc) (void (*)(void)) wake_cb, self,
 			      NULL);
 	g_source_attach(self->wake_source, self->context);
-	self->timer_source = g_source_new(&timer_funcs, sizeof(GSource));
-	g_source_set_callback(self->timer_source, timer_cb, self, NULL);
-	g_source_set_ready_time(self->timer_source, 0);
-	g_source_attach(self->timer_source, self->context);
+	self->timer_source =
+		wr_deadline_source_new(self->context, "[warren] wg timers", 0, timer_cb, self);
 	{
 		GSource *mtu = g_timeout_source_new_seconds(MTU_REFRESH_SECONDS);
 
@@ -317,17 +287,11 @@ wr_wg_io_free(WrWgIo *self)
 		g_thread_join(self->tx_thread);
 	}
 	if (self->rx_thread != NULL) {
-		poke(self->rx_fd);
+		wr_eventfd_poke(self->rx_fd);
 		g_thread_join(self->rx_thread);
 	}
-	if (self->wake_source != NULL) {
-		g_source_destroy(self->wake_source);
-		g_source_unref(self->wake_source);
-	}
-	if (self->timer_source != NULL) {
-		g_source_destroy(self->timer_source);
-		g_source_unref(self->timer_source);
-	}
+	wr_source_clear(&self->wake_source);
+	wr_source_clear(&self->timer_source);
 	if (self->mtu_source_id != 0) {
 		GSource *mtu = g_main_context_find_source_by_id(self->context, self->mtu_source_id);
 
@@ -396,7 +360,7 @@ wr_wg_io_apply(WrWgIo *self, const WrUapiSet *set)
 		self->udp = g_steal_pointer(&fresh);
 		g_rw_lock_writer_unlock(&self->sock_lock);
 		wr_udp_free(old);
-		poke(self->rx_fd);
+		wr_eventfd_poke(self->rx_fd);
 	}
 	/* the device records the port the socket really has (a request for 0 picks one) */
 	g_rw_lock_reader_lock(&self->sock_lock);

@@ -17,6 +17,7 @@
 
 #include "wr-crypto.h"
 #include "wr-netcheck-client.h"
+#include "wr-source.h"
 #include "wr-stun.h"
 
 /* larger than any datagram a STUN server should send */
@@ -175,22 +176,13 @@ https_check_free(HttpsCheck *check)
 }
 
 static void
-destroy_source(GSource **source)
-{
-	if (*source == NULL)
-		return;
-	g_source_destroy(*source);
-	g_clear_pointer(source, g_source_unref);
-}
-
-static void
 report_op_stop(ReportOp *op)
 {
 	op->finished = true;
-	destroy_source(&op->timer);
-	destroy_source(&op->recv4);
-	destroy_source(&op->recv6);
-	destroy_source(&op->cancel_source);
+	wr_source_clear(&op->timer);
+	wr_source_clear(&op->recv4);
+	wr_source_clear(&op->recv6);
+	wr_source_clear(&op->cancel_source);
 	g_cancellable_cancel(op->inner);
 }
 
@@ -594,17 +586,6 @@ start_fallback(GTask *task)
 /* the main loop side */
 
 static gboolean
-timer_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
-{
-	g_source_set_ready_time(source, -1);
-	return callback(user_data);
-}
-
-static GSourceFuncs timer_funcs = {
-	.dispatch = timer_dispatch,
-};
-
-static gboolean
 timer_cb(gpointer user_data)
 {
 	GTask *task = G_TASK(user_data);
@@ -744,11 +725,8 @@ wr_netcheck_client_get_report_async(WrNetcheckClient *self, const WrDerpMap *map
 	/* the operation keeps this reference until report_return */
 	self->task = task;
 
-	op->timer = g_source_new(&timer_funcs, sizeof(GSource));
-	g_source_set_callback(op->timer, timer_cb, task, NULL);
-	g_source_set_static_name(op->timer, "[warren] netcheck timer");
-	g_source_set_ready_time(op->timer, 0);
-	g_source_attach(op->timer, op->context);
+	op->timer =
+		wr_deadline_source_new(op->context, "[warren] netcheck timer", 0, timer_cb, task);
 	if (self->sock4 != NULL)
 		op->recv4 = attach_socket(task, self->sock4, op->context);
 	if (self->sock6 != NULL)

@@ -13,6 +13,7 @@
 #include <gio/gio.h>
 
 #include "wr-crypto.h"
+#include "wr-source.h"
 #include "wr-stun-client.h"
 #include "wr-stun.h"
 
@@ -41,14 +42,8 @@ typedef struct {
 static void
 wr_stun_query_stop(WrStunQuery *q)
 {
-	if (q->recv_source != NULL) {
-		g_source_destroy(q->recv_source);
-		g_clear_pointer(&q->recv_source, g_source_unref);
-	}
-	if (q->timer_source != NULL) {
-		g_source_destroy(q->timer_source);
-		g_clear_pointer(&q->timer_source, g_source_unref);
-	}
+	wr_source_clear(&q->recv_source);
+	wr_source_clear(&q->timer_source);
 }
 
 static void
@@ -81,19 +76,6 @@ wr_stun_query_return_ok(GTask *task)
 	g_task_return_boolean(task, TRUE);
 	g_object_unref(task);
 }
-
-/* a source with nothing but a ready time, so that retransmissions are scheduled on absolute
- * times from the first send and do not drift with dispatch latency */
-static gboolean
-wr_stun_timer_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
-{
-	g_source_set_ready_time(source, -1);
-	return callback(user_data);
-}
-
-static GSourceFuncs wr_stun_timer_funcs = {
-	.dispatch = wr_stun_timer_dispatch,
-};
 
 static void
 wr_stun_query_arm_timer(WrStunQuery *q)
@@ -284,10 +266,9 @@ wr_stun_client_query_async(GSocket *socket, GSocketAddress *server, guint timeou
 	g_source_set_static_name(q->recv_source, "[warren] stun client recv");
 	g_source_attach(q->recv_source, context);
 
-	q->timer_source = g_source_new(&wr_stun_timer_funcs, sizeof(GSource));
-	g_source_set_callback(q->timer_source, wr_stun_query_timer_cb, task, NULL);
-	g_source_set_static_name(q->timer_source, "[warren] stun client timer");
-	g_source_attach(q->timer_source, context);
+	/* retransmissions are scheduled on absolute times from the first send */
+	q->timer_source = wr_deadline_source_new(context, "[warren] stun client timer", -1,
+						 wr_stun_query_timer_cb, task);
 
 	q->start_us = g_get_monotonic_time();
 	q->deadline_us = q->start_us + (gint64) timeout_ms * 1000;

@@ -25,6 +25,7 @@
 #include "wr-derp-server.h"
 #include "wr-disco.h"
 #include "wr-key.h"
+#include "wr-source.h"
 
 /* one read buffer per worker: a whole ClientInfo (the largest frame a client may send) and
  * a good batch of packets behind whatever part of a frame was left over */
@@ -272,29 +273,12 @@ static const char REASON_SHUTDOWN[] = "server shutting down";
 /* ---- small helpers ---------------------------------------------------------------------- */
 
 static void
-poke(int fd)
-{
-	uint64_t one = 1;
-
-	/* an eventfd write only fails when the counter would overflow: it is poked already */
-	(void) !write(fd, &one, sizeof(one));
-}
-
-static void
-drain(int fd)
-{
-	uint64_t value;
-
-	(void) !read(fd, &value, sizeof(value));
-}
-
-static void
 post(Worker *owner, Msg *m)
 {
 	g_mutex_lock(&owner->inbox_lock);
 	g_queue_push_tail(&owner->inbox, m);
 	g_mutex_unlock(&owner->inbox_lock);
-	poke(owner->evfd);
+	wr_eventfd_poke(owner->evfd);
 }
 
 static void
@@ -1736,7 +1720,7 @@ worker_inbox(Worker *w)
 	GQueue msgs = G_QUEUE_INIT;
 	Msg *m;
 
-	drain(w->evfd);
+	wr_eventfd_drain(w->evfd);
 	g_mutex_lock(&w->inbox_lock);
 	msgs = w->inbox;
 	g_queue_init(&w->inbox);
