@@ -31,8 +31,9 @@
 #include "wr-stun-client.h"
 #include "wr-stun.h"
 
-#define TURNSERVER_PATH	    "/usr/bin/turnserver"
-#define STARTUP_DEADLINE_US (10 * G_USEC_PER_SEC)
+#define TURNSERVER_PATH "/usr/bin/turnserver"
+/* coturn answers within a second when all is well; this only bounds a broken start */
+#define STARTUP_DEADLINE_US (30 * G_USEC_PER_SEC)
 /* more than a report may take (5 s) */
 #define WAIT_DEADLINE_US (15 * G_USEC_PER_SEC)
 #define TLS_HOST	 "derp.test"
@@ -312,7 +313,12 @@ test_own_sockets(CoturnFixture *fx, gconstpointer user_data)
 	/* loopback latencies differ by far less than 10 ms: the home stays */
 	g_assert_cmpuint(r2->preferred_derp, ==, r1->preferred_derp);
 	assert_endpoint(&r2->global_v4, expected);
-	g_assert_cmpuint(wr_netcheck_client_get_ignored(client), ==, 0);
+	/* The only datagrams ignored may be late answers to r1's later tries: a try goes out
+	 * every 100 ms until its set is answered, and a slow machine (a sanitizer build under
+	 * load) can send the second or third before the first answer is read.  They arrive after
+	 * r1 finished and are read, unknown, during r2. */
+	g_assert_cmpuint(wr_netcheck_client_get_ignored(client), <=,
+			 G_N_ELEMENTS(fx->servers) * (WR_NETCHECK_FULL_TRIES - 1));
 }
 
 /* the socket owner's model: netcheck sends through the caller's socket and the caller feeds it

@@ -20,7 +20,8 @@
 
 #define TURNSERVER_PATH "/usr/bin/turnserver"
 /* how long coturn may take to come up, and the slack any wait in this file gets */
-#define STARTUP_DEADLINE_US (10 * G_USEC_PER_SEC)
+/* coturn answers within a second when all is well; this only bounds a broken start */
+#define STARTUP_DEADLINE_US (30 * G_USEC_PER_SEC)
 #define WAIT_DEADLINE_US    (10 * G_USEC_PER_SEC)
 
 static void
@@ -151,12 +152,16 @@ coturn_start(CoturnFixture *fx, const gchar *tmpdir)
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *port_arg = NULL;
 	g_autofree gchar *pid_arg = NULL;
+	g_autofree gchar *db_arg = NULL;
 	gint64 deadline = g_get_monotonic_time() + STARTUP_DEADLINE_US;
 
 	fx->port = free_udp_port();
 	fx->exited = FALSE;
 	port_arg = g_strdup_printf("--listening-port=%u", fx->port);
 	pid_arg = g_strdup_printf("--pidfile=%s/turnserver.pid", tmpdir);
+	/* its user database too: coturn opens (and locks) /var/lib/turn/turndb otherwise, which
+	 * other tests' coturns running at the same time share */
+	db_arg = g_strdup_printf("--userdb=%s/turnserver.db", tmpdir);
 	/* stdout carries TAP, so coturn's chatter goes nowhere */
 	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
 					     G_SUBPROCESS_FLAGS_STDERR_SILENCE);
@@ -165,7 +170,7 @@ coturn_start(CoturnFixture *fx, const gchar *tmpdir)
 	fx->proc = g_subprocess_launcher_spawn(
 		launcher, &error, TURNSERVER_PATH, "--listening-ip=127.0.0.1", port_arg, "--no-tls",
 		"--no-dtls", "--stun-only", "--no-cli", "--no-rfc5780", "-c", "/dev/null",
-		"--log-file=stdout", "--simple-log", pid_arg, NULL);
+		"--log-file=stdout", "--simple-log", pid_arg, db_arg, NULL);
 	g_assert_no_error(error);
 	g_subprocess_wait_async(fx->proc, NULL, coturn_exited_cb, fx);
 
@@ -216,8 +221,10 @@ coturn_teardown(CoturnFixture *fx, gconstpointer user_data)
 	}
 	if (fx->tmpdir != NULL) {
 		g_autofree gchar *pidfile = g_build_filename(fx->tmpdir, "turnserver.pid", NULL);
+		g_autofree gchar *dbfile = g_build_filename(fx->tmpdir, "turnserver.db", NULL);
 
 		(void) g_remove(pidfile);
+		(void) g_remove(dbfile);
 		g_assert_cmpint(g_rmdir(fx->tmpdir), ==, 0);
 		g_clear_pointer(&fx->tmpdir, g_free);
 	}
