@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <locale.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -41,6 +42,8 @@
 #define MESH_REDIAL_SECONDS 5
 /* §2.9: the verifier gets this long */
 #define VERIFY_TIMEOUT_SECONDS 5
+/* pending connections per listener (the kernel caps it at net.core.somaxconn) */
+#define LISTEN_BACKLOG 4096
 /* a challenge for /generate_204 (§2.4) */
 #define CHALLENGE_MAX_LEN 64
 /* what clients are told on a clean shutdown: come back soon, and keep trying a while */
@@ -558,14 +561,32 @@ listen_on(SoupServer *server, const char *option, const char *text, SoupServerLi
 	  GError **error)
 {
 	g_autoptr(GSocketAddress) addr = parse_listen(option, text, error);
+	g_autoptr(GSocket) socket = NULL;
 
 	if (addr == NULL)
 		return FALSE;
-	if (!soup_server_listen(server, addr, opts, error)) {
-		g_prefix_error(error, "%s %s: ", option, text);
-		return FALSE;
+	/*
+	 * Our own socket rather than soup_server_listen()'s, for the backlog: GLib's default is
+	 * 10, and when a restarted relay's clients all come back at once the overflowing accept
+	 * queue drops their handshakes' last ACK, which they only notice after seconds.
+	 */
+	socket = g_socket_new(g_socket_address_get_family(addr), G_SOCKET_TYPE_STREAM,
+			      G_SOCKET_PROTOCOL_TCP, error);
+	if (socket == NULL)
+		goto fail;
+	g_socket_set_listen_backlog(socket, LISTEN_BACKLOG);
+	if (g_socket_address_get_family(addr) == G_SOCKET_FAMILY_IPV6) {
+		/* [::] takes IPv4 too (the systemd unit relies on it), whatever the sysctl says */
+		if (!g_socket_set_option(socket, IPPROTO_IPV6, IPV6_V6ONLY, 0, error))
+			goto fail;
 	}
+	if (!g_socket_bind(socket, addr, TRUE, error) || !g_socket_listen(socket, error) ||
+	    !soup_server_listen_socket(server, socket, opts, error))
+		goto fail;
 	return TRUE;
+fail:
+	g_prefix_error(error, "%s %s: ", option, text);
+	return FALSE;
 }
 
 /* ---- main ------------------------------------------------------------------------------------ */
