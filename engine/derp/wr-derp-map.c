@@ -754,9 +754,52 @@ build_region(JsonBuilder *b, const WrDerpRegion *region)
 	json_builder_end_object(b);
 }
 
+/*
+ * json-glib (1.6, Debian 12) writes a double whose shortest form has an exponent but no point
+ * as "1e+30.0", which no JSON parser, json-glib included, reads back.  Outside strings, drop
+ * the ".0" after an exponent.  Returns the new length; @json stays NUL-terminated.
+ */
+static gsize
+fix_exponents(gchar *json, gsize len)
+{
+	gsize out = 0;
+	bool in_string = false;
+	bool in_exponent = false;
+
+	for (gsize i = 0; i < len; i++) {
+		gchar c = json[i];
+
+		if (in_string) {
+			if (c == '\\' && i + 1 < len) {
+				json[out++] = c;
+				c = json[++i];
+			} else if (c == '"') {
+				in_string = false;
+			}
+		} else if (c == '"') {
+			in_string = true;
+			in_exponent = false;
+		} else if (c == 'e' || c == 'E') {
+			in_exponent = true;
+		} else if (in_exponent && c == '.') {
+			/* skip the point and the zeros after it */
+			while (i + 1 < len && json[i + 1] == '0')
+				i++;
+			continue;
+		} else if (!g_ascii_isdigit(c) && c != '+' && c != '-') {
+			in_exponent = false;
+		}
+		json[out++] = c;
+	}
+	json[out] = '\0';
+	return out;
+}
+
 gchar *
 wr_derp_map_to_json(const WrDerpMap *map, bool pretty, gsize *out_len)
 {
+	gchar *json;
+	gsize len;
 	g_autoptr(JsonBuilder) b = json_builder_new_immutable();
 	g_autoptr(JsonGenerator) gen = json_generator_new();
 	g_autoptr(JsonNode) root = NULL;
@@ -798,7 +841,11 @@ wr_derp_map_to_json(const WrDerpMap *map, bool pretty, gsize *out_len)
 	root = json_builder_get_root(b);
 	json_generator_set_root(gen, root);
 	json_generator_set_pretty(gen, pretty);
-	return json_generator_to_data(gen, out_len);
+	json = json_generator_to_data(gen, &len);
+	len = fix_exponents(json, len);
+	if (out_len != NULL)
+		*out_len = len;
+	return json;
 }
 
 /* copying and comparing */

@@ -355,6 +355,12 @@ test_round_trip(void)
 		"{\"HomeParams\":{\"RegionScore\":{\"1\":0.1,\"9007199254740991\":1e300}},"
 		"\"Regions\":{\"9007199254740991\":{\"RegionID\":9007199254740991,"
 		"\"RegionCode\":\"\\u00e9\\\"\",\"RegionName\":\"\",\"Nodes\":null}}}",
+		/* numbers json-glib writes with an exponent and no point (found by fuzz-derp-map),
+		 * next to strings that look like them and must stay as they are */
+		"{\"HomeParams\":{\"RegionScore\":{\"1\":1e30,\"2\":2e-50,\"3\":1e16}},"
+		"\"Regions\":{\"1\":{\"RegionID\":1,\"RegionCode\":\"e1e+30.0\","
+		"\"RegionName\":\"\\\"1e+30.0\\\\\",\"Latitude\":1e-10,\"Longitude\":-5e-7,"
+		"\"Nodes\":null}}}",
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(docs); i++) {
@@ -362,6 +368,19 @@ test_round_trip(void)
 
 		assert_round_trip(map);
 	}
+}
+
+/* the exponent form as written */
+static void
+test_exponent_json(void)
+{
+	g_autoptr(WrDerpMap) map = parse_ok(
+		"{\"HomeParams\":{\"RegionScore\":{\"7\":1e30}},\"Regions\":{\"7\":{\"RegionID\":7,"
+		"\"RegionCode\":\"e+3.0\",\"RegionName\":\"x\",\"Nodes\":null}}}");
+	g_autofree gchar *json = wr_derp_map_to_json(map, false, NULL);
+
+	g_assert_nonnull(strstr(json, "\"7\":1e+30}"));
+	g_assert_nonnull(strstr(json, "\"RegionCode\":\"e+3.0\""));
 }
 
 static void
@@ -675,6 +694,7 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/derp-map/lenient-members", test_lenient_members);
 	g_test_add_func("/warren/derp-map/golden-json", test_golden_json);
 	g_test_add_func("/warren/derp-map/round-trip", test_round_trip);
+	g_test_add_func("/warren/derp-map/exponent-json", test_exponent_json);
 	g_test_add_func("/warren/derp-map/equal", test_equal_detects_differences);
 	g_test_add_func("/warren/derp-map/malformed", test_malformed);
 	g_test_add_func("/warren/derp-map/not-json", test_not_json);
