@@ -293,13 +293,13 @@ wr_jwks_parse(const void *data, gsize len, GError **error)
 			    WR_JWKS_MAX_DOCUMENT);
 		return NULL;
 	}
-	root = wr_oidc_json_parse_object(data, len, "the provider's signing keys (JWKS)", error);
+	root = wr_oidc_json_parse_object(data, len, "the provider's key set (JWKS)", TRUE, error);
 	if (root == NULL)
 		return NULL;
 	member = json_object_get_member(root, "keys");
 	if (member == NULL || !JSON_NODE_HOLDS_ARRAY(member)) {
 		g_set_error_literal(error, WR_OIDC_ERROR, WR_OIDC_ERROR_BAD_FORMAT,
-				    "the provider's signing keys (JWKS) have no \"keys\" array");
+				    "the provider's key set (JWKS) has no \"keys\" array");
 		return NULL;
 	}
 	array = json_node_get_array(member);

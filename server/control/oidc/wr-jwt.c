@@ -75,7 +75,7 @@ decode_json(const char *p, const char *end, const char *what, GError **error)
 			    what);
 		return NULL;
 	}
-	return wr_oidc_json_parse_object((const char *) data, len, what, error);
+	return wr_oidc_json_parse_object((const char *) data, len, what, FALSE, error);
 }
 
 static gboolean
@@ -137,12 +137,11 @@ wr_jwt_parse(const char *token, gsize len, GError **error)
 	header = decode_json(token, dot1, "the sign-in token's header", error);
 	if (header == NULL || !parse_header(self, header, error))
 		return NULL;
-	self->claims = decode_json(dot1 + 1, dot2, "the sign-in token's claims", error);
+	self->claims = decode_json(dot1 + 1, dot2, "the sign-in token's claim set", error);
 	if (self->claims == NULL)
 		return NULL;
 	if (!wr_b64url_decode(dot2 + 1, (gsize) (end - dot2 - 1), SIG_MAX_LEN, &self->sig,
-			      &self->sig_len) ||
-	    self->sig_len == 0) {
+			      &self->sig_len)) {
 		g_set_error_literal(error, WR_OIDC_ERROR, WR_OIDC_ERROR_BAD_FORMAT,
 				    "the sign-in token's signature is malformed");
 		return NULL;
@@ -224,8 +223,8 @@ wr_jwt_verify(const WrJwt *self, const WrJwks *jwks, guint allowed_algs, GError 
 	if ((alg == WR_JWS_ALG_RS256 && key->kind != WR_JWK_KIND_RSA) ||
 	    (alg == WR_JWS_ALG_ES256 && key->kind != WR_JWK_KIND_EC_P256)) {
 		g_set_error(error, WR_OIDC_ERROR, WR_OIDC_ERROR_ALG_NOT_ALLOWED,
-			    "the sign-in token says %s but names a %s key of the provider",
-			    self->alg, key->kind == WR_JWK_KIND_RSA ? "RSA" : "P-256");
+			    "the sign-in token says %s but names an %s key of the provider",
+			    self->alg, key->kind == WR_JWK_KIND_RSA ? "RSA" : "EC P-256");
 		return FALSE;
 	}
 	if (key->alg != NULL && strcmp(key->alg, self->alg) != 0) {
@@ -250,7 +249,7 @@ wr_jwt_verify(const WrJwt *self, const WrJwks *jwks, guint allowed_algs, GError 
 		sig.size = (unsigned int) self->sig_len;
 		r = gnutls_pubkey_verify_data2(key->pubkey, GNUTLS_SIGN_RSA_SHA256, 0, &data, &sig);
 	}
-	if (r < 0) {
+	if (r < 0 || self->sig_len == 0) {
 		g_set_error_literal(error, WR_OIDC_ERROR, WR_OIDC_ERROR_BAD_SIGNATURE,
 				    "the sign-in token's signature is not valid");
 		return FALSE;

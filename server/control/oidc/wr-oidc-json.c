@@ -44,7 +44,8 @@ depth_ok(const char *data, gsize len)
 }
 
 JsonObject *
-wr_oidc_json_parse_object(const char *data, gsize len, const char *what, GError **error)
+wr_oidc_json_parse_object(const char *data, gsize len, const char *what, gboolean detail,
+			  GError **error)
 {
 	g_autoptr(JsonParser) parser = NULL;
 	g_autoptr(GError) local = NULL;
@@ -63,8 +64,12 @@ wr_oidc_json_parse_object(const char *data, gsize len, const char *what, GError 
 	}
 	parser = json_parser_new_immutable();
 	if (!json_parser_load_from_data(parser, data, (gssize) len, &local)) {
-		g_set_error(error, WR_OIDC_ERROR, WR_OIDC_ERROR_BAD_FORMAT, "%s is not JSON: %s",
-			    what, local->message);
+		if (detail)
+			g_set_error(error, WR_OIDC_ERROR, WR_OIDC_ERROR_BAD_FORMAT,
+				    "%s is not JSON: %s", what, local->message);
+		else
+			g_set_error(error, WR_OIDC_ERROR, WR_OIDC_ERROR_BAD_FORMAT,
+				    "%s is not JSON", what);
 		return NULL;
 	}
 	root = json_parser_get_root(parser);

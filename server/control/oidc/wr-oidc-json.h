@@ -16,10 +16,12 @@
 
 /*
  * Parses @len bytes as a JSON object.  Returns a new reference, or NULL with
- * WR_OIDC_ERROR_BAD_FORMAT whose message starts with @what ("the sign-in token's header" …).
+ * WR_OIDC_ERROR_BAD_FORMAT whose message starts with @what ("the sign-in token's header" …)
+ * and, if @detail, quotes the parser's complaint (which may quote the input).
  */
 JsonObject *
-wr_oidc_json_parse_object(const char *data, gsize len, const char *what, GError **error);
+wr_oidc_json_parse_object(const char *data, gsize len, const char *what, gboolean detail,
+			  GError **error);
 
 /* the string member @name of @object, or NULL if missing or not a string */
 const char *
