@@ -127,27 +127,19 @@ test_b64url(void)
 		const char *bytes; /* NULL: refused */
 		gsize len;
 	} cases[] = {
-	    {"", "", 0},
-	    {"Zg", "f", 1},
-	    {"Zm8", "fo", 2},
-	    {"Zm9v", "foo", 3},
-	    {"Zm9vYg", "foob", 4},
-	    {"-_-_", "\xfb\xff\xbf", 3},
-	    {"Zg==", NULL, 0},
-	    {"Zm8=", NULL, 0},
-	    {"Z", NULL, 0},
-	    {"Zh", NULL, 0},  /* unused bits set */
-	    {"Zm9", NULL, 0}, /* unused bits set */
-	    {"+/+/", NULL, 0},
-	    {"Zm 9v", NULL, 0},
-	    {"Zm9v\n", NULL, 0},
+		{"", "", 0},	    {"Zg", "f", 1},	   {"Zm8", "fo", 2},
+		{"Zm9v", "foo", 3}, {"Zm9vYg", "foob", 4}, {"-_-_", "\xfb\xff\xbf", 3},
+		{"Zg==", NULL, 0},  {"Zm8=", NULL, 0},	   {"Z", NULL, 0},
+		{"Zh", NULL, 0},  /* unused bits set */
+		{"Zm9", NULL, 0}, /* unused bits set */
+		{"+/+/", NULL, 0},  {"Zm 9v", NULL, 0},	   {"Zm9v\n", NULL, 0},
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autofree guint8 *data = NULL;
 		gsize len = 99;
-		gboolean ok = wr_b64url_decode(cases[i].text, strlen(cases[i].text), 1024, &data,
-					       &len);
+		gboolean ok =
+			wr_b64url_decode(cases[i].text, strlen(cases[i].text), 1024, &data, &len);
 
 		g_assert_cmpint(ok, ==, cases[i].bytes != NULL);
 		if (!ok) {
@@ -178,15 +170,15 @@ test_good(gconstpointer data)
 {
 	const Material *m = data;
 	g_autofree char *doc = g_strdup_printf(
-	    "{\"keys\":["
-	    "{\"kty\":\"RSA\",\"kid\":\"r\",\"use\":\"sig\",\"alg\":\"RS256\",\"n\":\"%s\","
-	    "\"e\":\"%s\",\"x5t\":\"ignored\"},"
-	    "{\"kty\":\"EC\",\"kid\":\"e\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"},"
-	    "{\"kty\":\"oct\",\"kid\":\"o\",\"k\":\"c2VjcmV0\"},"
-	    "{\"kty\":\"OKP\",\"kid\":\"d\",\"crv\":\"Ed25519\",\"x\":\"AAAA\"},"
-	    "{\"kty\":\"RSA\",\"kid\":\"enc\",\"use\":\"enc\",\"n\":\"%s\",\"e\":\"%s\"}"
-	    "],\"other\":1}",
-	    m->n, m->e, m->x, m->y, m->n, m->e);
+		"{\"keys\":["
+		"{\"kty\":\"RSA\",\"kid\":\"r\",\"use\":\"sig\",\"alg\":\"RS256\",\"n\":\"%s\","
+		"\"e\":\"%s\",\"x5t\":\"ignored\"},"
+		"{\"kty\":\"EC\",\"kid\":\"e\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"},"
+		"{\"kty\":\"oct\",\"kid\":\"o\",\"k\":\"c2VjcmV0\"},"
+		"{\"kty\":\"OKP\",\"kid\":\"d\",\"crv\":\"Ed25519\",\"x\":\"AAAA\"},"
+		"{\"kty\":\"RSA\",\"kid\":\"enc\",\"use\":\"enc\",\"n\":\"%s\",\"e\":\"%s\"}"
+		"],\"other\":1}",
+		m->n, m->e, m->x, m->y, m->n, m->e);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(WrJwks) jwks = parse(doc, &error);
 	const WrJwk *key;
@@ -221,8 +213,8 @@ test_single_and_empty(gconstpointer data)
 {
 	const Material *m = data;
 	g_autofree char *doc = g_strdup_printf(
-	    "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}", m->x,
-	    m->y);
+		"{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}", m->x,
+		m->y);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(WrJwks) jwks = parse(doc, &error);
 	g_autoptr(WrJwks) empty = NULL;
@@ -270,19 +262,20 @@ test_malformed(gconstpointer data)
 	expect_refused(doc, "no \"e\"", NULL);
 	g_free(doc);
 	doc = g_strdup_printf(
-	    "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":\"%s\",\"e\":\"AQAB\"}]}", bad_n);
+		"{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":\"%s\",\"e\":\"AQAB\"}]}", bad_n);
 	expect_refused(doc, "\"n\" that is not base64url", NULL);
 	g_free(doc);
 	doc = g_strdup_printf(
-	    "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":\"%s\",\"e\":\"AQAB\"}]}", short_n);
+		"{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":\"%s\",\"e\":\"AQAB\"}]}",
+		short_n);
 	expect_refused(doc, "RSA key of 1024 bits", "2048", NULL);
 	g_free(doc);
 	doc = g_strdup_printf(
-	    "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":\"%s\",\"e\":\"AQA\"}]}", m->n);
+		"{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":\"%s\",\"e\":\"AQA\"}]}", m->n);
 	expect_refused(doc, "not a valid RSA key", NULL);
 	g_free(doc);
 	doc = g_strdup_printf(
-	    "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":\"%s\",\"e\":\"AQAB=\"}]}", m->n);
+		"{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":\"%s\",\"e\":\"AQAB=\"}]}", m->n);
 	expect_refused(doc, "\"e\" that is not base64url", NULL);
 	g_free(doc);
 	doc = g_strdup_printf("{\"keys\":[{\"kty\":\"EC\",\"kid\":\"p384\",\"crv\":\"P-384\","
@@ -294,17 +287,16 @@ test_malformed(gconstpointer data)
 			      m->y);
 	expect_refused(doc, "key 1 is an EC key", "P-256", NULL);
 	g_free(doc);
-	doc = g_strdup_printf(
-	    "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\"}]}", m->x);
+	doc = g_strdup_printf("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\"}]}", m->x);
 	expect_refused(doc, "no \"y\"", NULL);
 	g_free(doc);
 	doc = g_strdup_printf(
-	    "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}", x_short,
-	    m->y);
+		"{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}",
+		x_short, m->y);
 	expect_refused(doc, "not 32 bytes", NULL);
 	g_free(doc);
 	doc = g_strdup_printf(
-	    "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":7}]}", m->x);
+		"{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":7}]}", m->x);
 	expect_refused(doc, "no \"y\" string", NULL);
 	g_free(doc);
 	doc = g_strdup_printf("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"k\","
@@ -320,9 +312,10 @@ test_malformed(gconstpointer data)
 		g_string_append_printf(many, "%s{\"kty\":\"oct\"}", i > 0 ? "," : "");
 	g_string_append(many, "]}");
 	expect_refused(many->str, "more than 64", NULL);
-	expect_refused("{\"keys\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
-		       "]]]]]]]]]]]}",
-		       "nests", NULL);
+	expect_refused(
+		"{\"keys\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+		"]]]]]]]]]]]}",
+		"nests", NULL);
 	{
 		g_autoptr(GError) error = NULL;
 		g_autoptr(WrJwks) jwks = wr_jwks_parse("{\"keys\":[]}\0", 12, &error);

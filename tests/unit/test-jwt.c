@@ -134,15 +134,17 @@ sign_raw(gnutls_privkey_t key, const char *data)
 	char *text;
 
 	if (gnutls_privkey_get_pk_algorithm(key, NULL) == GNUTLS_PK_RSA) {
-		g_assert_cmpint(gnutls_privkey_sign_data2(key, GNUTLS_SIGN_RSA_SHA256, 0, &in, &sig),
-				==, 0);
+		g_assert_cmpint(
+			gnutls_privkey_sign_data2(key, GNUTLS_SIGN_RSA_SHA256, 0, &in, &sig), ==,
+			0);
 		text = wr_b64url_encode(sig.data, sig.size);
 	} else {
 		gsize r_skip = 0;
 		gsize s_skip = 0;
 
 		g_assert_cmpint(
-		    gnutls_privkey_sign_data2(key, GNUTLS_SIGN_ECDSA_SHA256, 0, &in, &sig), ==, 0);
+			gnutls_privkey_sign_data2(key, GNUTLS_SIGN_ECDSA_SHA256, 0, &in, &sig), ==,
+			0);
 		g_assert_cmpint(gnutls_decode_rs_value(&sig, &r, &s), ==, 0);
 		while (r_skip < r.size && r.data[r_skip] == 0)
 			r_skip++;
@@ -309,7 +311,8 @@ test_bad_format(gconstpointer data)
 	g_autofree char *array = g_strdup_printf("%s.%s.%s", parts[0], array_b64, parts[2]);
 	g_autofree char *no_alg_b64 = b64_text("{\"kid\":\"rsa-1\"}");
 	g_autofree char *no_alg = g_strdup_printf("%s.%s.%s", no_alg_b64, parts[1], parts[2]);
-	g_autofree char *crit_b64 = b64_text("{\"alg\":\"RS256\",\"kid\":\"rsa-1\",\"crit\":[\"x\"]}");
+	g_autofree char *crit_b64 =
+		b64_text("{\"alg\":\"RS256\",\"kid\":\"rsa-1\",\"crit\":[\"x\"]}");
 	g_autofree char *crit = g_strdup_printf("%s.%s.%s", crit_b64, parts[1], parts[2]);
 	const char *const bad[] = {"", "a", "a.b", ".", "..", "a..", "...", "a.b.c"};
 	WrOidcConfig config;
@@ -371,7 +374,7 @@ test_tampered(gconstpointer data)
 		g_auto(GStrv) parts = g_strsplit(token, ".", -1);
 		g_auto(GStrv) other_parts = g_strsplit(other, ".", -1);
 		g_autofree char *swapped =
-		    g_strdup_printf("%s.%s.%s", parts[0], other_parts[1], parts[2]);
+			g_strdup_printf("%s.%s.%s", parts[0], other_parts[1], parts[2]);
 		g_autofree char *first = flip_signature(token, 0, 0);
 		g_autofree char *last = flip_signature(token, rsa ? 255 : 63, 0);
 		g_autofree char *mid = flip_signature(token, rsa ? 128 : 40, 0);
@@ -766,7 +769,8 @@ main(int argc, char *argv[])
 	keys.rsa = generate(GNUTLS_PK_RSA, 2048);
 	keys.ec = generate(GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1));
 	keys.rsa_foreign = generate(GNUTLS_PK_RSA, 2048);
-	keys.ec_foreign = generate(GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1));
+	keys.ec_foreign =
+		generate(GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1));
 	k1 = jwk(keys.rsa, "rsa-1", NULL);
 	k2 = jwk(keys.ec, "ec-1", "ES256");
 	k3 = jwk(keys.rsa, "rsa-ps", "PS256");
