@@ -36,8 +36,9 @@ typedef struct {
 	/* NULL-terminated or NULL: when non-empty, the "hd" claim must be one of them */
 	const char *const *allowed_hosted_domains;
 	/* NULL-terminated or NULL: when either is non-empty, the email must be listed, or its
-	 * domain; for Google, restrict domains with allowed_hosted_domains instead, the email's
-	 * domain proves nothing about who manages the account */
+	 * domain, and verified whatever require_verified_email says; for Google, restrict domains
+	 * with allowed_hosted_domains instead, the email's domain proves nothing about who manages
+	 * the account */
 	const char *const *allowed_emails;
 	const char *const *allowed_email_domains;
 } WrOidcConfig;
