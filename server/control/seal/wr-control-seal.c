@@ -11,7 +11,12 @@
 
 #include "wr-control-seal.h"
 
-G_DEFINE_QUARK(wr - control - seal - error - quark, wr_control_seal_error)
+/* written out: clang-format spaces the dashes of G_DEFINE_QUARK's name */
+GQuark
+wr_control_seal_error_quark(void)
+{
+	return g_quark_from_static_string("wr-control-seal-error-quark");
+}
 
 /*
  * The replay cache.  A nonce is remembered, keyed by (machine key, nonce), until the body that

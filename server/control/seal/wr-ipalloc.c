@@ -14,7 +14,12 @@
 #include "wr-addr.h"
 #include "wr-ipalloc.h"
 
-G_DEFINE_QUARK(wr - ipalloc - error - quark, wr_ipalloc_error)
+/* written out: clang-format spaces the dashes of G_DEFINE_QUARK's name */
+GQuark
+wr_ipalloc_error_quark(void)
+{
+	return g_quark_from_static_string("wr-ipalloc-error-quark");
+}
 
 /*
  * A bit per address (1 = taken) in level 0, and above it summary levels where bit i is set when
