@@ -95,6 +95,9 @@ test_refused(void)
 		{"[\"\\u0000\"]", -1, "1:3: \\u0000 escape in a string"},
 		{"[\"a\"]\0", 6, "1:6: NUL byte"},
 		{"[\"\xff\"]", -1, "1:3: invalid UTF-8"},
+		{"[\"a\\]\"]", -1, "1:4: bad escape in a string"},
+		{"[\"\\u12g4\"]", -1, "1:3: bad \\u escape in a string"},
+		{"[\"a\tb\"]", -1, "1:4: control character in a string"},
 		{"{\"a\": 1,\n  \"b\": x}", -1,
 		 "2:8: Parse error: unexpected identifier `x', "
 		 "expected value"},

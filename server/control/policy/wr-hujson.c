@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <gio/gio.h>
@@ -79,10 +80,23 @@ scan_string(const gchar *s, const gchar *data, gsize len, gsize *pos, GError **e
 		}
 		if (c == '\n')
 			break;
+		if ((guchar) c < 0x20)
+			return fail_at(error, data, len, i, "control character in a string");
 		if (c == '\\') {
-			if (i + 5 < len && s[i + 1] == 'u' &&
-			    g_ascii_strncasecmp(s + i + 2, "0000", 4) == 0)
-				return fail_at(error, data, len, i, "\\u0000 escape in a string");
+			if (i + 1 < len && s[i + 1] == 'u') {
+				for (guint k = 2; k < 6; k++) {
+					if (i + k >= len || !g_ascii_isxdigit(s[i + k]))
+						return fail_at(error, data, len, i,
+							       "bad \\u escape in a string");
+				}
+				if (g_ascii_strncasecmp(s + i + 2, "0000", 4) == 0)
+					return fail_at(error, data, len, i,
+						       "\\u0000 escape in a string");
+				i += 6;
+				continue;
+			}
+			if (i + 1 < len && strchr("\"\\/bfnrt", s[i + 1]) == NULL)
+				return fail_at(error, data, len, i, "bad escape in a string");
 			i += 2;
 			continue;
 		}
@@ -183,14 +197,22 @@ wr_hujson_standardize(const gchar *data, gsize len, GError **error)
 	return g_steal_pointer(&out);
 }
 
-/* json-glib 1.6 says "<data>:LINE:COL: Parse error: …"; keep its text after the prefix, which
- * names the same line and column as the original since the standard form keeps every offset */
-static const gchar *
-strip_data_prefix(const gchar *msg)
+/* json-glib 1.6 says "<data>:LINE:COL: Parse error: …", which names the same line as the
+ * original since the standard form keeps every offset; its column can be 0 (at a line's end),
+ * so the message is rebuilt with a column of at least 1 */
+static void
+set_parser_error(GError **error, const gchar *msg)
 {
-	if (g_str_has_prefix(msg, "<data>:"))
-		return msg + strlen("<data>:");
-	return msg;
+	guint line = 0;
+	guint col = 0;
+	gint rest = 0;
+
+	if (sscanf(msg, "<data>:%u:%u: %n", &line, &col, &rest) == 2 && rest > 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%u:%u: %s", MAX(line, 1),
+			    MAX(col, 1), msg + rest);
+		return;
+	}
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "1:1: %s", msg);
 }
 
 gboolean
@@ -219,8 +241,7 @@ wr_hujson_parse(const gchar *data, gsize len, JsonNode **out_root, gchar **out_s
 	}
 	parser = json_parser_new_immutable();
 	if (!json_parser_load_from_data(parser, standard, (gssize) len, &error_local)) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s",
-			    strip_data_prefix(error_local->message));
+		set_parser_error(error, error_local->message);
 		return FALSE;
 	}
 	root = json_parser_get_root(parser);
@@ -257,7 +278,8 @@ skip_string(const gchar *s, gsize len, gsize i)
 	return len;
 }
 
-/* past the value that starts at i (iterative: no recursion on nesting) */
+/* past the value that starts at i (iterative: no recursion on nesting); a scalar's trailing
+ * whitespace goes with it */
 static gsize
 skip_value(const gchar *s, gsize len, gsize i)
 {
@@ -279,7 +301,9 @@ skip_value(const gchar *s, gsize len, gsize i)
 				return i;
 			if (--depth == 0)
 				return i + 1;
-		} else if (depth == 0 && (c == ',' || is_ws(c))) {
+		} else if (depth == 0 && c == ',') {
+			/* a scalar ends at the next delimiter: json-glib reads "- 1" as one number
+			 */
 			return i;
 		}
 		i++;
@@ -336,8 +360,9 @@ step_into(const gchar *s, gsize len, gsize i, const WrHujsonStep *step, gsize *o
 			return true;
 		}
 		i = skip_ws(s, len, skip_value(s, len, i));
-		if (i < len && s[i] == ',')
-			i = skip_ws(s, len, i + 1);
+		if (i >= len || s[i] != ',')
+			break;
+		i = skip_ws(s, len, i + 1);
 	}
 	return found;
 }
