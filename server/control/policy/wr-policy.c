@@ -85,6 +85,10 @@ typedef struct {
 
 struct _WrPolicy {
 	bool allow_all;
+	/* name -> index + 1 into groups, hosts, tag_owners */
+	GHashTable *group_index;
+	GHashTable *host_index;
+	GHashTable *tag_index;
 	GArray *groups;	     /* Group */
 	GArray *hosts;	     /* Host */
 	GArray *tag_owners;  /* TagOwner */
@@ -183,6 +187,9 @@ policy_new(void)
 	policy->auto_routes = g_array_new(FALSE, TRUE, sizeof(AutoRoute));
 	g_array_set_clear_func(policy->auto_routes, (GDestroyNotify) auto_route_clear);
 	policy->exit_owners = selector_array_new();
+	policy->group_index = g_hash_table_new(g_str_hash, g_str_equal);
+	policy->host_index = g_hash_table_new(g_str_hash, g_str_equal);
+	policy->tag_index = g_hash_table_new(g_str_hash, g_str_equal);
 	return policy;
 }
 
@@ -191,6 +198,10 @@ wr_policy_free(WrPolicy *policy)
 {
 	if (policy == NULL)
 		return;
+	/* the keys belong to the arrays */
+	g_hash_table_unref(policy->group_index);
+	g_hash_table_unref(policy->host_index);
+	g_hash_table_unref(policy->tag_index);
 	g_array_unref(policy->groups);
 	g_array_unref(policy->hosts);
 	g_array_unref(policy->tag_owners);
@@ -374,35 +385,23 @@ get_string(Ctx *ctx, const Path *path, JsonNode *node, const gchar **out, GError
 static gint
 find_group(const WrPolicy *policy, const gchar *name)
 {
-	for (guint i = 0; i < policy->groups->len; i++) {
-		if (g_strcmp0(g_array_index(policy->groups, Group, i).name, name) == 0)
-			return (gint) i;
-	}
-	return -1;
+	return GPOINTER_TO_INT(g_hash_table_lookup(policy->group_index, name)) - 1;
 }
 
 static const Host *
 find_host(const WrPolicy *policy, const gchar *name)
 {
-	for (guint i = 0; i < policy->hosts->len; i++) {
-		const Host *host = &g_array_index(policy->hosts, Host, i);
+	guint index = GPOINTER_TO_UINT(g_hash_table_lookup(policy->host_index, name));
 
-		if (g_strcmp0(host->name, name) == 0)
-			return host;
-	}
-	return NULL;
+	return index > 0 ? &g_array_index(policy->hosts, Host, index - 1) : NULL;
 }
 
 static const TagOwner *
 find_tag(const WrPolicy *policy, const gchar *tag)
 {
-	for (guint i = 0; i < policy->tag_owners->len; i++) {
-		const TagOwner *owner = &g_array_index(policy->tag_owners, TagOwner, i);
+	guint index = GPOINTER_TO_UINT(g_hash_table_lookup(policy->tag_index, tag));
 
-		if (g_strcmp0(owner->tag, tag) == 0)
-			return owner;
-	}
-	return NULL;
+	return index > 0 ? &g_array_index(policy->tag_owners, TagOwner, index - 1) : NULL;
 }
 
 static bool
@@ -598,6 +597,8 @@ parse_groups(Ctx *ctx, Path *path, JsonNode *node, GError **error)
 		group.name = g_strdup(name);
 		group.members = g_ptr_array_new_with_free_func(g_free);
 		g_array_append_val(ctx->policy->groups, group);
+		g_hash_table_insert(ctx->policy->group_index, group.name,
+				    GUINT_TO_POINTER(ctx->policy->groups->len));
 		for (guint i = 0; i < json_array_get_length(array); i++) {
 			const gchar *member;
 
@@ -649,6 +650,8 @@ parse_hosts(Ctx *ctx, Path *path, JsonNode *node, GError **error)
 		wr_cidr_mask(&host.cidr);
 		host.name = g_strdup(name);
 		g_array_append_val(ctx->policy->hosts, host);
+		g_hash_table_insert(ctx->policy->host_index, host.name,
+				    GUINT_TO_POINTER(ctx->policy->hosts->len));
 		path_pop(path);
 	}
 	return TRUE;
@@ -677,6 +680,8 @@ parse_tag_owners(Ctx *ctx, Path *path, JsonNode *node, GError **error)
 		owner.tag = g_strdup(name);
 		owner.owners = selector_array_new();
 		g_array_append_val(ctx->policy->tag_owners, owner);
+		g_hash_table_insert(ctx->policy->tag_index, owner.tag,
+				    GUINT_TO_POINTER(ctx->policy->tag_owners->len));
 		path_pop(path);
 	}
 	for (GList *l = names; l != NULL; l = l->next, i++) {
@@ -1106,13 +1111,38 @@ same_owner(const WrPolicyNode *a, const WrPolicyNode *b)
 	return owner_a != NULL && owner_b != NULL && g_ascii_strcasecmp(owner_a, owner_b) == 0;
 }
 
+/* whether a dst entry covers any of node's nets (dst_nets() without building them) */
+static bool
+dst_covers(const WrPolicy *policy, const Dst *dst, const WrPolicyNode *node)
+{
+	switch (dst->sel.kind) {
+	case SEL_ALL:
+		return node->n_addresses > 0 || node->n_routes > 0;
+	case SEL_CIDR:
+		if (node_has_address_in(node, &dst->sel.cidr))
+			return true;
+		for (guint i = 0; i < node->n_routes; i++) {
+			if (node->routes[i].cidr > 0 &&
+			    cidr_overlaps(&dst->sel.cidr, &node->routes[i]))
+				return true;
+		}
+		return false;
+	case SEL_INTERNET:
+		for (guint i = 0; i < node->n_routes; i++) {
+			if (node->routes[i].cidr == 0)
+				return true;
+		}
+		return false;
+	default:
+		return node->n_addresses > 0 && node_matches(policy, &dst->sel, node);
+	}
+}
+
 /* whether a rule lets from reach to */
 static bool
 rule_reaches(const WrPolicy *policy, const Rule *rule, const WrPolicyNode *from,
 	     const WrPolicyNode *to)
 {
-	g_autoptr(GArray) nets = g_array_new(FALSE, FALSE, sizeof(WrCidr));
-
 	if (!src_matches(policy, rule, from))
 		return false;
 	for (guint i = 0; i < rule->dst->len; i++) {
@@ -1120,9 +1150,7 @@ rule_reaches(const WrPolicy *policy, const Rule *rule, const WrPolicyNode *from,
 
 		if (dst->sel.kind == SEL_SELF && !same_owner(from, to))
 			continue;
-		g_array_set_size(nets, 0);
-		dst_nets(policy, dst, to, nets);
-		if (nets->len > 0)
+		if (dst_covers(policy, dst, to))
 			return true;
 	}
 	return false;
