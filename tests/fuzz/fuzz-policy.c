@@ -9,6 +9,9 @@
  * parses back to as many rules, visible peers are ascending, exclude the node itself and are
  * symmetric, and allow-all policies show every peer.
  *
+ * The peers must also agree with the filters: j is visible to i exactly when i's filter admits
+ * one of j's addresses as a source or j's filter admits one of i's.
+ *
  * Input: the policy text, then optionally a NUL byte and the tailnet, 6 bytes a node (at most
  * 16): user, tag, IPv4 last octet, IPv6 last byte, route, flags; see node_from_bytes().
  */
@@ -50,8 +53,9 @@ typedef struct {
 static void
 node_from_bytes(const uint8_t *b, WrPolicyNode *node, NodeStorage *storage, guint64 id)
 {
-	g_autofree gchar *v4 = g_strdup_printf("100.64.0.%u", b[2]);
-	g_autofree gchar *v6 = g_strdup_printf("fd7a::%x", b[3]);
+	/* unique addresses, so that a filter's sources name nodes unambiguously */
+	g_autofree gchar *v4 = g_strdup_printf("100.64.%u.%u", (guint) id, b[2]);
+	g_autofree gchar *v6 = g_strdup_printf("fd7a::%x:%x", (guint) id, b[3]);
 
 	memset(node, 0, sizeof(*node));
 	node->id = id;
@@ -70,6 +74,30 @@ node_from_bytes(const uint8_t *b, WrPolicyNode *node, NodeStorage *storage, guin
 	node->exit_node = (b[5] & 8) != 0;
 }
 
+/* whether some rule of filter has a source containing one of node's addresses */
+static bool
+admits(const WrFilter *filter, const WrPolicyNode *node)
+{
+	for (guint r = 0; r < filter->n_rules; r++) {
+		for (guint s = 0; s < filter->rules[r].n_src; s++) {
+			WrCidr src;
+
+			g_assert_true(wr_cidr_parse(&src, filter->rules[r].src[s]));
+			for (guint a = 0; a < node->n_addresses; a++) {
+				WrCidr masked = node->addresses[a];
+
+				if (masked.family != src.family || masked.cidr < src.cidr)
+					continue;
+				masked.cidr = src.cidr;
+				wr_cidr_mask(&masked);
+				if (memcmp(masked.addr, src.addr, sizeof(src.addr)) == 0)
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -80,6 +108,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	WrPolicyNode nodes[MAX_NODES];
 	NodeStorage storage[MAX_NODES];
 	GArray *visible[MAX_NODES] = {NULL};
+	WrFilter *filters[MAX_NODES] = {NULL};
 	guint n_nodes = 0;
 
 	policy = wr_policy_new_from_data((const gchar *) data, policy_len, &error);
@@ -108,8 +137,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	for (guint i = 0; i < n_nodes; i++) {
-		g_autoptr(WrFilter) filter =
-			wr_policy_compile_filter(policy, nodes, n_nodes, i, &error);
+		WrFilter *filter = wr_policy_compile_filter(policy, nodes, n_nodes, i, &error);
 		g_autofree gchar *json = NULL;
 		g_autoptr(JsonNode) parsed = NULL;
 
@@ -144,6 +172,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 							     &nodes[i].routes[r]);
 		(void) wr_policy_exit_node_auto_approved(policy, &nodes[i]);
 		(void) wr_policy_may_apply_tag(policy, &nodes[i], "tag:server");
+		filters[i] = filter;
 	}
 	/* "may reach or be reached by" is symmetric */
 	for (guint i = 0; i < n_nodes; i++) {
@@ -156,7 +185,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			g_assert_true(back);
 		}
 	}
-	for (guint i = 0; i < n_nodes; i++)
+	/* the peers agree with the filters */
+	for (guint i = 0; i < n_nodes; i++) {
+		guint v = 0;
+
+		for (guint j = 0; j < n_nodes; j++) {
+			bool seen = v < visible[i]->len && g_array_index(visible[i], guint, v) == j;
+
+			if (seen)
+				v++;
+			if (j == i)
+				continue;
+			g_assert_cmpint(seen, ==,
+					admits(filters[i], &nodes[j]) ||
+						admits(filters[j], &nodes[i]));
+		}
+	}
+	for (guint i = 0; i < n_nodes; i++) {
 		g_array_unref(visible[i]);
+		wr_filter_free(filters[i]);
+	}
 	return 0;
 }
