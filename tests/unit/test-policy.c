@@ -396,6 +396,22 @@ test_limits(void)
 	g_assert_cmpstr(error->message, ==, "1:9: acls: 4097 entries, more than the 4096 allowed");
 }
 
+static void
+test_empty(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(WrPolicy) none = wr_policy_new_from_data(NULL, 0, &error);
+	g_autoptr(WrPolicy) deny = NULL;
+
+	g_assert_no_error(error);
+	g_assert_nonnull(none);
+	g_assert_true(wr_policy_allows_all(none));
+	g_assert_true(wr_policy_allows_all(NULL));
+	deny = wr_policy_new_from_data("{\"acls\":[]}", 11, &error);
+	g_assert_no_error(error);
+	g_assert_false(wr_policy_allows_all(deny));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -405,6 +421,7 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/policy/refused", test_refused);
 	g_test_add_func("/warren/policy/auto-approvers", test_auto_approvers);
 	g_test_add_func("/warren/policy/limits", test_limits);
+	g_test_add_func("/warren/policy/empty", test_empty);
 
 	return g_test_run();
 }

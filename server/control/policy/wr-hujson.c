@@ -122,6 +122,9 @@ wr_hujson_standardize(const gchar *data, gsize len, GError **error)
 			    (guint) WR_HUJSON_MAX_SIZE);
 		return NULL;
 	}
+	/* an empty text may come as NULL */
+	if (len == 0)
+		data = "";
 	nul = memchr(data, '\0', len);
 	if (nul != NULL) {
 		fail_at(error, data, len, (gsize) (nul - data), "NUL byte");
