@@ -65,7 +65,7 @@ typedef struct {
 
 typedef struct {
 	gchar *name;
-	GPtrArray *members; /* gchar *, user logins */
+	GHashTable *members; /* user logins, ASCII lower-cased */
 } Group;
 
 typedef struct {
@@ -140,7 +140,7 @@ static void
 group_clear(Group *group)
 {
 	g_clear_pointer(&group->name, g_free);
-	g_clear_pointer(&group->members, g_ptr_array_unref);
+	g_clear_pointer(&group->members, g_hash_table_unref);
 }
 
 static void
@@ -595,7 +595,7 @@ parse_groups(Ctx *ctx, Path *path, JsonNode *node, GError **error)
 			       &array, error))
 			return FALSE;
 		group.name = g_strdup(name);
-		group.members = g_ptr_array_new_with_free_func(g_free);
+		group.members = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 		g_array_append_val(ctx->policy->groups, group);
 		g_hash_table_insert(ctx->policy->group_index, group.name,
 				    GUINT_TO_POINTER(ctx->policy->groups->len));
@@ -610,7 +610,7 @@ parse_groups(Ctx *ctx, Path *path, JsonNode *node, GError **error)
 				return fail(ctx, path, error,
 					    "\"%s\" is not a user (groups hold user emails only)",
 					    member);
-			g_ptr_array_add(group.members, g_strdup(member));
+			g_hash_table_add(group.members, g_ascii_strdown(member, -1));
 			path_pop(path);
 		}
 		path_pop(path);
@@ -1013,12 +1013,15 @@ static bool
 group_has(const WrPolicy *policy, guint group, const gchar *user)
 {
 	const Group *g = &g_array_index(policy->groups, Group, group);
+	gchar lower[WR_POLICY_MAX_STRING + 1];
+	gsize len = strlen(user);
 
-	for (guint i = 0; i < g->members->len; i++) {
-		if (g_ascii_strcasecmp(g_ptr_array_index(g->members, i), user) == 0)
-			return true;
-	}
-	return false;
+	/* members are at most WR_POLICY_MAX_STRING bytes */
+	if (len > WR_POLICY_MAX_STRING)
+		return false;
+	for (gsize i = 0; i <= len; i++)
+		lower[i] = g_ascii_tolower(user[i]);
+	return g_hash_table_contains(g->members, lower);
 }
 
 static bool
