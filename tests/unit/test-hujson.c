@@ -98,6 +98,8 @@ test_refused(void)
 		{"[\"a\\]\"]", -1, "1:4: bad escape in a string"},
 		{"[\"\\u12g4\"]", -1, "1:3: bad \\u escape in a string"},
 		{"[\"a\tb\"]", -1, "1:4: control character in a string"},
+		{"{'s': 1}", -1, "1:2: unexpected character '''"},
+		{"[1]\n\xc3\xa9", -1, "2:1: unexpected character"},
 		{"{\"a\": 1,\n  \"b\": x}", -1,
 		 "2:8: Parse error: unexpected identifier `x', "
 		 "expected value"},

@@ -186,6 +186,15 @@ wr_hujson_standardize(const gchar *data, gsize len, GError **error)
 			/* only a comma after a value can trail: "[,]" stays wrong */
 			pending_comma =
 				(last != '[' && last != '{' && last != ',') ? (gssize) i : -1;
+		} else if (c != '{' && c != '[' && c != ':' && !g_ascii_isalnum(c) && c != '+' &&
+			   c != '-' && c != '.') {
+			/* json-glib 1.6 would take 'single-quoted' strings and more that is not
+			 * JSON; outside strings only JSON's punctuation and literals may appear */
+			if (g_ascii_isprint(c))
+				fail_at(error, data, len, i, "unexpected character '%c'", c);
+			else
+				fail_at(error, data, len, i, "unexpected character");
+			return NULL;
 		} else {
 			pending_comma = -1;
 			if ((c == '{' || c == '[') && ++depth > WR_HUJSON_MAX_DEPTH) {
