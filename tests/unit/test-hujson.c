@@ -31,6 +31,7 @@ test_standardize(void)
 		{"{\"a\":[1,],}", "{\"a\":[1 ] }"},
 		{"\"// not a comment\"", "\"// not a comment\""},
 		{"\"a,\\\"]\"", "\"a,\\\"]\""},
+		{"[\"\\ud83d\\ude00\"]", "[\"\\ud83d\\ude00\"]"},
 		{"[\"x\",\n]", "[\"x\" \n]"},
 		/* "é" is two bytes that become two spaces */
 		{"/*é*/[]", "      []"},
@@ -99,6 +100,10 @@ test_refused(void)
 		{"[\"\\u12g4\"]", -1, "1:3: bad \\u escape in a string"},
 		{"[\"a\tb\"]", -1, "1:4: control character in a string"},
 		{"{'s': 1}", -1, "1:2: unexpected character '''"},
+		{"[\"\\udc00\"]", -1, "1:3: unpaired surrogate in a string"},
+		{"[\"\\ud800x\"]", -1, "1:3: unpaired surrogate in a string"},
+		{"[\"\\ud800\\u0041\"]", -1, "1:3: unpaired surrogate in a string"},
+		{"[\"\\ud800\\u00g1\"]", -1, "1:9: bad \\u escape in a string"},
 		{"[1]\n\xc3\xa9", -1, "2:1: unexpected character"},
 		{"{\"a\": 1,\n  \"b\": x}", -1,
 		 "2:8: Parse error: unexpected identifier `x', "

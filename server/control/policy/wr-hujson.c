@@ -63,6 +63,21 @@ is_ws(gchar c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+#define SURROGATE_HIGH 0xd800
+#define SURROGATE_LOW  0xdc00
+#define SURROGATE_LAST 0xdfff
+
+/* four hex digits, already checked */
+static guint
+hex4(const gchar *p)
+{
+	guint value = 0;
+
+	for (guint k = 0; k < 4; k++)
+		value = value * 16 + (guint) g_ascii_xdigit_value(p[k]);
+	return value;
+}
+
 /* a string starting at s[*pos] (the quote); moves *pos past the closing quote.  Positions in
  * errors are counted in the original text. */
 static gboolean
@@ -70,6 +85,7 @@ scan_string(const gchar *s, const gchar *data, gsize len, gsize *pos, GError **e
 {
 	gsize start = *pos;
 	gsize i = start + 1;
+	guint unit;
 
 	while (i < len) {
 		gchar c = s[i];
@@ -92,6 +108,30 @@ scan_string(const gchar *s, const gchar *data, gsize len, gsize *pos, GError **e
 				if (g_ascii_strncasecmp(s + i + 2, "0000", 4) == 0)
 					return fail_at(error, data, len, i,
 						       "\\u0000 escape in a string");
+				/* UTF-16 surrogates come in pairs (json-glib would decode a lone
+				 * one into text it cannot write back) */
+				unit = hex4(s + i + 2);
+				if (unit >= SURROGATE_LOW && unit <= SURROGATE_LAST)
+					return fail_at(error, data, len, i,
+						       "unpaired surrogate in a string");
+				if (unit >= SURROGATE_HIGH && unit < SURROGATE_LOW) {
+					guint low;
+
+					if (i + 11 >= len || s[i + 6] != '\\' || s[i + 7] != 'u')
+						return fail_at(error, data, len, i,
+							       "unpaired surrogate in a string");
+					for (guint k = 8; k < 12; k++) {
+						if (!g_ascii_isxdigit(s[i + k]))
+							return fail_at(
+								error, data, len, i + 6,
+								"bad \\u escape in a string");
+					}
+					low = hex4(s + i + 8);
+					if (low < SURROGATE_LOW || low > SURROGATE_LAST)
+						return fail_at(error, data, len, i,
+							       "unpaired surrogate in a string");
+					i += 6;
+				}
 				i += 6;
 				continue;
 			}
