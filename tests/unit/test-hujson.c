@@ -100,6 +100,8 @@ test_refused(void)
 		{"[\"\\u12g4\"]", -1, "1:3: bad \\u escape in a string"},
 		{"[\"a\tb\"]", -1, "1:4: control character in a string"},
 		{"{'s': 1}", -1, "1:2: unexpected character '''"},
+		{"[1, -2.5e3, 1e999]", -1, "1:13: number out of range"},
+		{"{\"a\": -1e400}", -1, "1:7: number out of range"},
 		{"[\"\\udc00\"]", -1, "1:3: unpaired surrogate in a string"},
 		{"[\"\\ud800x\"]", -1, "1:3: unpaired surrogate in a string"},
 		{"[\"\\ud800\\u0041\"]", -1, "1:3: unpaired surrogate in a string"},

@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -61,6 +62,13 @@ static bool
 is_ws(gchar c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* what true, false, null and numbers are made of */
+static bool
+is_literal_char(gchar c)
+{
+	return g_ascii_isalnum(c) || c == '+' || c == '-' || c == '.';
 }
 
 #define SURROGATE_HIGH 0xd800
@@ -226,8 +234,24 @@ wr_hujson_standardize(const gchar *data, gsize len, GError **error)
 			/* only a comma after a value can trail: "[,]" stays wrong */
 			pending_comma =
 				(last != '[' && last != '{' && last != ',') ? (gssize) i : -1;
-		} else if (c != '{' && c != '[' && c != ':' && !g_ascii_isalnum(c) && c != '+' &&
-			   c != '-' && c != '.') {
+		} else if (g_ascii_isdigit(c) || c == '-') {
+			/* json-glib turns a number too large for a double into infinity, which it
+			 * then cannot write back */
+			gsize end = i;
+			g_autofree gchar *token = NULL;
+
+			while (end < len && is_literal_char(out[end]))
+				end++;
+			token = g_strndup(out + i, end - i);
+			if (!isfinite(g_ascii_strtod(token, NULL))) {
+				fail_at(error, data, len, i, "number out of range");
+				return NULL;
+			}
+			pending_comma = -1;
+			last = '0';
+			i = end;
+			continue;
+		} else if (c != '{' && c != '[' && c != ':' && !is_literal_char(c)) {
 			/* json-glib 1.6 would take 'single-quoted' strings and more that is not
 			 * JSON; outside strings only JSON's punctuation and literals may appear */
 			if (g_ascii_isprint(c))
