@@ -6,7 +6,8 @@
  * sanitizers it checks the contracts: a refusal always comes with G_IO_ERROR_INVALID_DATA and a
  * message that starts with `line:col: `; an accepted text standardizes to the same length with
  * every newline in place, standardizing again changes nothing, the parsed value written back
- * as JSON parses to the same text, and every member of a root object is found by
+ * as JSON parses to an equal value and the same text (unless it holds a fractional number, which
+ * json-glib 1.6 may write unreadably), and every member of a root object is found by
  * wr_hujson_locate.
  *
  * Input: the HuJSON text, as is.
@@ -39,16 +40,46 @@ check_error(const GError *error)
 	g_assert_cmpuint(col, >=, 1);
 }
 
+/* whether the tree holds a fractional number (nesting is bounded by WR_HUJSON_MAX_DEPTH) */
+static bool
+has_double(JsonNode *node)
+{
+	if (JSON_NODE_HOLDS_OBJECT(node)) {
+		g_autoptr(GList) values = json_object_get_values(json_node_get_object(node));
+
+		for (GList *l = values; l != NULL; l = l->next) {
+			if (has_double(l->data))
+				return true;
+		}
+		return false;
+	}
+	if (JSON_NODE_HOLDS_ARRAY(node)) {
+		JsonArray *array = json_node_get_array(node);
+
+		for (guint i = 0; i < json_array_get_length(array); i++) {
+			if (has_double(json_array_get_element(array, i)))
+				return true;
+		}
+		return false;
+	}
+	return JSON_NODE_HOLDS_VALUE(node) && json_node_get_value_type(node) == G_TYPE_DOUBLE;
+}
+
 static void
 check_root(const gchar *standard, gsize len, JsonNode *root)
 {
-	g_autofree gchar *json = json_to_string(root, FALSE);
-	g_autoptr(JsonNode) again = json_from_string(json, NULL);
-	g_autofree gchar *json2 = NULL;
+	/* json-glib 1.6 writes 2e41 as "2e+41.0", which it cannot read: no round trip for
+	 * fractional numbers (the policy has none) */
+	if (!has_double(root)) {
+		g_autofree gchar *json = json_to_string(root, FALSE);
+		g_autoptr(JsonNode) again = json_from_string(json, NULL);
+		g_autofree gchar *json2 = NULL;
 
-	g_assert_nonnull(again);
-	json2 = json_to_string(again, FALSE);
-	g_assert_cmpstr(json, ==, json2);
+		g_assert_nonnull(again);
+		g_assert_true(json_node_equal(root, again));
+		json2 = json_to_string(again, FALSE);
+		g_assert_cmpstr(json, ==, json2);
+	}
 
 	if (JSON_NODE_HOLDS_OBJECT(root)) {
 		g_autoptr(GList) names = json_object_get_members(json_node_get_object(root));
