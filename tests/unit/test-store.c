@@ -120,6 +120,23 @@ run_as_postgres(Harness *h, const char *const *args, GError **error)
 	return TRUE;
 }
 
+/* pg_ctl start or restart: only on a Unix socket in pg_dir, no TCP */
+static void
+pg_ctl_run(Harness *h, const char *command)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *pg_ctl = g_build_filename(PG_BINDIR, "pg_ctl", NULL);
+	g_autofree char *data = g_build_filename(h->pg_dir, "data", NULL);
+	g_autofree char *log = g_build_filename(h->pg_dir, "log", NULL);
+	g_autofree char *options =
+		g_strdup_printf("-k %s -c listen_addresses='' -c fsync=off", h->pg_dir);
+	const char *const args[] = {pg_ctl,  "-D", data, "-l",	 log,	  "-o",
+				    options, "-w", "-m", "fast", command, NULL};
+
+	run_as_postgres(h, args, &error);
+	g_assert_no_error(error);
+}
+
 /* starts the server once; FALSE with pg_skip set when this machine cannot run it */
 static gboolean
 pg_start(Harness *h)
@@ -128,8 +145,6 @@ pg_start(Harness *h)
 	g_autofree char *initdb = g_build_filename(PG_BINDIR, "initdb", NULL);
 	g_autofree char *pg_ctl = g_build_filename(PG_BINDIR, "pg_ctl", NULL);
 	g_autofree char *data = g_build_filename(h->pg_dir, "data", NULL);
-	g_autofree char *log = g_build_filename(h->pg_dir, "log", NULL);
-	g_autofree char *options = NULL;
 	g_autofree char *runuser = g_find_program_in_path("runuser");
 	struct passwd *pw;
 
@@ -160,14 +175,7 @@ pg_start(Harness *h)
 		run_as_postgres(h, args, &error);
 		g_assert_no_error(error);
 	}
-	options = g_strdup_printf("-k %s -c listen_addresses='' -c fsync=off", h->pg_dir);
-	{
-		const char *const args[] = {pg_ctl, "-D",    data, "-l",    log,
-					    "-o",   options, "-w", "start", NULL};
-
-		run_as_postgres(h, args, &error);
-		g_assert_no_error(error);
-	}
+	pg_ctl_run(h, "start");
 	h->pg_running = TRUE;
 	return TRUE;
 }
@@ -991,6 +999,40 @@ case_future(TestDb *db)
 	g_assert_no_error(error);
 }
 
+/* the database server restarts under a running store: one failure at most, nothing lost */
+static void
+test_pg_restart(gconstpointer data)
+{
+	Harness *h = (Harness *) data;
+	g_autoptr(TestDb) db = NULL;
+	g_autoptr(WrStore) store = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(WrStoreUser) ann = NULL;
+	g_autoptr(WrStoreUser) got = NULL;
+
+	if (!pg_start(h)) {
+		g_test_skip(h->pg_skip);
+		return;
+	}
+	db = test_db_new(h, TRUE);
+	store = open_ok(db);
+	ann = user_ok(store, "1001", "ann@example.com");
+	pg_ctl_run(h, "restart");
+
+	/* the first statement may find the connection broken; the next one reconnects */
+	got = wr_store_user_get(store, ann->id, &error);
+	if (got == NULL) {
+		g_assert_error(error, WR_STORE_ERROR, WR_STORE_ERROR_FAILED);
+		g_test_message("after the restart: %s", error->message);
+		g_clear_error(&error);
+		got = wr_store_user_get(store, ann->id, &error);
+	}
+	g_assert_no_error(error);
+	g_assert_cmpstr(got->login_name, ==, "ann@example.com");
+	g_clear_pointer(&got, wr_store_user_free);
+	got = user_ok(store, "1002", "bob@example.com");
+}
+
 static void
 test_bad_urls(gconstpointer data)
 {
@@ -1089,6 +1131,7 @@ main(int argc, char **argv)
 		}
 	}
 	g_test_add_data_func("/warren/store/bad-urls", &h, test_bad_urls);
+	g_test_add_data_func("/warren/store/postgresql/server-restart", &h, test_pg_restart);
 	g_test_add_data_func("/warren/store/not-a-database", &h, test_not_a_database);
 	rc = g_test_run();
 	harness_finish(&h);

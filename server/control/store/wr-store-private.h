@@ -56,6 +56,8 @@ typedef struct {
 			     guint n_params, GError **error);
 	/* starts a write transaction */
 	const char *begin_sql;
+	/* NULL, or what serialises migrations between processes inside the transaction */
+	const char *migration_lock_sql;
 	void (*close)(WrStoreBackend *backend);
 } WrStoreBackendClass;
 

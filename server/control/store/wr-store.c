@@ -289,8 +289,11 @@ current_version(WrStore *self, GError **error)
 static gboolean
 migrate_locked(WrStore *self, GError **error)
 {
+	const char *lock_sql = self->backend->klass->migration_lock_sql;
 	gint64 version;
 
+	if (lock_sql != NULL && !run_void(self, lock_sql, NULL, 0, NULL, error))
+		return FALSE;
 	if (!run_void(self, "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)",
 		      NULL, 0, NULL, error))
 		return FALSE;
