@@ -434,7 +434,7 @@ wr_store_schema_version(WrStore *self, GError **error)
 	gint64 version = current_version(self, error);
 
 	if (version < 0)
-		fail(error, "read the schema version");
+		(void) fail(error, "read the schema version");
 	return version;
 }
 
@@ -1308,7 +1308,7 @@ wr_store_audit_append(WrStore *self, gint64 time, const char *actor, const char 
 
 	if (!check_text("the action", action, error) ||
 	    !check_json_object("the detail", detail, error)) {
-		fail(error, "append to the audit log");
+		(void) fail(error, "append to the audit log");
 		return 0;
 	}
 	rows = run(self,
@@ -1319,7 +1319,7 @@ wr_store_audit_append(WrStore *self, gint64 time, const char *actor, const char 
 		if (rows != NULL)
 			g_set_error_literal(error, WR_STORE_ERROR, WR_STORE_ERROR_FAILED,
 					    "the insert returned nothing");
-		fail(error, "append to the audit log");
+		(void) fail(error, "append to the audit log");
 		return 0;
 	}
 	return cell_int(rows, 0, 0);
