@@ -1,0 +1,219 @@
+/*
+ * Copyright 2026 The Warren Authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * The PostgreSQL backend of WrStore: one libpq connection, every statement through
+ * PQexecParams with typed parameters (never text pasted into SQL), results as text.
+ */
+
+#define G_LOG_DOMAIN "WrStore"
+
+#include "config.h"
+
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "wr-store-private.h"
+
+/* pg_type OIDs of the parameter types */
+#define OID_INT8 20
+#define OID_TEXT 25
+
+/* the SQLSTATEs that have their own error codes */
+#define SQLSTATE_UNIQUE_VIOLATION      "23505"
+#define SQLSTATE_FOREIGN_KEY_VIOLATION "23503"
+
+/* the advisory lock two servers opening one database at once take around the migrations */
+#define MIGRATION_LOCK_SQL "SELECT pg_advisory_xact_lock(2026050501)"
+
+typedef struct {
+	WrStoreBackend parent;
+	PGconn *conn;
+	gboolean in_transaction;
+} PgBackend;
+
+/*
+ * After the server restarted or the connection broke, reconnects, but only between
+ * transactions: reconnecting inside one would run its remaining statements without it.  The
+ * statement that found the connection broken has failed already; the next one reconnects.
+ */
+static gboolean
+ensure_connected(PgBackend *self, GError **error)
+{
+	g_autofree char *text = NULL;
+
+	if (PQstatus(self->conn) == CONNECTION_OK)
+		return TRUE;
+	if (!self->in_transaction) {
+		PQreset(self->conn);
+		if (PQstatus(self->conn) == CONNECTION_OK) {
+			g_debug("reconnected to PostgreSQL");
+			return TRUE;
+		}
+	}
+	text = g_strstrip(g_strdup(PQerrorMessage(self->conn)));
+	g_set_error(error, WR_STORE_ERROR, WR_STORE_ERROR_FAILED,
+		    "PostgreSQL: the connection is broken: %s", text);
+	return FALSE;
+}
+
+static void
+track_transaction(PgBackend *self, const char *sql, gboolean ok)
+{
+	if (g_str_equal(sql, "BEGIN"))
+		self->in_transaction = ok;
+	else if (g_str_equal(sql, "COMMIT") || g_str_equal(sql, "ROLLBACK"))
+		self->in_transaction = FALSE;
+}
+
+static void
+set_error(PgBackend *self, const PGresult *res, GError **error)
+{
+	const char *sqlstate = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	g_autofree char *text = NULL;
+	int code = WR_STORE_ERROR_FAILED;
+
+	/* one line: the message and its detail ("Key (ipv4)=(…) already exists.") */
+	if (primary != NULL && detail != NULL)
+		text = g_strdup_printf("%s (%s)", primary, detail);
+	else if (primary != NULL)
+		text = g_strdup(primary);
+	else
+		text = g_strstrip(g_strdup(PQerrorMessage(self->conn)));
+
+	if (g_strcmp0(sqlstate, SQLSTATE_UNIQUE_VIOLATION) == 0)
+		code = WR_STORE_ERROR_EXISTS;
+	else if (g_strcmp0(sqlstate, SQLSTATE_FOREIGN_KEY_VIOLATION) == 0)
+		code = WR_STORE_ERROR_IN_USE;
+	g_set_error(error, WR_STORE_ERROR, code, "PostgreSQL: %s", text);
+}
+
+static WrStoreRows *
+pg_exec(WrStoreBackend *backend, const char *sql, const WrStoreParam *params, guint n_params,
+	GError **error)
+{
+	PgBackend *self = (PgBackend *) backend;
+	g_autofree Oid *types = g_new0(Oid, MAX(n_params, 1));
+	g_autofree const char **values = g_new0(const char *, MAX(n_params, 1));
+	g_autoptr(GPtrArray) numbers = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(WrStoreRows) rows = NULL;
+	PGresult *res;
+	ExecStatusType status;
+	int n_rows;
+	int n_columns;
+
+	for (guint i = 0; i < n_params; i++) {
+		if (params[i].type == WR_STORE_PARAM_INT) {
+			char *number = g_strdup_printf("%" G_GINT64_FORMAT, params[i].num);
+
+			g_ptr_array_add(numbers, number);
+			types[i] = OID_INT8;
+			values[i] = number;
+		} else if (params[i].type == WR_STORE_PARAM_TEXT && params[i].text != NULL) {
+			types[i] = OID_TEXT;
+			values[i] = params[i].text;
+		} else {
+			/* NULL: the server infers the type */
+			types[i] = 0;
+			values[i] = NULL;
+		}
+	}
+	if (!ensure_connected(self, error)) {
+		track_transaction(self, sql, FALSE);
+		return NULL;
+	}
+	res = PQexecParams(self->conn, sql, (int) n_params, types, values, NULL, NULL, 0);
+	status = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+		set_error(self, res, error);
+		PQclear(res);
+		track_transaction(self, sql, FALSE);
+		return NULL;
+	}
+	track_transaction(self, sql, TRUE);
+	n_rows = PQntuples(res);
+	n_columns = PQnfields(res);
+	rows = wr_store_rows_new((guint) n_columns);
+	for (int r = 0; r < n_rows; r++) {
+		for (int c = 0; c < n_columns; c++) {
+			if (PQgetisnull(res, r, c))
+				wr_store_rows_add(rows, NULL);
+			else
+				wr_store_rows_add(rows, g_strdup(PQgetvalue(res, r, c)));
+		}
+	}
+	rows->changes = g_ascii_strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return g_steal_pointer(&rows);
+}
+
+static void
+pg_close(WrStoreBackend *backend)
+{
+	PgBackend *self = (PgBackend *) backend;
+
+	g_clear_pointer(&self->conn, PQfinish);
+	g_free(self);
+}
+
+static const WrStoreBackendClass pg_class = {
+	.name = "postgresql",
+	.id_type = "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+	.exec = pg_exec,
+	.begin_sql = "BEGIN",
+	.migration_lock_sql = MIGRATION_LOCK_SQL,
+	.close = pg_close,
+};
+
+/* NOTICEs ("relation already exists, skipping") are for developers */
+static void
+notice_cb(void *arg, const char *message)
+{
+	g_debug("PostgreSQL: %s", message);
+}
+
+/* refuses malformed connection strings before connecting; the text may hold a password */
+static gboolean
+check_conninfo(const char *conninfo, GError **error)
+{
+	char *message = NULL;
+	PQconninfoOption *options = PQconninfoParse(conninfo, &message);
+
+	if (options == NULL) {
+		g_autofree char *text =
+			g_strstrip(g_strdup(message != NULL ? message : "out of memory"));
+
+		g_set_error(error, WR_STORE_ERROR, WR_STORE_ERROR_BAD_URL,
+			    "bad PostgreSQL connection string: %s", text);
+		PQfreemem(message);
+		return FALSE;
+	}
+	PQconninfoFree(options);
+	return TRUE;
+}
+
+WrStoreBackend *
+wr_store_pg_open(const char *conninfo, GError **error)
+{
+	PgBackend *self;
+
+	if (!check_conninfo(conninfo, error))
+		return NULL;
+	self = g_new0(PgBackend, 1);
+	self->parent.klass = &pg_class;
+	self->conn = PQconnectdb(conninfo);
+	if (self->conn == NULL || PQstatus(self->conn) != CONNECTION_OK) {
+		g_autofree char *text = g_strstrip(g_strdup(
+			self->conn != NULL ? PQerrorMessage(self->conn) : "out of memory"));
+
+		g_set_error(error, WR_STORE_ERROR, WR_STORE_ERROR_FAILED,
+			    "cannot connect to PostgreSQL: %s", text);
+		pg_close(&self->parent);
+		return NULL;
+	}
+	(void) PQsetNoticeProcessor(self->conn, notice_cb, NULL);
+	return &self->parent;
+}
