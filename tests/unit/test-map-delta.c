@@ -110,6 +110,48 @@ base_view(void)
 	return v;
 }
 
+/* wr_map_view_equal, checked independently through each node's JSON */
+static gboolean
+same_views(const WrMapView *a, const WrMapView *b)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	if (g_hash_table_size(a->peers) != g_hash_table_size(b->peers))
+		return FALSE;
+	g_hash_table_iter_init(&it, a->peers);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		const WrMapNode *na = value;
+		const WrMapNode *nb = wr_map_view_lookup(b, na->id);
+		g_autoptr(JsonNode) ja = NULL;
+		g_autoptr(JsonNode) jb = NULL;
+
+		if (nb == NULL)
+			return FALSE;
+		ja = wr_map_node_to_json(na);
+		jb = wr_map_node_to_json(nb);
+		if (!json_node_equal(ja, jb))
+			return FALSE;
+	}
+	for (guint i = 0; i < 3; i++) {
+		const char *ta = i == 0 ? a->packet_filter : i == 1 ? a->derp_map : a->dns;
+		const char *tb = i == 0 ? b->packet_filter : i == 1 ? b->derp_map : b->dns;
+		g_autoptr(JsonNode) ja = NULL;
+		g_autoptr(JsonNode) jb = NULL;
+
+		if (ta == NULL || tb == NULL) {
+			if (ta != tb)
+				return FALSE;
+			continue;
+		}
+		ja = parse(ta);
+		jb = parse(tb);
+		if (!json_node_equal(ja, jb))
+			return FALSE;
+	}
+	return TRUE;
+}
+
 static WrMapNode *
 edit(WrMapView *v, gint64 id)
 {
@@ -132,6 +174,7 @@ check_delta(const WrMapView *old, const WrMapView *new, const char *expected)
 		g_assert_false(changed);
 		g_assert_null(delta);
 		g_assert_true(wr_map_view_equal(old, new));
+		g_assert_true(same_views(old, new));
 		return;
 	}
 	g_assert_true(changed);
@@ -146,7 +189,9 @@ check_delta(const WrMapView *old, const WrMapView *new, const char *expected)
 	g_assert_true(wr_map_view_apply(applied, delta, &error));
 	g_assert_no_error(error);
 	g_assert_true(wr_map_view_equal(applied, new));
+	g_assert_true(same_views(applied, new));
 	g_assert_false(wr_map_view_equal(old, new));
+	g_assert_false(same_views(old, new));
 }
 
 static void
@@ -360,6 +405,9 @@ test_online(void)
 	edit(b, 2)->online = TRUE;
 	edit(b, 2)->last_seen = 1000;
 	check_delta(a, b, "{\"peers_patch\":[{\"id\":2,\"derp_region\":9}]}");
+	edit(b, 2)->derp_region = 1;
+	edit(b, 1)->online = FALSE;
+	check_delta(a, b, "{\"peers_patch\":[{\"id\":1,\"online\":false}]}");
 }
 
 static void
@@ -440,6 +488,11 @@ test_node_json(void)
 	g_assert_true(wr_map_node_equal(copy, n));
 	copy->last_seen++;
 	g_assert_false(wr_map_node_equal(copy, n));
+	copy->last_seen--;
+	copy->online = !copy->online;
+	g_assert_false(wr_map_node_equal(copy, n));
+	copy->online = !copy->online;
+	g_assert_true(wr_map_node_equal(copy, n));
 
 	/* refused shapes */
 	{
@@ -755,6 +808,7 @@ test_random(void)
 			g_assert_null(delta);
 		}
 		g_assert_true(wr_map_view_equal(applied, new));
+		g_assert_true(same_views(applied, new));
 		/* nothing more to send once applied */
 		g_assert_false(wr_map_delta_compute(new, new, &again));
 		g_assert_false(wr_map_delta_compute(applied, new, &again));
