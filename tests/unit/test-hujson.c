@@ -46,7 +46,12 @@ test_standardize(void)
 		g_autofree gchar *out = NULL;
 		gsize len = strlen(cases[i].in);
 
-		g_test_message("case %" G_GSIZE_FORMAT ": %s", i, cases[i].in);
+		{
+			/* escaped: meson reads the TAP stream as UTF-8 text */
+			g_autofree gchar *shown = g_strescape(cases[i].in, NULL);
+
+			g_test_message("case %" G_GSIZE_FORMAT ": %s", i, shown);
+		}
 		out = wr_hujson_standardize(cases[i].in, len, &error);
 		g_assert_no_error(error);
 		g_assert_nonnull(out);
@@ -122,7 +127,12 @@ test_refused(void)
 		g_autoptr(JsonNode) root = NULL;
 		gsize len = cases[i].len < 0 ? strlen(cases[i].in) : (gsize) cases[i].len;
 
-		g_test_message("case %" G_GSIZE_FORMAT ": %s", i, cases[i].in);
+		{
+			/* escaped: meson reads the TAP stream as UTF-8 text */
+			g_autofree gchar *shown = g_strescape(cases[i].in, NULL);
+
+			g_test_message("case %" G_GSIZE_FORMAT ": %s", i, shown);
+		}
 		g_assert_false(wr_hujson_parse(cases[i].in, len, &root, NULL, &error));
 		g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
 		g_assert_cmpstr(error->message, ==, cases[i].message);
