@@ -468,10 +468,10 @@ user_from_row(WrStoreRows *rows, guint i)
 	return user;
 }
 
-/* the first row as a user, NOT_FOUND without one */
-static WrStoreUser *
-user_query(WrStore *self, const char *operation, const char *sql, const WrStoreParam *params,
-	   guint n_params, GError **error)
+/* the rows of a query that must find something: at least one, else NOT_FOUND "no such <what>" */
+static WrStoreRows *
+first_row(WrStore *self, const char *operation, const char *what, const char *sql,
+	  const WrStoreParam *params, guint n_params, GError **error)
 {
 	g_autoptr(WrStoreRows) rows = run(self, sql, params, n_params, error);
 
@@ -479,10 +479,21 @@ user_query(WrStore *self, const char *operation, const char *sql, const WrStoreP
 		return fail_null(error, operation);
 	if (rows->n_rows == 0) {
 		g_set_error(error, WR_STORE_ERROR, WR_STORE_ERROR_NOT_FOUND,
-			    "cannot %s: no such user", operation);
+			    "cannot %s: no such %s", operation, what);
 		return NULL;
 	}
-	return user_from_row(rows, 0);
+	return g_steal_pointer(&rows);
+}
+
+/* the first row as a user, NOT_FOUND without one */
+static WrStoreUser *
+user_query(WrStore *self, const char *operation, const char *sql, const WrStoreParam *params,
+	   guint n_params, GError **error)
+{
+	g_autoptr(WrStoreRows) rows =
+		first_row(self, operation, "user", sql, params, n_params, error);
+
+	return rows != NULL ? user_from_row(rows, 0) : NULL;
 }
 
 WrStoreUser *
@@ -615,20 +626,15 @@ node_from_row(WrStoreRows *rows, guint i)
 	return node;
 }
 
+/* the first row as a node, NOT_FOUND without one */
 static WrStoreNode *
 node_query(WrStore *self, const char *operation, const char *sql, const WrStoreParam *params,
 	   guint n_params, GError **error)
 {
-	g_autoptr(WrStoreRows) rows = run(self, sql, params, n_params, error);
+	g_autoptr(WrStoreRows) rows =
+		first_row(self, operation, "node", sql, params, n_params, error);
 
-	if (rows == NULL)
-		return fail_null(error, operation);
-	if (rows->n_rows == 0) {
-		g_set_error(error, WR_STORE_ERROR, WR_STORE_ERROR_NOT_FOUND,
-			    "cannot %s: no such node", operation);
-		return NULL;
-	}
-	return node_from_row(rows, 0);
+	return rows != NULL ? node_from_row(rows, 0) : NULL;
 }
 
 WrStoreNode *
