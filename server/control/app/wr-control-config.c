@@ -57,11 +57,18 @@ wr_control_config_error_quark(void)
 #define SKEW_MAX	       600
 #define LOGIN_TIMEOUT_MIN      60
 #define LOGIN_TIMEOUT_MAX      86400
-#define DURATION_MAX	       ((gint64) 100 * 365 * 86400)
-#define SECRET_FILE_MAX	       4096
-#define DNS_NAME_MAX	       253
-#define DNS_LABEL_MAX	       63
-#define KEY_SEP		       "\x1f" /* between group and key in the line table */
+/* an ephemeral node offline this long is deleted (Tailscale's default is longer; a few minutes
+ * rides out a reboot) */
+#define DEFAULT_EPHEMERAL_TIMEOUT 300
+#define EPHEMERAL_TIMEOUT_MAX	  (7 * 86400)
+/* control.md: a keep-alive every 60 s of silence; clients reconnect after 120 s */
+#define DEFAULT_KEEPALIVE 60
+#define KEEPALIVE_MAX	  110
+#define DURATION_MAX	  ((gint64) 100 * 365 * 86400)
+#define SECRET_FILE_MAX	  4096
+#define DNS_NAME_MAX	  253
+#define DNS_LABEL_MAX	  63
+#define KEY_SEP		  "\x1f" /* between group and key in the line table */
 
 typedef struct {
 	const char *group;
@@ -88,17 +95,12 @@ static const char *const oidc_keys[] = {
 	NULL,
 };
 static const char *const network_keys[] = {
-	"ipv4-prefix", "ipv6-prefix",	  "dns-domain",	   "magic-dns", "nameservers",
-	"derp-map",    "node-key-expiry", "collect-flows", NULL,
+	"ipv4-prefix", "ipv6-prefix",	  "dns-domain",	   "magic-dns",		"nameservers",
+	"derp-map",    "node-key-expiry", "collect-flows", "ephemeral-timeout", NULL,
 };
 static const char *const limits_keys[] = {
-	"register-per-minute",
-	"register-burst",
-	"auth-page-per-minute",
-	"auth-page-burst",
-	"max-streams",
-	"login-timeout",
-	NULL,
+	"register-per-minute", "register-burst", "auth-page-per-minute", "auth-page-burst",
+	"max-streams",	       "login-timeout",	 "keepalive-interval",	 NULL,
 };
 static const KnownGroup known_groups[] = {
 	{"server", server_keys},   {"database", database_keys}, {"oidc", oidc_keys},
@@ -1055,7 +1057,9 @@ load_network(const Loader *l, WrControlConfig *c, GError **error)
 	    !get_list(l, g, "nameservers", &c->nameservers, error) ||
 	    !get_path(l, g, "derp-map", &c->derp_map_file, error) ||
 	    !get_duration(l, g, "node-key-expiry", 0, DURATION_MAX, &c->node_key_expiry, error) ||
-	    !get_bool(l, g, "collect-flows", &c->collect_flows, error))
+	    !get_bool(l, g, "collect-flows", &c->collect_flows, error) ||
+	    !get_duration(l, g, "ephemeral-timeout", 1, EPHEMERAL_TIMEOUT_MAX,
+			  &c->ephemeral_timeout, error))
 		return FALSE;
 	if (c->ipv4_prefix == NULL)
 		c->ipv4_prefix = g_strdup(WR_IPALLOC_DEFAULT_V4);
@@ -1113,7 +1117,9 @@ load_limits(const Loader *l, WrControlConfig *c, GError **error)
 	       get_uint(l, g, "auth-page-burst", 1, BURST_MAX, &c->auth_burst, error) &&
 	       get_uint(l, g, "max-streams", 1, MAX_STREAMS_MAX, &c->max_streams, error) &&
 	       get_duration(l, g, "login-timeout", LOGIN_TIMEOUT_MIN, LOGIN_TIMEOUT_MAX,
-			    &c->login_timeout, error);
+			    &c->login_timeout, error) &&
+	       get_duration(l, g, "keepalive-interval", 1, KEEPALIVE_MAX, &c->keepalive_interval,
+			    error);
 }
 
 static WrControlConfig *
@@ -1139,6 +1145,8 @@ config_new_defaults(const char *origin)
 	c->auth_burst = DEFAULT_AUTH_BURST;
 	c->max_streams = DEFAULT_MAX_STREAMS;
 	c->login_timeout = DEFAULT_LOGIN_TIMEOUT;
+	c->ephemeral_timeout = DEFAULT_EPHEMERAL_TIMEOUT;
+	c->keepalive_interval = DEFAULT_KEEPALIVE;
 	return c;
 }
 
