@@ -467,7 +467,7 @@ wr_control_http_reader_feed(WrControlHttpReader *self, const void *data, gsize l
 			return FALSE;
 		case ST_DONE:
 			return fail(self, error, WR_CONTROL_HTTP_ERROR_PROTOCOL,
-				    "%" G_GSIZE_FORMAT " bytes after the end of the body", len);
+				    "bytes after the end of the body");
 		case ST_HEAD:
 			used = feed_head(self, p, len, error);
 			break;

@@ -243,7 +243,7 @@ static const BadCase bad_cases[] = {
 	{W("HTTP/1.1 200 OK\r\nContent-Length: 101\r\n\r\n"), WR_CONTROL_HTTP_BODY_WHOLE, FALSE,
 	 WR_CONTROL_HTTP_ERROR_TOO_LARGE, "a body of 101 bytes is over the limit of 100"},
 	{W("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nabc"), WR_CONTROL_HTTP_BODY_WHOLE, FALSE,
-	 WR_CONTROL_HTTP_ERROR_PROTOCOL, "1 bytes after the end of the body"},
+	 WR_CONTROL_HTTP_ERROR_PROTOCOL, "bytes after the end of the body"},
 	{W("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab"), WR_CONTROL_HTTP_BODY_WHOLE, TRUE,
 	 WR_CONTROL_HTTP_ERROR_PROTOCOL, "the connection closed before the end of the body"},
 	{W("HTTP/1.1 200 OK\r\n"), WR_CONTROL_HTTP_BODY_WHOLE, TRUE, WR_CONTROL_HTTP_ERROR_PROTOCOL,
