@@ -6,7 +6,8 @@
  * of shared/protocols/control.md as a node would (GET /key, register, map with and without a
  * stream) and can also send raw bytes, for tests of bad seals and replays.  Plain http:// only
  * (the tests run the server on loopback); one request per connection ("Connection: close"),
- * answers read with wr-control-http.  Every call has a timeout (default 30 s).  Not
+ * answers read with wr-control-http.  Every call has a timeout (default 30 s).  The keys live
+ * in plain memory, wiped on free (test keys; a bench holds thousands of clients).  Not
  * thread-safe: one client per thread, though several clients may share a process.
  */
 
@@ -74,7 +75,15 @@ wr_control_client_machine_path(WrControlClient *c, const char *verb);
  */
 GBytes *
 wr_control_client_seal(WrControlClient *c, JsonObject *request, GError **error);
-/* opens one sealed answer or stream frame from the server into a JSON object */
+/*
+ * opens one sealed answer or stream frame from the server: its plaintext, NUL-terminated,
+ * *out_len without the NUL (wipe with wr_memzero, then g_free); safe from another thread than
+ * the client's once the server key is set
+ */
+guint8 *
+wr_control_client_open_plain(WrControlClient *c, const void *sealed, gsize len, gsize *out_len,
+			     GError **error);
+/* the same into a JSON object */
 JsonObject *
 wr_control_client_open(WrControlClient *c, const void *sealed, gsize len, GError **error);
 
