@@ -21,17 +21,12 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-#include "wr-addr.h"
+#include "wr-control-admin-request.h"
 #include "wr-control-private.h"
 #include "wr-crypto.h"
 
 /* request bodies other than a policy at most */
 #define ADMIN_MAX_BODY (64 * 1024)
-/* a node name: one DNS label */
-#define ADMIN_NAME_MAX 63
-/* a tag: "tag:" and a name */
-#define ADMIN_TAG_MAX  128
-#define ADMIN_MAX_TAGS 64
 /* audit events one request returns at most (and by default) */
 #define ADMIN_AUDIT_MAX	    100000
 #define ADMIN_AUDIT_DEFAULT 1000
@@ -166,143 +161,11 @@ builder_text(JsonBuilder *b)
 
 /* ---- requests ------------------------------------------------------------------------------- */
 
-/* the request body as a JSON object; NULL after answering 400 */
-static JsonObject *
-request_object(SoupServerMessage *msg)
+/* the request body, bounded by the early handler */
+static GBytes *
+request_body(SoupServerMessage *msg)
 {
-	SoupMessageBody *body = soup_server_message_get_request_body(msg);
-	g_autoptr(GBytes) bytes = soup_message_body_flatten(body);
-	g_autoptr(JsonParser) parser = json_parser_new();
-	g_autoptr(GError) error = NULL;
-	gsize len = 0;
-	const char *data = g_bytes_get_data(bytes, &len);
-	JsonNode *root;
-
-	if (len == 0) {
-		reply_error(msg, SOUP_STATUS_BAD_REQUEST, "the request needs a JSON object body");
-		return NULL;
-	}
-	if (!json_parser_load_from_data(parser, data, (gssize) len, &error)) {
-		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "the body is not JSON: %s",
-			     error->message);
-		return NULL;
-	}
-	root = json_parser_get_root(parser);
-	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
-		reply_error(msg, SOUP_STATUS_BAD_REQUEST, "the body must be a JSON object");
-		return NULL;
-	}
-	return json_object_ref(json_node_get_object(root));
-}
-
-/* an optional boolean member; FALSE after answering 400 */
-static gboolean
-member_bool(SoupServerMessage *msg, JsonObject *obj, const char *name, gboolean *out)
-{
-	JsonNode *n = json_object_get_member(obj, name);
-
-	if (n == NULL || JSON_NODE_HOLDS_NULL(n))
-		return TRUE;
-	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN) {
-		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "field %s must be true or false", name);
-		return FALSE;
-	}
-	*out = json_node_get_boolean(n);
-	return TRUE;
-}
-
-/* an optional non-negative integer member */
-static gboolean
-member_uint(SoupServerMessage *msg, JsonObject *obj, const char *name, gint64 *out)
-{
-	JsonNode *n = json_object_get_member(obj, name);
-
-	if (n == NULL || JSON_NODE_HOLDS_NULL(n))
-		return TRUE;
-	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64 ||
-	    json_node_get_int(n) < 0) {
-		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST,
-			     "field %s must be a non-negative whole number", name);
-		return FALSE;
-	}
-	*out = json_node_get_int(n);
-	return TRUE;
-}
-
-/* a required array of strings member, as a NULL-terminated list */
-static gboolean
-member_strv(SoupServerMessage *msg, JsonObject *obj, const char *name, gboolean required,
-	    GStrv *out)
-{
-	JsonNode *n = json_object_get_member(obj, name);
-	g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(g_free);
-	JsonArray *arr;
-
-	if (n == NULL || JSON_NODE_HOLDS_NULL(n)) {
-		if (required) {
-			reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "field %s is missing", name);
-			return FALSE;
-		}
-		*out = g_new0(char *, 1);
-		return TRUE;
-	}
-	if (!JSON_NODE_HOLDS_ARRAY(n)) {
-		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "field %s must be a list of strings",
-			     name);
-		return FALSE;
-	}
-	arr = json_node_get_array(n);
-	if (json_array_get_length(arr) > 256) {
-		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "field %s lists more than 256 entries",
-			     name);
-		return FALSE;
-	}
-	for (guint i = 0; i < json_array_get_length(arr); i++) {
-		JsonNode *el = json_array_get_element(arr, i);
-
-		if (!JSON_NODE_HOLDS_VALUE(el) || json_node_get_value_type(el) != G_TYPE_STRING) {
-			reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "field %s[%u] must be a string",
-				     name, i);
-			return FALSE;
-		}
-		g_ptr_array_add(list, g_strdup(json_node_get_string(el)));
-	}
-	g_ptr_array_add(list, NULL);
-	*out = (GStrv) g_ptr_array_free(g_steal_pointer(&list), FALSE);
-	return TRUE;
-}
-
-/* "tag:<name>" with a name of letters, digits, '-' and '_'; dedupes; FALSE after a 400 */
-static gboolean
-check_tags(SoupServerMessage *msg, char **tags, GStrv *out)
-{
-	g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(g_free);
-
-	for (guint i = 0; tags[i] != NULL; i++) {
-		const char *t = tags[i];
-		gsize len = strlen(t);
-		gboolean ok = g_str_has_prefix(t, "tag:") && len > 4 && len <= ADMIN_TAG_MAX;
-
-		for (gsize j = 4; ok && j < len; j++)
-			ok = g_ascii_isalnum(t[j]) || t[j] == '-' || t[j] == '_';
-		if (!ok) {
-			reply_errorf(
-				msg, SOUP_STATUS_BAD_REQUEST,
-				"\"%s\" is not a tag: tags are tag:<name>, the name of letters, "
-				"digits, - and _",
-				t);
-			return FALSE;
-		}
-		if (!g_ptr_array_find_with_equal_func(list, t, g_str_equal, NULL))
-			g_ptr_array_add(list, g_strdup(t));
-	}
-	if (list->len > ADMIN_MAX_TAGS) {
-		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "more than %d tags", ADMIN_MAX_TAGS);
-		return FALSE;
-	}
-	g_ptr_array_add(list, NULL);
-	*out = (GStrv) g_ptr_array_free(g_steal_pointer(&list), FALSE);
-	return TRUE;
+	return soup_message_body_flatten(soup_server_message_get_request_body(msg));
 }
 
 static gboolean
@@ -518,24 +381,10 @@ node_get(WrControl *self, SoupServerMessage *msg, CtlNode *node)
 	reply_json(msg, SOUP_STATUS_OK, b);
 }
 
-/* one DNS label: 1 to 63 lowercase letters, digits and inner hyphens */
-static gboolean
-valid_label(const char *name)
-{
-	gsize len = strlen(name);
-
-	if (len == 0 || len > ADMIN_NAME_MAX || name[0] == '-' || name[len - 1] == '-')
-		return FALSE;
-	for (gsize i = 0; i < len; i++)
-		if (!(g_ascii_islower(name[i]) || g_ascii_isdigit(name[i]) || name[i] == '-'))
-			return FALSE;
-	return TRUE;
-}
-
 static void
 node_rename(WrControl *self, SoupServerMessage *msg, const char *actor, CtlNode *node)
 {
-	g_autoptr(JsonObject) req = request_object(msg);
+	g_autoptr(GBytes) body = request_body(msg);
 	g_autoptr(JsonBuilder) detail = json_builder_new();
 	g_autoptr(GError) error = NULL;
 	g_autofree char *name = NULL;
@@ -544,26 +393,16 @@ node_rename(WrControl *self, SoupServerMessage *msg, const char *actor, CtlNode 
 	g_autofree char *old = NULL;
 	WrStoreNode *rec = node->rec;
 	CtlNode *holder;
-	JsonNode *n;
+	gsize len = 0;
+	const char *data = g_bytes_get_data(body, &len);
 
-	if (req == NULL)
-		return;
-	n = json_object_get_member(req, "name");
-	if (n == NULL || !JSON_NODE_HOLDS_VALUE(n) ||
-	    json_node_get_value_type(n) != G_TYPE_STRING) {
-		reply_error(msg, SOUP_STATUS_BAD_REQUEST, "field name must be a string");
-		return;
-	}
-	name = g_ascii_strdown(json_node_get_string(n), -1);
-	if (!valid_label(name)) {
-		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST,
-			     "\"%s\" is not a valid node name: 1 to %d letters, digits and inner "
-			     "hyphens (one DNS label)",
-			     json_node_get_string(n), ADMIN_NAME_MAX);
+	name = wr_control_admin_rename_parse(data, len, &error);
+	if (name == NULL) {
+		reply_gerror(msg, error);
 		return;
 	}
 	if (g_str_equal(name, rec->name)) {
-		reply_ok(msg);
+		node_get(self, msg, node);
 		return;
 	}
 	holder = g_hash_table_lookup(self->used_names, name);
@@ -597,18 +436,21 @@ node_rename(WrControl *self, SoupServerMessage *msg, const char *actor, CtlNode 
 static void
 node_tags(WrControl *self, SoupServerMessage *msg, const char *actor, CtlNode *node)
 {
-	g_autoptr(JsonObject) req = request_object(msg);
+	g_autoptr(GBytes) body = request_body(msg);
 	g_autoptr(JsonBuilder) detail = json_builder_new();
 	g_autoptr(GError) error = NULL;
-	g_auto(GStrv) given = NULL;
 	g_auto(GStrv) tags = NULL;
 	g_autofree char *target = NULL;
 	g_autofree char *detail_text = NULL;
 	WrStoreNode *rec = node->rec;
+	gsize len = 0;
+	const char *data = g_bytes_get_data(body, &len);
 
-	if (req == NULL || !member_strv(msg, req, "tags", TRUE, &given) ||
-	    !check_tags(msg, given, &tags))
+	tags = wr_control_admin_tags_parse(data, len, &error);
+	if (tags == NULL) {
+		reply_gerror(msg, error);
 		return;
+	}
 	if (tags[0] == NULL && rec->user_id == 0) {
 		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST,
 			     "node %" G_GINT64_FORMAT " belongs to no user, so it must keep at "
@@ -697,51 +539,41 @@ routes_list(WrControl *self, SoupServerMessage *msg)
 static void
 node_routes(WrControl *self, SoupServerMessage *msg, const char *actor, CtlNode *node)
 {
-	g_autoptr(JsonObject) req = request_object(msg);
+	g_autoptr(GBytes) body = request_body(msg);
 	g_autoptr(JsonBuilder) detail = json_builder_new();
-	g_autoptr(GPtrArray) approved = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GError) error = NULL;
-	g_auto(GStrv) given = NULL;
+	g_auto(GStrv) approved = NULL;
 	g_autofree char *target = NULL;
 	g_autofree char *detail_text = NULL;
 	WrStoreNode *rec = node->rec;
+	gsize len = 0;
+	const char *data = g_bytes_get_data(body, &len);
 
-	if (req == NULL || !member_strv(msg, req, "approve", TRUE, &given))
+	approved = wr_control_admin_routes_parse(data, len, &error);
+	if (approved == NULL) {
+		reply_gerror(msg, error);
 		return;
-	for (guint i = 0; given[i] != NULL; i++) {
-		WrCidr cidr;
-		char buf[WR_CIDR_STRLEN];
-
-		if (strchr(given[i], '/') == NULL || !wr_cidr_parse(&cidr, given[i])) {
-			reply_errorf(msg, SOUP_STATUS_BAD_REQUEST,
-				     "\"%s\" is not a CIDR prefix (e.g. 10.0.0.0/24, ::/0)",
-				     given[i]);
-			return;
-		}
-		wr_cidr_mask(&cidr);
-		wr_cidr_format(&cidr, buf);
+	}
+	for (guint i = 0; approved[i] != NULL; i++) {
 		if (rec->advertised_routes == NULL ||
-		    !g_strv_contains((const char *const *) rec->advertised_routes, buf)) {
+		    !g_strv_contains((const char *const *) rec->advertised_routes, approved[i])) {
 			reply_errorf(msg, SOUP_STATUS_BAD_REQUEST,
 				     "node %" G_GINT64_FORMAT " (%s) does not advertise %s",
-				     rec->id, rec->name, buf);
+				     rec->id, rec->name, approved[i]);
 			return;
 		}
-		if (!g_ptr_array_find_with_equal_func(approved, buf, g_str_equal, NULL))
-			g_ptr_array_add(approved, g_strdup(buf));
 	}
-	g_ptr_array_add(approved, NULL);
-	if (!wr_store_node_set_approved_routes(self->store, rec->id,
-					       (const char *const *) approved->pdata, &error)) {
+	if (!wr_store_node_set_approved_routes(self->store, rec->id, (const char *const *) approved,
+					       &error)) {
 		reply_gerror(msg, error);
 		return;
 	}
 	json_builder_begin_object(detail);
 	add_strv(detail, "from", rec->approved_routes);
-	add_strv(detail, "to", (char **) approved->pdata);
+	add_strv(detail, "to", approved);
 	json_builder_end_object(detail);
 	g_strfreev(rec->approved_routes);
-	rec->approved_routes = (char **) g_ptr_array_free(g_steal_pointer(&approved), FALSE);
+	rec->approved_routes = g_steal_pointer(&approved);
 	ctl_node_changed(self, node);
 	ctl_topology_changed(self);
 	target = node_target(node);
@@ -798,92 +630,65 @@ authkeys_list(WrControl *self, SoupServerMessage *msg)
 	reply_json(msg, SOUP_STATUS_OK, b);
 }
 
-/* "user": an id or a login name; 0 when absent */
+/* the request's user, which must exist: its id, 0 for none; FALSE after answering 404 */
 static gboolean
-member_user(WrControl *self, SoupServerMessage *msg, JsonObject *req, gint64 *out)
+request_user(WrControl *self, SoupServerMessage *msg, const WrControlAdminAuthkey *req, gint64 *out)
 {
-	JsonNode *n = json_object_get_member(req, "user");
 	GHashTableIter iter;
 	gpointer value;
 
-	if (n == NULL || JSON_NODE_HOLDS_NULL(n))
-		return TRUE;
-	if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_INT64) {
-		gint64 id = json_node_get_int(n);
-
-		if (ctl_user_lookup(self, id) == NULL) {
+	if (req->user_id != 0) {
+		if (ctl_user_lookup(self, req->user_id) == NULL) {
 			reply_errorf(msg, SOUP_STATUS_NOT_FOUND,
-				     "there is no user %" G_GINT64_FORMAT, id);
+				     "there is no user %" G_GINT64_FORMAT, req->user_id);
 			return FALSE;
 		}
-		*out = id;
+		*out = req->user_id;
 		return TRUE;
 	}
-	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING) {
-		reply_error(msg, SOUP_STATUS_BAD_REQUEST,
-			    "field user must be a user id or a login name");
-		return FALSE;
-	}
+	if (req->user_login == NULL)
+		return TRUE;
 	g_hash_table_iter_init(&iter, self->users);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		WrStoreUser *u = value;
 
-		if (g_ascii_strcasecmp(u->login_name, json_node_get_string(n)) == 0) {
+		if (g_ascii_strcasecmp(u->login_name, req->user_login) == 0) {
 			*out = u->id;
 			return TRUE;
 		}
 	}
-	reply_errorf(msg, SOUP_STATUS_NOT_FOUND, "there is no user %s", json_node_get_string(n));
+	reply_errorf(msg, SOUP_STATUS_NOT_FOUND, "there is no user %s", req->user_login);
 	return FALSE;
 }
 
 static void
 authkeys_create(WrControl *self, SoupServerMessage *msg, const char *actor)
 {
-	g_autoptr(JsonObject) req = request_object(msg);
+	g_autoptr(GBytes) body = request_body(msg);
+	g_autoptr(WrControlAdminAuthkey) req = NULL;
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	g_autoptr(JsonBuilder) detail = json_builder_new();
 	g_autoptr(WrStoreAuthKey) key = NULL;
 	g_autoptr(GError) error = NULL;
-	g_auto(GStrv) given = NULL;
-	g_auto(GStrv) tags = NULL;
 	g_autofree char *target = NULL;
 	g_autofree char *detail_text = NULL;
 	g_autofree char *rest = NULL;
-	gboolean reusable = FALSE, ephemeral = FALSE;
-	gint64 expiry = 0, expiration = 0, user_id = 0, now = now_s();
+	gint64 user_id = 0, now = now_s();
+	gsize len = 0;
+	const char *data = g_bytes_get_data(body, &len);
 	char *secret = NULL;
 	GString *out;
 
-	if (req == NULL || !member_bool(msg, req, "reusable", &reusable) ||
-	    !member_bool(msg, req, "ephemeral", &ephemeral) ||
-	    !member_uint(msg, req, "expiry", &expiry) ||
-	    !member_uint(msg, req, "expiration", &expiration) ||
-	    !member_strv(msg, req, "tags", FALSE, &given) || !check_tags(msg, given, &tags) ||
-	    !member_user(self, msg, req, &user_id))
-		return;
-	if (expiry != 0 && expiration != 0) {
-		reply_error(msg, SOUP_STATUS_BAD_REQUEST,
-			    "give expiry (a unix time) or expiration (seconds from now), not both");
+	req = wr_control_admin_authkey_parse(data, len, now, &error);
+	if (req == NULL) {
+		reply_gerror(msg, error);
 		return;
 	}
-	if (expiration > (gint64) 100 * 365 * 86400) {
-		reply_error(msg, SOUP_STATUS_BAD_REQUEST, "expiration is over 100 years");
+	if (!request_user(self, msg, req, &user_id))
 		return;
-	}
-	if (expiration != 0)
-		expiry = now + expiration;
-	if (expiry != 0 && expiry <= now) {
-		reply_error(msg, SOUP_STATUS_BAD_REQUEST, "expiry is in the past");
-		return;
-	}
-	if (user_id == 0 && tags[0] == NULL) {
-		reply_error(msg, SOUP_STATUS_BAD_REQUEST,
-			    "an auth key needs a user or at least one tag");
-		return;
-	}
-	key = wr_store_authkey_create(self->store, user_id, reusable, ephemeral,
-				      (const char *const *) tags, expiry, now, &secret, &error);
+	key = wr_store_authkey_create(self->store, user_id, req->reusable, req->ephemeral,
+				      (const char *const *) req->tags, req->expiry, now, &secret,
+				      &error);
 	if (key == NULL) {
 		reply_gerror(msg, error);
 		return;
