@@ -650,7 +650,9 @@ stream_fill(WrControl *self, CtlStream *s)
 	if (s->buf->len - s->off >= WR_CONTROL_STREAM_HIGH_WATER || !stream_behind(self, s))
 		return;
 	if (!s->started) {
+		/* (this recompiles the policy first if it must, replacing me->visible) */
 		frame = ctl_full_map(self, me);
+		now_visible = self->policy != NULL ? me->visible : NULL;
 		s->started = TRUE;
 		s->synced = self->log_head;
 		s->sent_visible = now_visible != NULL ? g_array_ref(now_visible) : NULL;
@@ -712,9 +714,11 @@ stream_fill(WrControl *self, CtlStream *s)
 			  patch, seen_users, profiles);
 	}
 	s->synced = self->log_head;
+	if (now_visible != NULL)
+		g_array_ref(now_visible);
 	if (s->sent_visible != NULL)
 		g_array_unref(s->sent_visible);
-	s->sent_visible = now_visible != NULL ? g_array_ref(now_visible) : NULL;
+	s->sent_visible = now_visible;
 
 	frame = g_string_sized_new(256 + changed->len + patch->len);
 	g_string_append_c(frame, '{');

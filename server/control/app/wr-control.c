@@ -627,13 +627,9 @@ waiter_answer(Waiter *w, SoupServerMessage *msg)
 {
 	WrControl *self = w->ctl;
 	CtlLogin *login = w->login;
-	CtlNode *node = g_hash_table_lookup(self->by_machine, "");
+	g_autofree char *mtext = wr_key_to_text(WR_KEY_KIND_MACHINE, login->machine);
+	CtlNode *node = g_hash_table_lookup(self->by_machine, mtext);
 
-	{
-		g_autofree char *mtext = wr_key_to_text(WR_KEY_KIND_MACHINE, login->machine);
-
-		node = g_hash_table_lookup(self->by_machine, mtext);
-	}
 	if (login->done && login->error == NULL) {
 		reply_register(self, msg, login->machine, node, NULL, NULL);
 	} else if (login->done) {
@@ -1622,7 +1618,6 @@ wr_control_new(WrControlConfig *config, GError **error)
 {
 	g_autoptr(WrControl) self = g_new0(WrControl, 1);
 	g_autoptr(WrDerpMap) derp = NULL;
-	g_autofree char *key_path = NULL;
 	uint8_t *private_key;
 	gboolean ok;
 
