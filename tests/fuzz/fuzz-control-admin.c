@@ -23,8 +23,8 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define MAX_INPUT 65536
-#define NOW	  ((gint64) 1800000000)
+#define FUZZ_MAX_INPUT 65536
+#define NOW	       ((gint64) 1800000000)
 
 static void
 check_refusal(const GError *error)
@@ -52,7 +52,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *body = (const char *) data + 1;
 	gsize len = size - 1;
 
-	if (size < 1 || size > MAX_INPUT)
+	if (size < 1 || size > FUZZ_MAX_INPUT)
 		return 0;
 	switch (data[0] % 4) {
 	case 0: {
