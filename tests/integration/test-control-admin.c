@@ -182,6 +182,14 @@ srv_stop(Srv *srv)
 	g_subprocess_send_signal(srv->proc, SIGTERM);
 	g_assert_true(g_subprocess_wait(srv->proc, NULL, &error));
 	g_assert_no_error(error);
+	/* a clean exit (under the sanitizers: no leak, no error) */
+	if (!g_subprocess_get_if_exited(srv->proc) ||
+	    g_subprocess_get_exit_status(srv->proc) != 0) {
+		g_autofree char *log = NULL;
+
+		(void) g_file_get_contents(srv->log, &log, NULL, NULL);
+		g_error("warren-control did not stop cleanly: %s", log != NULL ? log : "");
+	}
 	g_clear_object(&srv->proc);
 }
 
