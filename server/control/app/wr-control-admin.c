@@ -630,6 +630,16 @@ authkeys_list(WrControl *self, SoupServerMessage *msg)
 	reply_json(msg, SOUP_STATUS_OK, b);
 }
 
+/* frees the answer that carried a secret, wiped */
+static void
+wipe_string_cb(gpointer data)
+{
+	GString *s = data;
+
+	wr_memzero(s->str, s->allocated_len);
+	g_string_free(s, TRUE);
+}
+
 /* the request's user, which must exist: its id, 0 for none; FALSE after answering 404 */
 static gboolean
 request_user(WrControl *self, SoupServerMessage *msg, const WrControlAdminAuthkey *req, gint64 *out)
@@ -676,6 +686,7 @@ authkeys_create(WrControl *self, SoupServerMessage *msg, const char *actor)
 	gint64 user_id = 0, now = now_s();
 	gsize len = 0;
 	const char *data = g_bytes_get_data(body, &len);
+	g_autoptr(GBytes) answer = NULL;
 	char *secret = NULL;
 	GString *out;
 
@@ -717,10 +728,11 @@ authkeys_create(WrControl *self, SoupServerMessage *msg, const char *actor)
 	wr_memzero(secret, strlen(secret));
 	g_free(secret);
 	soup_server_message_set_status(msg, SOUP_STATUS_CREATED, NULL);
-	soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_COPY, out->str,
-					 out->len);
-	wr_memzero(out->str, out->allocated_len);
-	g_string_free(out, TRUE);
+	soup_message_headers_set_content_type(soup_server_message_get_response_headers(msg),
+					      "application/json", NULL);
+	len = out->len;
+	answer = g_bytes_new_with_free_func(out->str, len, wipe_string_cb, out);
+	soup_message_body_append_bytes(soup_server_message_get_response_body(msg), answer);
 }
 
 static void

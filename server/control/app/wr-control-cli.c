@@ -133,6 +133,8 @@ call(Cli *cli, const char *method, const char *path, const char *content_type, c
 	}
 	if (out_root != NULL)
 		*out_root = json_node_copy(json_parser_get_root(parser));
+	/* an answer may carry an auth key: wipe it once read */
+	wr_memzero((void *) data, size);
 	return WR_CLI_OK;
 }
 
