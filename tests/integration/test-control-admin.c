@@ -13,6 +13,7 @@
 
 #include "config.h"
 
+#include <grp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
@@ -691,6 +692,57 @@ test_flow(void)
 }
 
 static void
+become_nobody_cb(gpointer user_data)
+{
+	if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+		_exit(99);
+}
+
+/* the CLI run by uid/gid 65534 (nobody); its exit status */
+static int
+cli_as_nobody(const char *sock, char **err)
+{
+	const char *argv[] = {binary(), "--socket", sock, "nodes", "list", NULL};
+	g_autoptr(GError) error = NULL;
+	int status = 0;
+
+	if (!g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, become_nobody_cb, NULL, NULL,
+			  err, &status, &error))
+		g_error("cannot run %s: %s", binary(), error->message);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), !=, 99);
+	return WEXITSTATUS(status);
+}
+
+static void
+test_strangers(void)
+{
+	Srv srv = {0};
+	g_autofree char *run = NULL;
+	g_autofree char *err = NULL;
+
+	if (getuid() != 0) {
+		g_test_skip("needs root to run the CLI as another user");
+		return;
+	}
+	srv_setup(&srv, NULL);
+	srv_start(&srv);
+	run = g_path_get_dirname(srv.socket);
+	g_assert_cmpint(g_chmod(srv.dir, 0755), ==, 0);
+	g_assert_cmpint(g_chmod(run, 0755), ==, 0);
+	/* the socket's mode keeps others out */
+	g_assert_cmpint(cli_as_nobody(srv.socket, &err), ==, 3);
+	g_clear_pointer(&err, g_free);
+	/* and were it open, the server checks the peer's uid itself */
+	g_assert_cmpint(g_chmod(srv.socket, 0666), ==, 0);
+	g_assert_cmpint(cli_as_nobody(srv.socket, &err), ==, 1);
+	g_assert_nonnull(strstr(err, "only root, the server's user and the socket's group"));
+	g_assert_cmpint(CLI(&srv, NULL, NULL, "nodes", "list"), ==, 0);
+	srv_stop(&srv);
+	srv_teardown(&srv);
+}
+
+static void
 test_socket(void)
 {
 	Srv a = {0};
@@ -732,5 +784,6 @@ main(int argc, char **argv)
 	g_test_add_func("/control-admin/usage", test_usage);
 	g_test_add_func("/control-admin/flow", test_flow);
 	g_test_add_func("/control-admin/socket", test_socket);
+	g_test_add_func("/control-admin/strangers", test_strangers);
 	return g_test_run();
 }
