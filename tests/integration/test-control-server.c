@@ -442,6 +442,41 @@ test_register_and_stream(void)
 		f = wait_frame(sa, has_patch, &want);
 		g_clear_pointer(&f, json_object_unref);
 	}
+	/* warren-derp's admission check knows b's key, and not a stranger's */
+	{
+		g_autofree char *yes =
+			g_strdup_printf("{\"NodePublic\":\"%s\",\"Source\":\"192.0.2.1\"}", kb);
+		const char *no =
+			"{\"NodePublic\":\"nodekey:"
+			"0101010101010101010101010101010101010101010101010101010101010101\"}";
+		g_autoptr(GBytes) r1 = NULL;
+		g_autoptr(GBytes) r2 = NULL;
+		g_autoptr(GBytes) r3 = NULL;
+		g_autoptr(GError) error = NULL;
+		guint status = 0;
+
+		g_assert_true(wr_control_client_post_raw(a, "/verify", yes, strlen(yes), &status,
+							 &r1, &error));
+		g_assert_cmpuint(status, ==, 200);
+		{
+			g_autofree char *t =
+				g_strndup(g_bytes_get_data(r1, NULL), g_bytes_get_size(r1));
+
+			g_assert_cmpstr(t, ==, "{\"Allow\":true}");
+		}
+		g_assert_true(wr_control_client_post_raw(a, "/verify", no, strlen(no), &status, &r2,
+							 &error));
+		g_assert_cmpuint(status, ==, 200);
+		{
+			g_autofree char *t =
+				g_strndup(g_bytes_get_data(r2, NULL), g_bytes_get_size(r2));
+
+			g_assert_cmpstr(t, ==, "{\"Allow\":false}");
+		}
+		g_assert_true(
+			wr_control_client_post_raw(a, "/verify", "{}", 2, &status, &r3, &error));
+		g_assert_cmpuint(status, ==, 400);
+	}
 	/* b goes away: a sees it offline */
 	g_clear_pointer(&sb, wr_control_stream_free);
 	{
