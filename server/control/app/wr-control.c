@@ -1732,6 +1732,9 @@ wr_control_new(WrControlConfig *config, GError **error)
 		return NULL;
 	if (!load_tailnet(self, error))
 		return NULL;
+	g_message("store: %s, %u nodes, %u users, %s", wr_store_backend_name(self->store),
+		  g_hash_table_size(self->nodes), g_hash_table_size(self->users),
+		  self->policy != NULL ? "a policy" : "no policy (all may reach all)");
 	if (!ctl_web_init(self, error))
 		return NULL;
 	return g_steal_pointer(&self);
