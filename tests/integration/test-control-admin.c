@@ -368,6 +368,17 @@ assert_registered(JsonObject *answer)
 	json_object_unref(answer);
 }
 
+/* the server said no, for this reason */
+static void
+assert_register_refused(JsonObject *answer, const char *why)
+{
+	g_assert_nonnull(answer);
+	g_assert_cmpstr(json_object_get_string_member_with_default(answer, "error", ""), ==, why);
+	g_assert_false(
+		json_object_get_boolean_member_with_default(answer, "machine_authorized", FALSE));
+	json_object_unref(answer);
+}
+
 /* ---- cases ---------------------------------------------------------------------------------- */
 
 static void
@@ -479,6 +490,9 @@ test_flow(void)
 	assert_registered(register_node(&srv, k_reuse, "beta", NULL));
 	assert_registered(register_node(&srv, k_reuse, "alpha", NULL));
 	assert_registered(register_node(&srv, k_eph, "gone", NULL));
+	/* the one-off key was used */
+	assert_register_refused(register_node(&srv, k_once, "again", NULL),
+				"auth key already used");
 	{
 		g_autoptr(JsonNode) list = CLI_JSON(&srv, "nodes", "list");
 		g_autofree char *tags = NULL;
@@ -603,6 +617,13 @@ test_flow(void)
 
 	/* auth key expiry; an expired key registers nothing */
 	g_assert_cmpint(CLI(&srv, NULL, NULL, "authkeys", "expire", "2"), ==, 0);
+	assert_register_refused(register_node(&srv, k_reuse, "late", NULL), "auth key expired");
+	assert_registered(register_node(&srv, k_exp, "on-time", NULL));
+	{
+		g_autofree char *id = node_id(&srv, "on-time");
+
+		g_assert_cmpint(CLI(&srv, NULL, NULL, "nodes", "delete", id), ==, 0);
+	}
 	g_assert_cmpint(CLI(&srv, NULL, &err, "authkeys", "expire", "99"), ==, 1);
 	g_assert_nonnull(strstr(err, "no auth key 99"));
 	g_clear_pointer(&err, g_free);
