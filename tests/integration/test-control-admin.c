@@ -28,6 +28,7 @@
 
 #include "wr-control-client.h"
 #include "wr-crypto.h"
+#include "wr-store.h"
 
 #define START_WAIT_MS 15000
 
@@ -379,6 +380,27 @@ assert_register_refused(JsonObject *answer, const char *why)
 	json_object_unref(answer);
 }
 
+/* users as sign-in would have made them, in the store before the server starts */
+static void
+add_users(Srv *srv)
+{
+	g_autofree char *url = g_strdup_printf("sqlite:%s/state/control.sqlite", srv->dir);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(WrStore) store = wr_store_open(url, &error);
+	g_autoptr(WrStoreUser) alice = NULL;
+	g_autoptr(WrStoreUser) bob = NULL;
+
+	g_assert_no_error(error);
+	alice = wr_store_user_upsert(store, "https://idp.test", "a-1", "alice@example.com", "Alice",
+				     NULL, 1700000000, &error);
+	g_assert_no_error(error);
+	bob = wr_store_user_upsert(store, "https://idp.test", "b-2", "bob@example.com", "Bob", NULL,
+				   1700000000, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(alice->id, ==, 1);
+	g_assert_cmpint(bob->id, ==, 2);
+}
+
 /* ---- cases ---------------------------------------------------------------------------------- */
 
 static void
@@ -416,6 +438,7 @@ test_flow(void)
 	g_autofree char *k_reuse = NULL;
 	g_autofree char *k_eph = NULL;
 	g_autofree char *k_exp = NULL;
+	g_autofree char *k_user = NULL;
 	g_autofree char *out = NULL;
 	g_autofree char *err = NULL;
 	g_autofree char *id_alpha = NULL;
@@ -427,6 +450,7 @@ test_flow(void)
 	const char *const routes[] = {"10.1.0.0/24", "0.0.0.0/0", "::/0", NULL};
 
 	srv_setup(&srv, NULL);
+	add_users(&srv);
 	srv_start(&srv);
 
 	/* the socket's directory was made; the socket is 0660 */
@@ -605,15 +629,46 @@ test_flow(void)
 	g_assert_cmpstr(out, ==, good_policy);
 	g_clear_pointer(&out, g_free);
 
-	/* users: none signed in; an unknown one is named */
+	/* users: a key for one, by login name; one with a node stays, one without goes */
+	k_user = CREATE_KEY(&srv, "--user", "alice@example.com");
+	assert_registered(register_node(&srv, k_user, "laptop", NULL));
 	{
 		g_autoptr(JsonNode) users = CLI_JSON(&srv, "users", "list");
+		g_autoptr(JsonNode) list = CLI_JSON(&srv, "nodes", "list");
+		JsonArray *arr = json_object_get_array_member(json_node_get_object(users), "users");
+		JsonObject *laptop = node_named(list, "laptop");
 
-		g_assert_cmpuint(array_len(users, "users"), ==, 0);
+		g_assert_cmpuint(json_array_get_length(arr), ==, 2);
+		g_assert_cmpstr(json_object_get_string_member(json_array_get_object_element(arr, 0),
+							      "login_name"),
+				==, "alice@example.com");
+		g_assert_cmpint(
+			json_object_get_int_member(json_array_get_object_element(arr, 0), "nodes"),
+			==, 1);
+		g_assert_cmpstr(json_object_get_string_member(laptop, "user"), ==,
+				"alice@example.com");
 	}
-	g_assert_cmpint(CLI(&srv, NULL, &err, "users", "delete", "77"), ==, 1);
-	g_assert_nonnull(strstr(err, "no user 77"));
+	g_assert_cmpint(CLI(&srv, &out, NULL, "users", "list"), ==, 0);
+	g_assert_nonnull(strstr(out, "bob@example.com"));
+	g_clear_pointer(&out, g_free);
+	g_assert_cmpint(CLI(&srv, NULL, &err, "users", "delete", "1"), ==, 1);
+	g_assert_nonnull(strstr(err, "still has 1 node(s)"));
 	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(CLI(&srv, NULL, NULL, "users", "delete", "2"), ==, 0);
+	g_assert_cmpint(CLI(&srv, NULL, &err, "users", "delete", "2"), ==, 1);
+	g_assert_nonnull(strstr(err, "no user 2"));
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(CLI(&srv, NULL, &err, "authkeys", "create", "--user", "bob@example.com"),
+			==, 1);
+	g_assert_nonnull(strstr(err, "no user bob@example.com"));
+	g_clear_pointer(&err, g_free);
+	/* a user's node may drop its tags */
+	{
+		g_autofree char *id = node_id(&srv, "laptop");
+
+		g_assert_cmpint(CLI(&srv, NULL, NULL, "nodes", "tag", id, "tag:web"), ==, 0);
+		g_assert_cmpint(CLI(&srv, NULL, NULL, "nodes", "tag", id), ==, 0);
+	}
 
 	/* auth key expiry; an expired key registers nothing */
 	g_assert_cmpint(CLI(&srv, NULL, NULL, "authkeys", "expire", "2"), ==, 0);
@@ -654,7 +709,11 @@ test_flow(void)
 					    "node.expire",
 					    "node.delete",
 					    "policy.set",
+					    "authkey.create",
+					    "user.delete",
+					    "node.tags",
 					    "authkey.expire",
+					    "node.delete",
 					    NULL};
 		guint w = 0;
 
@@ -693,14 +752,14 @@ test_flow(void)
 		g_autofree char *tags = NULL;
 		g_autofree char *approved = NULL;
 
-		g_assert_cmpuint(array_len(list, "nodes"), ==, 3);
+		g_assert_cmpuint(array_len(list, "nodes"), ==, 4);
 		g_assert_null(node_named(list, "beta"));
 		tags = strv_member(node_named(list, "gamma"), "tags");
 		g_assert_cmpstr(tags, ==, "tag:db,tag:web");
 		approved = strv_member(node_named(list, "alpha"), "approved_routes");
 		g_assert_cmpstr(approved, ==, "10.1.0.0/24,0.0.0.0/0,::/0");
-		g_assert_cmpuint(array_len(keys, "authkeys"), ==, 4);
-		g_assert_cmpuint(array_len(audit, "events"), >=, 12);
+		g_assert_cmpuint(array_len(keys, "authkeys"), ==, 5);
+		g_assert_cmpuint(array_len(audit, "events"), >=, 17);
 	}
 	g_assert_cmpint(CLI(&srv, &out, NULL, "policy", "get"), ==, 0);
 	g_assert_cmpstr(out, ==, good_policy);
