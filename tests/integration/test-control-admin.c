@@ -771,6 +771,82 @@ test_flow(void)
 	srv_teardown(&srv);
 }
 
+/* the next frame whose JSON text holds want; fails after 10 s */
+static void
+wait_frame_with(WrControlStream *s, const char *want)
+{
+	gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+	while (g_get_monotonic_time() < deadline) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(JsonObject) frame = wr_control_stream_next(
+			s, (guint) MAX((deadline - g_get_monotonic_time()) / 1000, 1), &error);
+		g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
+		g_autofree char *text = NULL;
+
+		if (frame == NULL && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+			break;
+		g_assert_no_error(error);
+		json_node_set_object(node, frame);
+		text = json_to_string(node, FALSE);
+		g_test_message("frame: %.2000s", text);
+		if (strstr(text, want) != NULL)
+			return;
+	}
+	g_error("no frame with %s", want);
+}
+
+/* a peer's map stream sees what the admin changes */
+static void
+test_streams(void)
+{
+	Srv srv = {0};
+	g_autoptr(WrControlClient) watcher = NULL;
+	g_autoptr(WrControlStream) stream = NULL;
+	g_autoptr(JsonObject) req = NULL;
+	g_autoptr(JsonObject) full = NULL;
+	g_autoptr(JsonObject) answer = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *key = NULL;
+	g_autofree char *id = NULL;
+	g_autofree char *removed = NULL;
+	const char *const routes[] = {"10.9.0.0/16", NULL};
+
+	srv_setup(&srv, NULL);
+	srv_start(&srv);
+	key = CREATE_KEY(&srv, "--reusable", "--tags", "tag:ci");
+	watcher = wr_control_client_new(srv.url, &error);
+	g_assert_no_error(error);
+	g_assert_true(wr_control_client_fetch_key(watcher, &error));
+	req = wr_control_client_register_request(watcher, key, "watcher");
+	answer = wr_control_client_call(watcher, "register", req, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(json_object_get_string_member(answer, "error"), ==, "");
+	assert_registered(register_node(&srv, key, "peer", routes));
+	g_clear_pointer(&req, json_object_unref);
+	req = wr_control_client_map_request(watcher, NULL, TRUE, "watcher");
+	stream = wr_control_client_map_stream(watcher, req, &error);
+	g_assert_no_error(error);
+	full = wr_control_stream_next(stream, 10000, &error);
+	g_assert_no_error(error);
+	g_assert_true(json_object_has_member(full, "peers"));
+	id = node_id(&srv, "peer");
+
+	g_assert_cmpint(CLI(&srv, NULL, NULL, "nodes", "rename", id, "renamed"), ==, 0);
+	wait_frame_with(stream, "\"name\":\"renamed\"");
+	g_assert_cmpint(CLI(&srv, NULL, NULL, "nodes", "tag", id, "tag:ci", "tag:edge"), ==, 0);
+	wait_frame_with(stream, "\"tags\":[\"tag:ci\",\"tag:edge\"]");
+	g_assert_cmpint(CLI(&srv, NULL, NULL, "routes", "approve", id, "10.9.0.0/16"), ==, 0);
+	/* not only in hostinfo: peers route to it now */
+	wait_frame_with(stream, "\"primary_routes\":[\"10.9.0.0/16\"]");
+	g_assert_cmpint(CLI(&srv, NULL, NULL, "nodes", "delete", id), ==, 0);
+	removed = g_strdup_printf("\"peers_removed\":[%s]", id);
+	wait_frame_with(stream, removed);
+	g_clear_pointer(&stream, wr_control_stream_free);
+	srv_stop(&srv);
+	srv_teardown(&srv);
+}
+
 static void
 become_nobody_cb(gpointer user_data)
 {
@@ -863,6 +939,7 @@ main(int argc, char **argv)
 	g_assert_true(wr_crypto_init());
 	g_test_add_func("/control-admin/usage", test_usage);
 	g_test_add_func("/control-admin/flow", test_flow);
+	g_test_add_func("/control-admin/streams", test_streams);
 	g_test_add_func("/control-admin/socket", test_socket);
 	g_test_add_func("/control-admin/strangers", test_strangers);
 	return g_test_run();
