@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -142,6 +143,13 @@ cli_json_v(Srv *srv, const char *const *args)
 
 #define CLI_JSON(srv, ...) cli_json_v(srv, (const char *const[]){__VA_ARGS__, NULL})
 
+/* a server outlives no test that failed half-way */
+static void
+die_with_parent_cb(gpointer user_data)
+{
+	(void) prctl(PR_SET_PDEATHSIG, SIGTERM);
+}
+
 static void
 srv_start(Srv *srv)
 {
@@ -152,6 +160,7 @@ srv_start(Srv *srv)
 
 	g_subprocess_launcher_set_stdout_file_path(launcher, srv->log);
 	g_subprocess_launcher_set_stderr_file_path(launcher, srv->log);
+	g_subprocess_launcher_set_child_setup(launcher, die_with_parent_cb, NULL, NULL);
 	srv->proc = g_subprocess_launcher_spawn(launcher, &error, binary(), "serve", "--config",
 						srv->config, NULL);
 	g_assert_no_error(error);
