@@ -561,12 +561,14 @@ test_rotation_and_logout(void)
 	}
 	/* a rotation from a key that is not the current one is refused */
 	{
+		g_autofree char *wrong_new = NULL;
 		g_autoptr(JsonObject) req = wr_control_client_register_request(b, NULL, "b");
 		g_autoptr(JsonObject) resp = NULL;
 
 		json_object_set_string_member(req, "old_node_key", old_key);
 		wr_control_client_new_node_key(b);
-		json_object_set_string_member(req, "node_key", node_key_text(b));
+		wrong_new = node_key_text(b);
+		json_object_set_string_member(req, "node_key", wrong_new);
 		resp = wr_control_client_call(b, "register", req, &error);
 		g_assert_no_error(error);
 		g_assert_false(json_object_get_boolean_member(resp, "machine_authorized"));
