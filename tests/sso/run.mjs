@@ -82,6 +82,7 @@ async function stopChild(child) {
   const done = new Promise((r) => child.proc.once('exit', r));
   child.proc.kill('SIGTERM');
   await done;
+  // the exit handler ran first and recorded how it ended
 }
 
 async function startIdp(rpPort, env = {}) {
@@ -443,19 +444,27 @@ async function main() {
     return 2;
   }
   const t0 = Date.now();
+  let passed = false;
   try {
     await scenarios[name]();
-    console.log(`# ${name}: passed in ${Date.now() - t0} ms`);
-    return 0;
+    passed = true;
   } catch (e) {
     console.log(`# ${name}: FAILED: ${e.stack || e}`);
-    return 1;
   } finally {
     for (const c of cleanups) {
       try { await c(); } catch { /* best effort */ }
     }
     for (const c of children) await stopChild(c);
   }
+  // the RP must also end cleanly on SIGTERM (sanitizer builds report leaks here)
+  for (const c of children.filter((x) => x.name === 'rp')) {
+    if (c.exited.code !== 0) {
+      console.log(`# ${name}: FAILED: the RP exited with ${c.exited.code ?? c.exited.signal}`);
+      passed = false;
+    }
+  }
+  if (passed) console.log(`# ${name}: passed in ${Date.now() - t0} ms`);
+  return passed ? 0 : 1;
 }
 
 process.exitCode = await main();
