@@ -34,8 +34,8 @@ typedef struct {
 	const char *redirect_uri;  /* <server-url>/oidc/callback; https makes the cookie Secure */
 	const char *const *scopes; /* NULL = openid email profile; must hold openid */
 	WrOidcConfig rules;	   /* wr-oidc-claims.h (Google preset or generic); its issuer
-				    * and client_id may be NULL, then the two above are used;
-				    * the lists are copied */
+				    * and client_id are replaced by the two above (may be
+				    * NULL); the lists and issuer_alias are copied */
 	const char *const *allowed_groups; /* NULL/empty = any; else the "groups" claim must
 					    * hold one (overrides rules.allowed_groups) */
 	gint64 login_timeout;		   /* seconds; 0 = WR_OIDC_RP_DEFAULT_LOGIN_TIMEOUT */
