@@ -2,8 +2,8 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * Tests of server/control/oidc/wr-oidc-provider: the URL rule, discovery documents and token
- * endpoint answers, table-driven.
+ * Tests of server/control/oidc/wr-oidc-provider and wr-oidc-callback: the URL rule, discovery
+ * documents, token endpoint answers, the callback's query and cookie, table-driven.
  */
 
 #include "config.h"
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "wr-jwt.h"
+#include "wr-oidc-callback.h"
 #include "wr-oidc-provider.h"
 
 #define ISSUER "https://idp.example.com"
@@ -210,6 +211,100 @@ test_token_response_size(void)
 	g_assert_nonnull(strstr(error->message, "longer"));
 }
 
+static void
+test_callback_params(void)
+{
+	static const struct {
+		const char *query;
+		gboolean ok;
+		const char *state, *code, *error, *iss;
+	} cases[] = {
+		{"code=c1&state=s1", TRUE, "s1", "c1", NULL, NULL},
+		{"state=s%2B1&code=a+b&iss=https%3A%2F%2Fidp&authuser=0&hd=example.com&scope="
+		 "openid+"
+		 "email&prompt=consent",
+		 TRUE, "s+1", "a b", NULL, "https://idp"},
+		{"error=access_denied&state=s1", TRUE, "s1", NULL, "access_denied", NULL},
+		{"", TRUE, NULL, NULL, NULL, NULL},
+		{"x=&y=1", TRUE, NULL, NULL, NULL, NULL},
+		{"other&x=", FALSE},
+		{NULL, FALSE},
+		{"code=1&code=2", FALSE},
+		{"state=1&code=2&state=1", FALSE},
+		{"error=a&error=a", FALSE},
+		{"code=%zz", FALSE},
+		{"code=%00", FALSE},
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GError) error = NULL;
+		g_auto(WrOidcCallbackParams) p = {NULL};
+		gboolean ok = wr_oidc_callback_params_parse(cases[i].query, &p, &error);
+
+		g_test_message("case %u: %s", i, ok ? "ok" : error->message);
+		g_assert_cmpint(ok, ==, cases[i].ok);
+		if (!ok) {
+			g_assert_error(error, WR_OIDC_ERROR, WR_OIDC_ERROR_BAD_REQUEST);
+			g_assert_null(p.state);
+			g_assert_null(p.code);
+			continue;
+		}
+		g_assert_cmpstr(p.state, ==, cases[i].state);
+		g_assert_cmpstr(p.code, ==, cases[i].code);
+		g_assert_cmpstr(p.error, ==, cases[i].error);
+		g_assert_cmpstr(p.iss, ==, cases[i].iss);
+	}
+}
+
+static void
+test_callback_limits(void)
+{
+	g_autofree char *state = g_strnfill(WR_OIDC_CALLBACK_STATE_MAX + 1, 's');
+	g_autofree char *code = g_strnfill(WR_OIDC_CALLBACK_CODE_MAX + 1, 'c');
+	g_autofree char *query = g_strnfill(WR_OIDC_CALLBACK_QUERY_MAX + 1, 'q');
+	g_autofree char *q1 = g_strdup_printf("state=%s", state);
+	g_autofree char *q2 = g_strdup_printf("code=%s", code);
+	const char *const queries[] = {q1, q2, query};
+
+	for (guint i = 0; i < G_N_ELEMENTS(queries); i++) {
+		g_autoptr(GError) error = NULL;
+		g_auto(WrOidcCallbackParams) p = {NULL};
+
+		g_assert_false(wr_oidc_callback_params_parse(queries[i], &p, &error));
+		g_assert_error(error, WR_OIDC_ERROR, WR_OIDC_ERROR_BAD_REQUEST);
+		g_assert_nonnull(strstr(error->message, "too long"));
+	}
+}
+
+static void
+test_cookie(void)
+{
+	static const struct {
+		const char *header;
+		const char *value;
+	} cases[] = {
+		{"wr_sso_a=v1", "v1"},
+		{"_session=x; wr_sso_a=v1; other=2", "v1"},
+		{"wr_sso_a=v1;wr_sso_a=v2", "v1"},
+		{"wr_sso_ab=v1; xwr_sso_a=v2", NULL},
+		{"wr_sso_a", NULL},
+		{"wr_sso_a=", ""},
+		{"  wr_sso_a=v1  ", "v1"},
+		{"", NULL},
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *value = wr_oidc_cookie_get(cases[i].header, "wr_sso_a");
+
+		g_assert_cmpstr(value, ==, cases[i].value);
+	}
+	g_assert_true(wr_oidc_error_code_ok("access_denied"));
+	g_assert_true(wr_oidc_error_code_ok("temporarily_unavailable"));
+	g_assert_false(wr_oidc_error_code_ok(""));
+	g_assert_false(wr_oidc_error_code_ok("<script>"));
+	g_assert_false(wr_oidc_error_code_ok("a b"));
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -219,5 +314,8 @@ main(int argc, char *argv[])
 	g_test_add_func("/warren/oidc-provider/discovery-size", test_discovery_size);
 	g_test_add_func("/warren/oidc-provider/token-response", test_token_response);
 	g_test_add_func("/warren/oidc-provider/token-response-size", test_token_response_size);
+	g_test_add_func("/warren/oidc-provider/callback-params", test_callback_params);
+	g_test_add_func("/warren/oidc-provider/callback-limits", test_callback_limits);
+	g_test_add_func("/warren/oidc-provider/cookie", test_cookie);
 	return g_test_run();
 }

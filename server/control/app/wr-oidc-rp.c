@@ -14,6 +14,7 @@
 #include "wr-b64url.h"
 #include "wr-crypto.h"
 #include "wr-jwks.h"
+#include "wr-oidc-callback.h"
 #include "wr-oidc-provider.h"
 #include "wr-oidc-rp.h"
 
@@ -31,12 +32,6 @@
 /* after a failed discovery, wait this long before the next, doubling to the maximum */
 #define BACKOFF_MIN 2
 #define BACKOFF_MAX 300
-/* the callback's query is at most this long, its code and state at most these */
-#define QUERY_MAX 8192
-#define CODE_MAX  2048
-#define STATE_MAX 256
-/* an error code from the provider shown on a page is at most this long */
-#define ERROR_CODE_MAX 64
 /* the login timeout is at most a day */
 #define LOGIN_TIMEOUT_MAX (24 * 3600)
 /* read the provider's answers in pieces of this size */
@@ -874,42 +869,13 @@ token_request(Request *req)
 	fetch_start(rp, msg, WR_OIDC_TOKEN_RESPONSE_MAX, req->cancellable, token_done, req);
 }
 
-/* the value of the cookie @name in @msg's Cookie headers, or NULL */
-static char *
-request_cookie(SoupServerMessage *msg, const char *name)
-{
-	const char *header = soup_message_headers_get_list(
-		soup_server_message_get_request_headers(msg), "Cookie");
-	g_auto(GStrv) parts = NULL;
-	gsize name_len = strlen(name);
-
-	if (header == NULL)
-		return NULL;
-	parts = g_strsplit_set(header, ";,", -1);
-	for (guint i = 0; parts[i] != NULL; i++) {
-		const char *part = parts[i];
-
-		while (*part == ' ' || *part == '\t')
-			part++;
-		if (strncmp(part, name, name_len) == 0 && part[name_len] == '=') {
-			char *value = g_strdup(part + name_len + 1);
-
-			g_strchomp(value);
-			for (guint j = 0; parts[j] != NULL; j++)
-				wr_memzero(parts[j], strlen(parts[j]));
-			return value;
-		}
-	}
-	for (guint j = 0; parts[j] != NULL; j++)
-		wr_memzero(parts[j], strlen(parts[j]));
-	return NULL;
-}
-
 /* whether the browser calling back is the one the sign-in was started in */
 static gboolean
 binding_ok(SoupServerMessage *msg, const Pending *p)
 {
-	g_autofree char *value = request_cookie(msg, p->cookie_name);
+	const char *header = soup_message_headers_get_list(
+		soup_server_message_get_request_headers(msg), "Cookie");
+	g_autofree char *value = header != NULL ? wr_oidc_cookie_get(header, p->cookie_name) : NULL;
 	gsize len = strlen(p->cookie_value);
 	gboolean ok;
 
@@ -920,96 +886,10 @@ binding_ok(SoupServerMessage *msg, const Pending *p)
 	return ok;
 }
 
-/* whether @code is an OAuth error code we may show (RFC 6749 §4.1.2.1) */
-static gboolean
-error_code_ok(const char *code)
-{
-	gsize len = strlen(code);
-
-	if (len == 0 || len > ERROR_CODE_MAX)
-		return FALSE;
-	for (gsize i = 0; i < len; i++) {
-		if (!g_ascii_isalnum(code[i]) && code[i] != '_' && code[i] != '-' && code[i] != '.')
-			return FALSE;
-	}
-	return TRUE;
-}
-
-typedef struct {
-	char *error;
-	char *state;
-	char *code;
-	char *iss;
-} CallbackParams;
-
-static void
-callback_params_clear(CallbackParams *params)
-{
-	g_free(params->error);
-	wipe_free(params->state);
-	wipe_free(params->code);
-	g_free(params->iss);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CallbackParams, callback_params_clear)
-
-/* reads the parameters we use from @query; each at most once; others are ignored */
-static gboolean
-callback_params_parse(const char *query, CallbackParams *out, GError **error)
-{
-	GUriParamsIter iter;
-	g_autoptr(GError) local = NULL;
-	char *name = NULL;
-	char *value = NULL;
-
-	if (query == NULL || strlen(query) > QUERY_MAX) {
-		g_set_error_literal(error, WR_OIDC_ERROR, WR_OIDC_ERROR_BAD_REQUEST,
-				    "the sign-in answer is missing or too long");
-		return FALSE;
-	}
-	g_uri_params_iter_init(&iter, query, -1, "&", G_URI_PARAMS_WWW_FORM);
-	while (g_uri_params_iter_next(&iter, &name, &value, &local)) {
-		char **slot = NULL;
-
-		if (strcmp(name, "error") == 0)
-			slot = &out->error;
-		else if (strcmp(name, "state") == 0)
-			slot = &out->state;
-		else if (strcmp(name, "code") == 0)
-			slot = &out->code;
-		else if (strcmp(name, "iss") == 0)
-			slot = &out->iss;
-		if (slot != NULL && *slot != NULL) {
-			g_set_error(error, WR_OIDC_ERROR, WR_OIDC_ERROR_BAD_REQUEST,
-				    "the sign-in answer repeats the parameter %s", name);
-			g_free(name);
-			wipe_free(value);
-			return FALSE;
-		}
-		g_free(name);
-		if (slot != NULL)
-			*slot = value;
-		else
-			wipe_free(value);
-	}
-	if (local != NULL) {
-		g_set_error_literal(error, WR_OIDC_ERROR, WR_OIDC_ERROR_BAD_REQUEST,
-				    "the sign-in answer is not a well-formed query");
-		return FALSE;
-	}
-	if ((out->state != NULL && strlen(out->state) > STATE_MAX) ||
-	    (out->code != NULL && strlen(out->code) > CODE_MAX)) {
-		g_set_error_literal(error, WR_OIDC_ERROR, WR_OIDC_ERROR_BAD_REQUEST,
-				    "the sign-in answer is too long");
-		return FALSE;
-	}
-	return TRUE;
-}
-
 void
 wr_oidc_rp_callback(WrOidcRp *rp, SoupServerMessage *msg)
 {
-	g_auto(CallbackParams) params = {NULL};
+	g_auto(WrOidcCallbackParams) params = {NULL};
 	g_autoptr(GError) error = NULL;
 	const char *method;
 	Request *req;
@@ -1026,8 +906,8 @@ wr_oidc_rp_callback(WrOidcRp *rp, SoupServerMessage *msg)
 		return;
 	}
 	req = request_new(rp, msg);
-	if (!callback_params_parse(g_uri_get_query(soup_server_message_get_uri(msg)), &params,
-				   &error)) {
+	if (!wr_oidc_callback_params_parse(g_uri_get_query(soup_server_message_get_uri(msg)),
+					   &params, &error)) {
 		request_fail(req, error);
 		return;
 	}
@@ -1056,7 +936,7 @@ wr_oidc_rp_callback(WrOidcRp *rp, SoupServerMessage *msg)
 			g_set_error_literal(&error, WR_OIDC_ERROR, WR_OIDC_ERROR_CANCELLED,
 					    _("The sign-in was cancelled at the identity "
 					      "provider."));
-		else if (error_code_ok(params.error))
+		else if (wr_oidc_error_code_ok(params.error))
 			g_set_error(&error, WR_OIDC_ERROR, WR_OIDC_ERROR_PROVIDER,
 				    _("The identity provider refused the sign-in (%s)."),
 				    params.error);
