@@ -88,6 +88,7 @@ struct _WrOidcRp {
 	WrOidcRpFailedFunc failed;
 	gpointer user_data;
 
+	GMainContext *context; /* the thread-default one at wr_oidc_rp_new() */
 	SoupSession *session;
 	GCancellable *cancellable;
 	GHashTable *pending; /* state -> Pending */
@@ -105,7 +106,7 @@ struct _WrOidcRp {
 	gint64 jwks_at;		/* monotonic µs of the last success */
 	gint64 jwks_attempt_at; /* and of the last attempt */
 	gboolean jwks_fetching;
-	guint jwks_timer;
+	GSource *jwks_timer; /* the wait before a rate-limited fetch */
 	GQueue jwks_waiters;
 };
 
@@ -567,7 +568,7 @@ jwks_timer_cb(gpointer data)
 {
 	WrOidcRp *rp = data;
 
-	rp->jwks_timer = 0;
+	g_clear_pointer(&rp->jwks_timer, g_source_unref);
 	jwks_fetch(rp);
 	return G_SOURCE_REMOVE;
 }
@@ -590,14 +591,16 @@ jwks_ensure(Request *req, gboolean refresh, Step next)
 		return;
 	}
 	g_queue_push_tail(&rp->jwks_waiters, req);
-	if (rp->jwks_fetching || rp->jwks_timer != 0)
+	if (rp->jwks_fetching || rp->jwks_timer != NULL)
 		return;
 	wait = rp->jwks_attempt_at == 0
 		       ? 0
 		       : rp->jwks_attempt_at + WR_OIDC_RP_JWKS_MIN_INTERVAL * G_USEC_PER_SEC - now;
 	if (wait > 0) {
 		g_debug("fetching the signing keys again in %" G_GINT64_FORMAT " ms", wait / 1000);
-		rp->jwks_timer = g_timeout_add((guint) (wait / 1000) + 1, jwks_timer_cb, rp);
+		rp->jwks_timer = g_timeout_source_new((guint) (wait / 1000) + 1);
+		g_source_set_callback(rp->jwks_timer, jwks_timer_cb, rp, NULL);
+		g_source_attach(rp->jwks_timer, rp->context);
 	} else {
 		jwks_fetch(rp);
 	}
@@ -1093,6 +1096,7 @@ wr_oidc_rp_new(const WrOidcRpSettings *settings, WrOidcRpCompleteFunc complete,
 	user_agent = g_strdup_printf("warren-control/%s", PACKAGE_VERSION);
 	rp->session = soup_session_new_with_options("timeout", FETCH_TIMEOUT, "idle-timeout", 60,
 						    "user-agent", user_agent, NULL);
+	rp->context = g_main_context_ref_thread_default();
 	rp->cancellable = g_cancellable_new();
 	rp->pending =
 		g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) pending_free);
@@ -1109,7 +1113,10 @@ wr_oidc_rp_free(WrOidcRp *rp)
 	if (rp == NULL)
 		return;
 	g_cancellable_cancel(rp->cancellable);
-	g_clear_handle_id(&rp->jwks_timer, g_source_remove);
+	if (rp->jwks_timer != NULL) {
+		g_source_destroy(rp->jwks_timer);
+		g_clear_pointer(&rp->jwks_timer, g_source_unref);
+	}
 	/* requests waiting here end now; those with a token request under way end when it
 	 * reports the cancellation */
 	requests = g_steal_pointer(&rp->requests);
@@ -1126,6 +1133,7 @@ wr_oidc_rp_free(WrOidcRp *rp)
 	g_hash_table_unref(rp->pending);
 	g_object_unref(rp->session);
 	g_object_unref(rp->cancellable);
+	g_main_context_unref(rp->context);
 	wr_oidc_discovery_free(rp->discovery);
 	g_clear_error(&rp->discovery_error);
 	wr_jwks_free(rp->jwks);
