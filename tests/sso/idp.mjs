@@ -55,7 +55,7 @@ if (env.IDP_DECOY_KEY === '1') {
   keys.unshift(signingKey(alg === 'RS256' ? 'ES256' : 'RS256', `decoy-${kid}`));
 }
 // the same kid, another key: what an attacker's token would be checked against
-const foreign = (() => {
+const foreign = env.IDP_FOREIGN_JWKS === '1' && (() => {
   const k = signingKey(alg, kid);
   const pub = crypto.createPublicKey({ key: k, format: 'jwk' }).export({ format: 'jwk' });
   return { keys: [{ ...pub, kid, use: 'sig', alg }] };

@@ -45,7 +45,8 @@ function startChild(name, cmd, args, env, ready) {
     const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const child = { name, proc, lines: [], exited: null };
     children.push(child);
-    const timer = setTimeout(() => reject(new Error(`${name} did not start in 20 s`)), 20000);
+    // generous: a loaded CI machine can take long to start node and make RSA keys
+    const timer = setTimeout(() => reject(new Error(`${name} did not start in 60 s`)), 60000);
     let buf = '';
     proc.stdout.setEncoding('utf8');
     proc.stdout.on('data', (d) => {
