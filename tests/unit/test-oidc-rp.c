@@ -757,6 +757,24 @@ test_settings(void)
 		g_assert_error(error, WR_OIDC_ERROR, WR_OIDC_ERROR_BAD_FORMAT);
 		g_assert_nonnull(strstr(error->message, cases[i].in_message));
 	}
+	/* Google's preset, with lists the RP copies (the caller's may go away) */
+	{
+		g_autoptr(GError) error = NULL;
+		g_autoptr(WrOidcRp) rp = NULL;
+		g_auto(GStrv) domains = g_strsplit("example.com", ";", -1);
+		WrOidcRpSettings settings = {NULL};
+
+		settings.issuer = WR_OIDC_GOOGLE_ISSUER;
+		settings.client_id = "1234.apps.googleusercontent.com";
+		settings.client_secret = "GOCSPX-x";
+		settings.redirect_uri = "https://ctl.example.com/oidc/callback";
+		wr_oidc_config_init_google(&settings.rules, NULL);
+		settings.rules.allowed_hosted_domains = (const char *const *) domains;
+		rp = wr_oidc_rp_new(&settings, complete_cb, NULL, NULL, &error);
+		g_assert_no_error(error);
+		g_assert_nonnull(rp);
+		g_clear_pointer(&domains, g_strfreev);
+	}
 }
 
 int
