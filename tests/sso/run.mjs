@@ -6,7 +6,7 @@
 // playwright-core, all on loopback.  One scenario per run: `node run.mjs <scenario>`; each
 // checks the page shown AND what the RP told its hooks.  Exit 0 = pass, 1 = fail.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,6 +15,8 @@ import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const HARNESS = process.env.WR_SSO_HARNESS;
+const CONTROL = process.env.WARREN_CONTROL;
+const MACHINE = process.env.WR_SSO_MACHINE;
 const CHROMIUM = process.env.WR_SSO_CHROMIUM || '/usr/bin/chromium';
 const CLIENT_ID = 'warren-test';
 const CLIENT_SECRET = 's3cret: with/odd+chars';
@@ -236,6 +238,71 @@ async function expectHooks(rp, { complete, failed }) {
   return r;
 }
 
+// the real warren-control with [oidc] pointing at the provider, on a port picked first (the
+// provider's redirect URI); ready when /healthz answers
+async function startControl(port, issuer, oidcExtra = '') {
+  const dir = mkdtempSync(join(tmpdir(), 'wr-sso-control-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const url = `http://127.0.0.1:${port}`;
+  writeFileSync(join(dir, 'derp.json'), JSON.stringify({ Regions: { 1: { RegionID: 1, RegionCode: 'lo',
+    RegionName: 'Loopback', Nodes: [{ Name: '1a', RegionID: 1, HostName: 'derp.test', IPv4: '127.0.0.1' }] } } }));
+  writeFileSync(join(dir, 'secret'), CLIENT_SECRET);
+  chmodSync(join(dir, 'secret'), 0o600);
+  writeFileSync(join(dir, 'control.conf'), [
+    '[server]', `listen = 127.0.0.1:${port}`, `server-url = ${url}`, `state-dir = ${dir}`,
+    `admin-socket = ${dir}/admin.sock`,
+    '[network]', 'dns-domain = tailnet.test', 'derp-map = derp.json',
+    '[oidc]', `issuer = ${issuer}`, `client-id = ${CLIENT_ID}`, 'client-secret-file = secret',
+    oidcExtra, ''].join('\n'));
+  const proc = spawn(CONTROL, ['serve', '--config', join(dir, 'control.conf')],
+    { env: { ...process.env, G_MESSAGES_DEBUG: '' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = { name: 'control', proc, lines: [], exited: null, url };
+  children.push(child);
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (d) => d.split('\n').filter(Boolean).forEach((l) => console.log(`# [control] ${l}`)));
+  proc.on('exit', (code, signal) => { child.exited = { code, signal }; });
+  const deadline = Date.now() + 60000;
+  while (Date.now() < deadline && !child.exited) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return child;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`warren-control did not come up (${JSON.stringify(child.exited)})`);
+}
+
+// a machine registering interactively (wr-sso-machine): resolves with its auth URL
+async function startMachine(controlUrl) {
+  const m = await startChild('machine', MACHINE, [controlUrl], {}, 'AUTH_URL');
+  return m;
+}
+
+async function machineResult(m) {
+  const deadline = Date.now() + 120000;
+  while (Date.now() < deadline) {
+    const line = m.lines.find((l) => l.startsWith('RESULT '));
+    if (line) return JSON.parse(line.slice('RESULT '.length));
+    if (m.exited) throw new Error(`the machine exited (${m.exited.code ?? m.exited.signal}) without a result`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the machine had no answer in 120 s');
+}
+
+// the whole flow with the real server: register, browser, follow-up
+async function controlFlow({ email = ALICE, oidcExtra = '' } = {}) {
+  const port = await freePort();
+  const idp = await startIdp(port);
+  const control = await startControl(port, idp.info.issuer, oidcExtra);
+  const machine = await startMachine(control.url);
+  const authUrl = machine.info.url;
+  check(authUrl.startsWith(`${control.url}/a/`), `an auth URL on the server (${authUrl})`);
+  const { page } = await browser();
+  const token = authUrl.slice(`${control.url}/a/`.length);
+  const shown = await signIn(page, { url: control.url }, token, { email });
+  const result = await machineResult(machine);
+  return { control, page, shown, result, authUrl };
+}
+
 const ALICE = 'alice@example.com';
 
 const scenarios = {
@@ -422,6 +489,36 @@ const scenarios = {
     await expectHooks(rp, { complete: [{ token: 'refuse-1', email: ALICE }], failed: [] });
   },
 
+  async 'control-sign-in'() {
+    const { page, shown, result, authUrl, control } = await controlFlow({ oidcExtra: 'allowed-domains = example.com' });
+    expectSignedIn(shown, ALICE);
+    check(result.authorized === true, `the follow-up says authorized (${JSON.stringify(result)})`);
+    check(result.login_name === ALICE, `as ${ALICE}`);
+    check(result.map_accepted === true && result.address === '100.64.0.1/32', 'the node maps, with the first address');
+    // the link is spent
+    trackStatus(page, { url: control.url });
+    await page.goto(authUrl);
+    const again = await rpPage(page, { url: control.url });
+    check(again.id === 'wr-page' && again.status === 410, `a used link says so (${again.status} ${again.message})`);
+    const audit = await (await fetch(`${control.url}/metrics`)).text();
+    check(/warren_control_logins_total 1\b/.test(audit), 'one sign-in counted');
+  },
+
+  async 'control-refused'() {
+    // bob's email is not verified: nothing is authorized, and the machine is told why
+    const { shown, result } = await controlFlow({ email: 'bob@example.net' });
+    expectRefused(shown, 403, 'email-not-verified');
+    check(result.authorized === false && result.error !== '', `the follow-up says refused (${JSON.stringify(result)})`);
+    check(result.map_accepted === false && result.login_name === '', 'the machine cannot map, and has no user');
+  },
+
+  async 'control-domain'() {
+    // alice is verified but her hosted domain is not the one allowed
+    const { shown, result } = await controlFlow({ oidcExtra: 'allowed-domains = example.org' });
+    expectRefused(shown, 403, 'domain-not-allowed');
+    check(result.authorized === false && result.error !== '', `the follow-up says refused (${JSON.stringify(result)})`);
+  },
+
   async 'unknown-link'() {
     const { rp } = await setup();
     const { page } = await browser();
@@ -458,9 +555,9 @@ async function main() {
     for (const c of children) await stopChild(c);
   }
   // the RP must also end cleanly on SIGTERM (sanitizer builds report leaks here)
-  for (const c of children.filter((x) => x.name === 'rp')) {
+  for (const c of children.filter((x) => x.name === 'rp' || x.name === 'control')) {
     if (c.exited.code !== 0) {
-      console.log(`# ${name}: FAILED: the RP exited with ${c.exited.code ?? c.exited.signal}`);
+      console.log(`# ${name}: FAILED: ${c.name} exited with ${c.exited.code ?? c.exited.signal}`);
       passed = false;
     }
   }

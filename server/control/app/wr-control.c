@@ -551,17 +551,24 @@ ctl_set_policy(WrControl *self, const char *text, gsize len, const char *actor, 
 /* ---- register
  * ------------------------------------------------------------------------------------ */
 
+/* the register answer's user: the node's owner, "tagged-devices" for a tagged node, and an
+ * empty one while nothing is authorized */
 static void
-user_json(WrControl *self, gint64 user_id, GString *out)
+user_json(WrControl *self, CtlNode *node, GString *out)
 {
-	WrStoreUser *user = user_id != 0 ? ctl_user_lookup(self, user_id) : NULL;
+	WrStoreUser *user = node != NULL && node->rec->user_id != 0
+				    ? ctl_user_lookup(self, node->rec->user_id)
+				    : NULL;
 
 	if (user != NULL)
 		ctl_user_profile_json(user, out);
-	else
+	else if (node != NULL)
 		g_string_append(out,
 				"{\"id\":0,\"login_name\":\"tagged-devices\","
 				"\"display_name\":\"Tagged devices\",\"profile_pic_url\":\"\"}");
+	else
+		g_string_append(out, "{\"id\":0,\"login_name\":\"\",\"display_name\":\"\","
+				     "\"profile_pic_url\":\"\"}");
 }
 
 static void
@@ -579,7 +586,7 @@ reply_register(WrControl *self, SoupServerMessage *msg, const uint8_t machine[WR
 		out, ",\"node_key_expired\":%s,\"auth_url\":", expired ? "true" : "false");
 	json_append_string(out, auth_url);
 	g_string_append(out, ",\"user\":");
-	user_json(self, node != NULL ? node->rec->user_id : 0, out);
+	user_json(self, node, out);
 	g_string_append_printf(out, ",\"node_key_expiry\":%" G_GINT64_FORMAT ",\"error\":",
 			       node != NULL ? node->rec->key_expiry : 0);
 	json_append_string(out, error);
