@@ -132,6 +132,7 @@ typedef struct {
 	gint next_node;	     /* atomic */
 	gint registered;     /* atomic */
 	gint register_fails; /* atomic */
+	GArray *register_ms; /* under lock: each register call's round trip */
 	const char *auth_key;
 	uint8_t server_key[WR_CRYPTO_KEY_LEN];
 } Bench;
@@ -153,6 +154,11 @@ note_error(Bench *b, const char *format, ...)
 		b->first_error = g_steal_pointer(&msg);
 	g_mutex_unlock(&b->lock);
 }
+
+static int
+cmp_double(gconstpointer a, gconstpointer b);
+static double
+percentile(GArray *sorted, double p);
 
 /* the server process */
 
@@ -585,10 +591,17 @@ register_node(Bench *b, Node *node, GError **error)
 	req = wr_control_client_register_request(node->client, b->auth_key, host);
 	for (guint tries = 1;; tries++) {
 		g_autoptr(GError) local = NULL;
+		gint64 t0 = g_get_monotonic_time();
 
 		answer = wr_control_client_call(node->client, "register", req, &local);
-		if (answer != NULL)
+		if (answer != NULL) {
+			double ms = (double) (g_get_monotonic_time() - t0) / 1000.0;
+
+			g_mutex_lock(&b->lock);
+			g_array_append_val(b->register_ms, ms);
+			g_mutex_unlock(&b->lock);
 			break;
+		}
 		if (!g_error_matches(local, WR_CONTROL_CLIENT_HTTP_ERROR, 429) ||
 		    tries >= REGISTER_TRIES) {
 			g_propagate_error(error, g_steal_pointer(&local));
@@ -818,6 +831,7 @@ main(int argc, char **argv)
 		}
 	}
 	g_mutex_init(&b->lock);
+	b->register_ms = g_array_new(FALSE, FALSE, sizeof(double));
 
 	tmp = g_dir_make_tmp("wr-control-bench-XXXXXX", &error);
 	g_assert_no_error(error);
@@ -886,6 +900,9 @@ main(int argc, char **argv)
 		"parallel)\n",
 		g_atomic_int_get(&b->registered), b->n_nodes,
 		(double) (t_registered - t_start) / G_USEC_PER_SEC, REGISTER_WORKERS);
+	g_array_sort(b->register_ms, cmp_double);
+	g_print("# register round trip: p50 %.1f ms, p99 %.1f ms\n",
+		percentile(b->register_ms, 0.5), percentile(b->register_ms, 0.99));
 	if (g_atomic_int_get(&b->register_fails) > 0) {
 		g_print("FAIL: %d registrations failed; the first: %s\n",
 			g_atomic_int_get(&b->register_fails), b->first_error);
@@ -999,6 +1016,7 @@ main(int argc, char **argv)
 	g_free(b->nodes);
 	close(b->epfd);
 	g_free(b->first_error);
+	g_array_unref(b->register_ms);
 	g_mutex_clear(&b->lock);
 	wr_memzero(auth_key, strlen(auth_key));
 	remove_tree(tmp);
