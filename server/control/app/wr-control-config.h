@@ -70,14 +70,16 @@ typedef struct {
 	gint64 oidc_skew;		 /* clock-skew = 60s */
 
 	/* [network] */
-	char *ipv4_prefix;	/* ipv4-prefix = 100.64.0.0/10 */
-	char *ipv6_prefix;	/* ipv6-prefix = fd7a:115c:a1e0::/48 */
-	char *dns_domain;	/* dns-domain = tailnet.example (required) */
-	gboolean magic_dns;	/* magic-dns = true */
-	char **nameservers;	/* nameservers = 192.0.2.53;... (IP addresses) */
-	char *derp_map_file;	/* derp-map = JSON file (derp-disco-stun.md §6); required */
-	gint64 node_key_expiry; /* node-key-expiry = 180d (seconds; 0 = never) */
-	gboolean collect_flows; /* collect-flows = false */
+	char *ipv4_prefix;	  /* ipv4-prefix = 100.64.0.0/10 */
+	char *ipv6_prefix;	  /* ipv6-prefix = fd7a:115c:a1e0::/48 */
+	char *dns_domain;	  /* dns-domain = tailnet.example (required) */
+	gboolean magic_dns;	  /* magic-dns = true */
+	char **nameservers;	  /* nameservers = 192.0.2.53;... (IP addresses) */
+	char *derp_map_file;	  /* derp-map = JSON file (derp-disco-stun.md §6); required */
+	gint64 node_key_expiry;	  /* node-key-expiry = 180d (seconds; 0 = never) */
+	gboolean collect_flows;	  /* collect-flows = false */
+	gint64 ephemeral_timeout; /* ephemeral-timeout = 5m (an ephemeral node offline this long
+				   * is deleted) */
 
 	/* [limits] */
 	guint register_per_minute; /* register-per-minute = 60 (per source IP) */
@@ -86,6 +88,7 @@ typedef struct {
 	guint auth_burst;	   /* auth-page-burst = 10 */
 	guint max_streams;	   /* max-streams = 100000 (map streams held at once) */
 	gint64 login_timeout;	   /* login-timeout = 10m (an auth URL's life) */
+	gint64 keepalive_interval; /* keepalive-interval = 60s (map stream keep-alives) */
 } WrControlConfig;
 
 /* reads and checks a whole file; NULL with an error naming file:line: [group] key */

@@ -714,3 +714,11 @@ wr_control_seal_replay_size_for(WrControlSeal *self,
 	sweep(self, now);
 	return machine_count(self, machine_public);
 }
+
+gboolean
+wr_control_seal_shared_key(const WrControlSeal *self,
+			   const uint8_t machine_public[WR_CRYPTO_KEY_LEN],
+			   uint8_t out_shared[WR_CRYPTO_KEY_LEN])
+{
+	return wr_box_beforenm(out_shared, machine_public, self->server_private);
+}

@@ -140,6 +140,16 @@ wr_control_seal_open_request(WrControlSeal *self, const uint8_t machine_public[W
 GBytes *
 wr_control_seal_response(WrControlSeal *self, const uint8_t machine_public[WR_CRYPTO_KEY_LEN],
 			 const char *json, gsize len, GError **error);
+/*
+ * the box key shared with one machine (crypto_box_beforenm), for a map stream that seals many
+ * frames to it: wr_box_seal_afternm with a fresh random nonce per frame.  FALSE for a low-order
+ * machine key.  Wipe it with wr_memzero when the stream ends.
+ */
+gboolean
+wr_control_seal_shared_key(const WrControlSeal *self,
+			   const uint8_t machine_public[WR_CRYPTO_KEY_LEN],
+			   uint8_t out_shared[WR_CRYPTO_KEY_LEN]);
+
 /* the same for a JSON node, serialised compactly */
 GBytes *
 wr_control_seal_response_node(WrControlSeal *self, const uint8_t machine_public[WR_CRYPTO_KEY_LEN],
