@@ -29,7 +29,9 @@
  * run here for comparison: Headscale is not packaged in Debian 12 (docs/control-scale.md).
  *
  * Environment: WARREN_CONTROL (the binary; exit 77 without it), WARREN_BENCH_NODES,
- * WARREN_BENCH_CHANGES.
+ * WARREN_BENCH_CHANGES, WARREN_BENCH_REGISTER_SECONDS (600: registration's budget),
+ * WARREN_BENCH_RSS_ABORT_MB (6144: the run stops when the server passes it; the machine is
+ * shared).
  */
 
 #define G_LOG_DOMAIN "WrBenchControlScale"
@@ -68,8 +70,11 @@
 /* the streams are quiet when no frame came for this long after registration */
 #define SETTLE_QUIET_US (2 * G_USEC_PER_SEC)
 #define SETTLE_MAX_US	(120 * G_USEC_PER_SEC)
-/* phases give up after this */
-#define REGISTER_MAX_US (600 * G_USEC_PER_SEC)
+/* registration gives up after WARREN_BENCH_REGISTER_SECONDS (default 600) */
+#define DEFAULT_REGISTER_SECONDS 600
+/* and when the server's RSS passes WARREN_BENCH_RSS_ABORT_MB (default 6144): the machine is
+ * shared, and a server that needs that much has failed the bar four times over */
+#define DEFAULT_RSS_ABORT_MB 6144
 /* the changes stop early (with a note) past this much time */
 #define CHANGES_MAX_US (180 * G_USEC_PER_SEC)
 #define CHANGE_GAP_US  (20 * 1000)
@@ -130,6 +135,8 @@ typedef struct {
 
 	/* registration */
 	gint next_node;	     /* atomic */
+	gint stop_register;  /* atomic: workers take no more nodes */
+	gint attempted;	     /* atomic: nodes a worker is done with, either way */
 	gint registered;     /* atomic */
 	gint register_fails; /* atomic */
 	GArray *register_ms; /* under lock: each register call's round trip */
@@ -628,12 +635,13 @@ register_main(gpointer data)
 		gint i = g_atomic_int_add(&b->next_node, 1);
 		g_autoptr(GError) error = NULL;
 
-		if (i >= (gint) b->n_nodes)
+		if (i >= (gint) b->n_nodes || g_atomic_int_get(&b->stop_register))
 			break;
 		if (!register_node(b, &b->nodes[i], &error)) {
 			g_atomic_int_inc(&b->register_fails);
 			note_error(b, "node %d: %s", i, error->message);
 		}
+		g_atomic_int_inc(&b->attempted);
 	}
 	return NULL;
 }
@@ -798,6 +806,8 @@ main(int argc, char **argv)
 	ProcInfo at_end = {0};
 	struct rlimit rl;
 	guint n_changes;
+	guint register_seconds;
+	guint rss_abort_mb;
 	gint64 t_start;
 	gint64 t_registered = 0;
 	gint64 t_streams = 0;
@@ -815,6 +825,8 @@ main(int argc, char **argv)
 	g_assert(wr_crypto_init());
 	signal(SIGPIPE, SIG_IGN);
 	b->n_nodes = env_uint("WARREN_BENCH_NODES", DEFAULT_NODES);
+	register_seconds = env_uint("WARREN_BENCH_REGISTER_SECONDS", DEFAULT_REGISTER_SECONDS);
+	rss_abort_mb = env_uint("WARREN_BENCH_RSS_ABORT_MB", DEFAULT_RSS_ABORT_MB);
 	n_changes = env_uint("WARREN_BENCH_CHANGES", DEFAULT_CHANGES);
 	if (b->n_nodes < 2) {
 		g_printerr("control-scale: WARREN_BENCH_NODES must be at least 2\n");
@@ -893,6 +905,29 @@ main(int argc, char **argv)
 	t_start = g_get_monotonic_time();
 	for (guint i = 0; i < REGISTER_WORKERS; i++)
 		workers[i] = g_thread_new("register", register_main, b);
+	/* watch the server while they work */
+	deadline = t_start + (gint64) register_seconds * G_USEC_PER_SEC;
+	while ((guint) g_atomic_int_get(&b->attempted) < b->n_nodes && !failed) {
+		ProcInfo now_info;
+
+		g_usleep(100 * 1000);
+		proc_info(b->server_pid, &now_info);
+		if (!now_info.alive) {
+			g_print("FAIL: the server died during registration\n");
+			failed = TRUE;
+		} else if (now_info.rss_mb > (double) rss_abort_mb) {
+			g_print("FAIL: the server's RSS passed %u MB with %d nodes registered\n",
+				rss_abort_mb, g_atomic_int_get(&b->registered));
+			failed = TRUE;
+		} else if (g_get_monotonic_time() > deadline) {
+			g_print("FAIL: registration did not finish within %u s: %d of %u nodes "
+				"registered (server RSS %.1f MB)\n",
+				register_seconds, g_atomic_int_get(&b->registered), b->n_nodes,
+				now_info.rss_mb);
+			failed = TRUE;
+		}
+	}
+	g_atomic_int_set(&b->stop_register, TRUE);
 	for (guint i = 0; i < REGISTER_WORKERS; i++)
 		g_thread_join(workers[i]);
 	t_registered = g_get_monotonic_time();
@@ -910,7 +945,7 @@ main(int argc, char **argv)
 	}
 
 	/* every stream's full map */
-	deadline = t_start + REGISTER_MAX_US;
+	deadline = t_start + (gint64) register_seconds * G_USEC_PER_SEC;
 	while (!failed && (guint) g_atomic_int_get(&b->streams_ready) < b->n_nodes) {
 		if (g_atomic_int_get(&b->streams_lost) > 0 || !server_alive(b) ||
 		    g_get_monotonic_time() > deadline) {
