@@ -95,6 +95,7 @@ typedef struct {
 	WrControlHttpReader *reader;
 	gboolean got_full;
 	gboolean dead;
+	gint64 id; /* as the peers_patch frames named it, -1 before its first change */
 } Node;
 
 /* the change whose patch the streams are waiting for */
@@ -735,13 +736,17 @@ run_change(Bench *b, guint j, guint changer, gint64 *out_node_id)
 	g_mutex_lock(&b->lock);
 	b->change = NULL;
 	g_mutex_unlock(&b->lock);
-	if (ms >= 0 && *out_node_id >= 0 && (ch.patch_id != *out_node_id || ch.id_mismatch > 0)) {
+	/* every peer must have been told the same integer id, the node's own when it said */
+	if (ms >= 0 && (ch.patch_id < 0 || ch.id_mismatch > 0 ||
+			(*out_node_id >= 0 && ch.patch_id != *out_node_id))) {
 		note_error(b,
 			   "change %u: the patches named node id %" G_GINT64_FORMAT
-			   " (%u others), the node is %" G_GINT64_FORMAT,
+			   " (%u named another), the node is %" G_GINT64_FORMAT,
 			   j, ch.patch_id, ch.id_mismatch, *out_node_id);
 		ms = -1.0;
 	}
+	if (ms >= 0)
+		*out_node_id = ch.patch_id;
 	g_free(ch.addr);
 	g_free(ch.needle);
 	g_free(ch.seen);
@@ -899,6 +904,7 @@ main(int argc, char **argv)
 	for (guint i = 0; i < b->n_nodes; i++) {
 		b->nodes[i].index = i;
 		b->nodes[i].fd = -1;
+		b->nodes[i].id = -1;
 		b->nodes[i].client = wr_control_client_new(url, NULL);
 	}
 	reader = g_thread_new("streams", reader_main, b);
@@ -981,6 +987,7 @@ main(int argc, char **argv)
 	if (!failed) {
 		gint64 t_changes = g_get_monotonic_time();
 		GRand *rand = g_rand_new_with_seed(5000);
+		g_autoptr(GHashTable) ids = g_hash_table_new(g_int64_hash, g_int64_equal);
 
 		for (guint j = 0; j < n_changes; j++) {
 			guint changer = (guint) g_rand_int_range(rand, 0, (gint32) b->n_nodes);
@@ -992,6 +999,24 @@ main(int argc, char **argv)
 				g_print("FAIL: %s\n", b->first_error != NULL ? b->first_error
 									     : "a change failed");
 				g_mutex_unlock(&b->lock);
+				failed = TRUE;
+				break;
+			}
+			/* one node, one id: the same on its next change, and no other node's */
+			if (ms >= 0 && b->nodes[changer].id < 0) {
+				if (g_hash_table_contains(ids, &node_id)) {
+					g_print("FAIL: change %u: node %u's patches carry id "
+						"%" G_GINT64_FORMAT ", another node's\n",
+						j, changer, node_id);
+					failed = TRUE;
+					break;
+				}
+				b->nodes[changer].id = node_id;
+				g_hash_table_add(ids, &b->nodes[changer].id);
+			} else if (ms >= 0 && b->nodes[changer].id != node_id) {
+				g_print("FAIL: change %u: node %u's patches carry id "
+					"%" G_GINT64_FORMAT ", earlier %" G_GINT64_FORMAT "\n",
+					j, changer, node_id, b->nodes[changer].id);
 				failed = TRUE;
 				break;
 			}
