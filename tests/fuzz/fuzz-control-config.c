@@ -24,8 +24,8 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define ORIGIN	  "fuzz.conf"
-#define MAX_INPUT 65536
+#define ORIGIN		 "fuzz.conf"
+#define CONFIG_INPUT_MAX 65536
 
 static guint
 count_lines(const uint8_t *data, size_t size)
@@ -43,7 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(WrControlConfig) c = NULL;
 
-	if (size > MAX_INPUT)
+	if (size > CONFIG_INPUT_MAX)
 		return 0;
 	c = wr_control_config_load_data((const char *) data, size, ORIGIN, &error);
 	if (c == NULL) {

@@ -368,6 +368,58 @@ test_listen(void)
 	g_assert_cmpstr(db->database, ==, "postgresql://warren:pw@db/warren");
 }
 
+/* repeated groups, CRLF, indented comments, blanks around '=' */
+static void
+test_layout(void)
+{
+	g_autoptr(WrControlConfig) c = NULL;
+	g_autofree char *listen = NULL;
+	g_autoptr(GError) error = NULL;
+	const char *missing = "[network]\r\ndns-domain = t\r\n[server]\r\nlisten = 127.0.0.1:1\r\n"
+			      "[network]\r\n\t# no derp-map in either\r\n";
+
+	c = load_ok("  # leading comment\r\n"
+		    "[server]\r\n"
+		    "server-url\t=\thttps://c.example \r\n"
+		    "\t[network]  \r\n"
+		    "dns-domain=t.example\r\n"
+		    "   # indented comment\r\n"
+		    "[server]\r\n"
+		    "listen = 127.0.0.2:81\r\n"
+		    "[network]\r\n"
+		    "derp-map = /d.json\r\n"
+		    "nameservers = 192.0.2.1 ; 192.0.2.2;\r\n");
+	listen = address_text(c->listen);
+	g_assert_cmpstr(listen, ==, "127.0.0.2/81");
+	g_assert_cmpstr(c->server_url, ==, "https://c.example");
+	g_assert_cmpstr(c->derp_map_file, ==, "/d.json");
+	assert_strv(c->nameservers, "192.0.2.1;192.0.2.2");
+
+	/* a missing key names its group's first header */
+	g_clear_pointer(&c, wr_control_config_free);
+	c = wr_control_config_load_data(missing, strlen(missing), "l.conf", &error);
+	g_assert_null(c);
+	g_assert_error(error, WR_CONTROL_CONFIG_ERROR, WR_CONTROL_CONFIG_ERROR_MISSING);
+	g_assert_cmpstr(error->message, ==,
+			"l.conf:3: [server] server-url: required (the URL clients reach this "
+			"server at)");
+}
+
+/* load_data takes relative paths from the current directory */
+static void
+test_relative_data(void)
+{
+	g_autoptr(WrControlConfig) c = load_ok("[server]\nserver-url = https://c.example\n"
+					       "[database]\nurl = db.sqlite\n"
+					       "[network]\ndns-domain = t\nderp-map = d.json\n");
+	g_autofree char *cwd = g_get_current_dir();
+	g_autofree char *derp = g_build_filename(cwd, "d.json", NULL);
+	g_autofree char *db = g_strconcat("sqlite://", cwd, "/db.sqlite", NULL);
+
+	g_assert_cmpstr(c->derp_map_file, ==, derp);
+	g_assert_cmpstr(c->database, ==, db);
+}
+
 typedef struct {
 	const char *text;
 	WrControlConfigError code;
@@ -390,6 +442,12 @@ static const BadCase bad_cases[] = {
 	{SRV " = 5\n", WR_CONTROL_CONFIG_ERROR_SYNTAX,
 	 "test.conf:3: [server]: a value without a key"},
 	{SRV "\0", WR_CONTROL_CONFIG_ERROR_SYNTAX, NULL},
+	{SRV NET "nameservers = 192.0.2.1\\q\n", WR_CONTROL_CONFIG_ERROR_INVALID,
+	 "test.conf:6: [network] nameservers: not valid UTF-8, or a bad escape sequence"},
+	{SRV "[network]\nderp-map = /d\ndns-domain = t\\x\n", WR_CONTROL_CONFIG_ERROR_INVALID,
+	 "test.conf:5: [network] dns-domain: not valid UTF-8, or a bad escape sequence"},
+	{SRV "[network]\nderp-map = /d\ndns-domain = \xff\xfe\n", WR_CONTROL_CONFIG_ERROR_INVALID,
+	 "test.conf:5: [network] dns-domain: not valid UTF-8, or a bad escape sequence"},
 	/* unknown */
 	{"[serevr]\n", WR_CONTROL_CONFIG_ERROR_UNKNOWN,
 	 "test.conf:1: [serevr]: unknown group (known: server, database, oidc, network, "
@@ -708,6 +766,8 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/control-config/missing-file", test_missing_file);
 	g_test_add_func("/warren/control-config/oidc", test_oidc);
 	g_test_add_func("/warren/control-config/listen", test_listen);
+	g_test_add_func("/warren/control-config/layout", test_layout);
+	g_test_add_func("/warren/control-config/relative-data", test_relative_data);
 	g_test_add_func("/warren/control-config/bad", test_bad);
 	g_test_add_func("/warren/control-config/duration", test_duration);
 	g_test_add_func("/warren/control-config/limits-fit-ratelimiter",

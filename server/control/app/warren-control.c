@@ -3,7 +3,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * warren-control: the coordination server.  `warren-control serve --config FILE` runs it; the
- * other subcommands talk to a running one over its admin socket (docs/control-server.md).
+ * other subcommands talk to a running one over its admin socket (docs/control-server.md,
+ * docs/control-admin.md; wr-control-cli.c).
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 #include <glib/gi18n.h>
 #include <systemd/sd-daemon.h>
 
+#include "wr-control-cli.h"
 #include "wr-control.h"
 #include "wr-crypto.h"
 
@@ -90,12 +92,6 @@ serve(int argc, char **argv)
 	return 0;
 }
 
-static void
-usage(void)
-{
-	g_printerr(_("Usage: warren-control serve --config FILE\n"));
-}
-
 int
 main(int argc, char **argv)
 {
@@ -113,6 +109,6 @@ main(int argc, char **argv)
 		g_print("warren-control %s\n", PACKAGE_VERSION);
 		return 0;
 	}
-	usage();
-	return 2;
+	/* the admin subcommands, over the admin socket */
+	return wr_control_cli_run(argc, argv);
 }

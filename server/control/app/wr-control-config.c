@@ -393,8 +393,10 @@ get_string(const Loader *l, const char *group, const char *key, char **out, GErr
 	*out = NULL;
 	if (!has_key(l, group, key))
 		return TRUE;
+	/* an unknown escape gives the value as written and an error: refused too */
 	value = g_key_file_get_string(l->keyfile, group, key, &local);
-	if (value == NULL) {
+	if (value == NULL || local != NULL) {
+		g_free(value);
 		set_key_error(l, error, WR_CONTROL_CONFIG_ERROR_INVALID, group, key,
 			      _("not valid UTF-8, or a bad escape sequence"));
 		return FALSE;
@@ -416,8 +418,8 @@ get_list(const Loader *l, const char *group, const char *key, char ***out, GErro
 		return TRUE;
 	}
 	items = g_key_file_get_string_list(l->keyfile, group, key, NULL, &local);
-	if (items == NULL) {
-		if (g_error_matches(local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE)) {
+	if (items == NULL || local != NULL) {
+		if (local != NULL) {
 			set_key_error(l, error, WR_CONTROL_CONFIG_ERROR_INVALID, group, key,
 				      _("not valid UTF-8, or a bad escape sequence"));
 			return FALSE;

@@ -650,7 +650,9 @@ stream_fill(WrControl *self, CtlStream *s)
 	if (s->buf->len - s->off >= WR_CONTROL_STREAM_HIGH_WATER || !stream_behind(self, s))
 		return;
 	if (!s->started) {
+		/* (this recompiles the policy first if it must, replacing me->visible) */
 		frame = ctl_full_map(self, me);
+		now_visible = self->policy != NULL ? me->visible : NULL;
 		s->started = TRUE;
 		s->synced = self->log_head;
 		s->sent_visible = now_visible != NULL ? g_array_ref(now_visible) : NULL;
@@ -712,9 +714,11 @@ stream_fill(WrControl *self, CtlStream *s)
 			  patch, seen_users, profiles);
 	}
 	s->synced = self->log_head;
+	if (now_visible != NULL)
+		g_array_ref(now_visible);
 	if (s->sent_visible != NULL)
 		g_array_unref(s->sent_visible);
-	s->sent_visible = now_visible != NULL ? g_array_ref(now_visible) : NULL;
+	s->sent_visible = now_visible;
 
 	frame = g_string_sized_new(256 + changed->len + patch->len);
 	g_string_append_c(frame, '{');
@@ -802,6 +806,8 @@ flush_cb(gpointer user_data)
 	WrControl *self = user_data;
 	g_autoptr(GPtrArray) streams = NULL;
 
+	gint64 start = g_get_monotonic_time();
+
 	self->flush_source = 0;
 	if (self->topology_dirty)
 		recompute_topology(self);
@@ -815,6 +821,7 @@ flush_cb(gpointer user_data)
 		if (s->out_source == NULL)
 			stream_write(s);
 	}
+	self->flush_cost = g_get_monotonic_time() - start;
 	return G_SOURCE_REMOVE;
 }
 
@@ -834,8 +841,13 @@ ctl_streams_list(WrControl *self)
 void
 ctl_schedule_flush(WrControl *self)
 {
+	/* a pass over many streams is not free: wait at least twice what the last one took, so
+	 * that writing streams never takes more than a third of the time, whatever the burst
+	 * (a registration storm of thousands of nodes); never more than a second */
+	guint delay = (guint) CLAMP(self->flush_cost / 500, WR_CONTROL_BATCH_MS, 1000);
+
 	if (self->flush_source == 0)
-		self->flush_source = g_timeout_add(WR_CONTROL_BATCH_MS, flush_cb, self);
+		self->flush_source = g_timeout_add(delay, flush_cb, self);
 }
 
 /* ---- stream lifetime

@@ -120,6 +120,7 @@ struct _WrControl {
 
 	gboolean topology_dirty; /* with a policy: visible sets and filters to recompute */
 	guint flush_source;
+	gint64 flush_cost; /* µs the last pass over the streams took */
 	guint tick_source;
 	gint64 ephemeral_grace;
 	guint keepalive_interval;

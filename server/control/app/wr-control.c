@@ -627,13 +627,9 @@ waiter_answer(Waiter *w, SoupServerMessage *msg)
 {
 	WrControl *self = w->ctl;
 	CtlLogin *login = w->login;
-	CtlNode *node = g_hash_table_lookup(self->by_machine, "");
+	g_autofree char *mtext = wr_key_to_text(WR_KEY_KIND_MACHINE, login->machine);
+	CtlNode *node = g_hash_table_lookup(self->by_machine, mtext);
 
-	{
-		g_autofree char *mtext = wr_key_to_text(WR_KEY_KIND_MACHINE, login->machine);
-
-		node = g_hash_table_lookup(self->by_machine, mtext);
-	}
 	if (login->done && login->error == NULL) {
 		reply_register(self, msg, login->machine, node, NULL, NULL);
 	} else if (login->done) {
@@ -1393,6 +1389,60 @@ healthz_cb(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTa
 	reply_text(msg, SOUP_STATUS_OK, "ok\n");
 }
 
+/*
+ * POST /verify: warren-derp's admission check (derp-disco-stun.md §2.9, --verify-clients):
+ * {"NodePublic":"nodekey:…","Source":"ip"} → {"Allow":bool}, true for the current or
+ * just-rotated key of a node whose key has not expired.  A node key is 32 random bytes known
+ * only to the tailnet, so the answer tells an outsider nothing they did not have.
+ */
+static void
+verify_cb(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+	  gpointer user_data)
+{
+	WrControl *self = user_data;
+	g_autoptr(GBytes) body = NULL;
+	g_autoptr(JsonObject) req = NULL;
+	g_autoptr(GError) error = NULL;
+	uint8_t key[WR_CRYPTO_KEY_LEN];
+	g_autofree char *text = NULL;
+	gboolean allow = FALSE;
+	GHashTableIter iter;
+	gpointer value;
+	const char *answer;
+	gint64 now = now_s();
+
+	if (soup_server_message_get_status(msg) != 0)
+		return; /* refused by the early handler */
+	if (g_strcmp0(soup_server_message_get_method(msg), "POST") != 0) {
+		reply_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "POST only\n");
+		return;
+	}
+	body = soup_message_body_flatten(soup_server_message_get_request_body(msg));
+	if (g_bytes_get_size(body) > 4096) {
+		reply_text(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "body over 4096 bytes\n");
+		return;
+	}
+	req = wr_control_parse_object(g_bytes_get_data(body, NULL), g_bytes_get_size(body), &error);
+	if (req == NULL ||
+	    !wr_control_field_key(req, "NodePublic", WR_KEY_KIND_NODE, TRUE, key, &error)) {
+		reply_error(msg, error);
+		return;
+	}
+	text = wr_key_to_text(WR_KEY_KIND_NODE, key);
+	g_hash_table_iter_init(&iter, self->nodes);
+	while (!allow && g_hash_table_iter_next(&iter, NULL, &value)) {
+		const WrStoreNode *rec = ((CtlNode *) value)->rec;
+
+		allow = (g_strcmp0(rec->node_key, text) == 0 ||
+			 g_strcmp0(rec->old_node_key, text) == 0) &&
+			(rec->key_expiry == 0 || rec->key_expiry > now);
+	}
+	answer = allow ? "{\"Allow\":true}" : "{\"Allow\":false}";
+	soup_server_message_set_status(msg, SOUP_STATUS_OK, NULL);
+	soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_STATIC, answer,
+					 strlen(answer));
+}
+
 static gboolean
 remote_is_loopback(SoupServerMessage *msg)
 {
@@ -1622,7 +1672,6 @@ wr_control_new(WrControlConfig *config, GError **error)
 {
 	g_autoptr(WrControl) self = g_new0(WrControl, 1);
 	g_autoptr(WrDerpMap) derp = NULL;
-	g_autofree char *key_path = NULL;
 	uint8_t *private_key;
 	gboolean ok;
 
@@ -1683,6 +1732,9 @@ wr_control_new(WrControlConfig *config, GError **error)
 		return NULL;
 	if (!load_tailnet(self, error))
 		return NULL;
+	g_message("store: %s, %u nodes, %u users, %s", wr_store_backend_name(self->store),
+		  g_hash_table_size(self->nodes), g_hash_table_size(self->users),
+		  self->policy != NULL ? "a policy" : "no policy (all may reach all)");
 	if (!ctl_web_init(self, error))
 		return NULL;
 	return g_steal_pointer(&self);
@@ -1726,6 +1778,8 @@ wr_control_start(WrControl *self, GError **error)
 	soup_server_add_handler(self->http, "/machine", machine_cb, self, NULL);
 	soup_server_add_handler(self->http, "/key", key_cb, self, NULL);
 	soup_server_add_handler(self->http, "/healthz", healthz_cb, self, NULL);
+	soup_server_add_early_handler(self->http, "/verify", machine_early_cb, self, NULL);
+	soup_server_add_handler(self->http, "/verify", verify_cb, self, NULL);
 	soup_server_add_handler(self->http, "/metrics", metrics_cb, self, NULL);
 	soup_server_add_handler(self->http, "/", root_cb, self, NULL);
 	ctl_web_add_handlers(self, self->http);

@@ -1,0 +1,984 @@
+/*
+ * Copyright 2026 The Warren Authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * warren-control end to end on loopback: the real binary, a SQLite store in a temporary
+ * directory, and simulated machines over the sealed protocol (tests/lib/wr-control-client).
+ * Register with pre-auth keys and their refusals, map streams with deltas, key rotation,
+ * logout, ephemeral nodes, a policy's visible peers and filters, keep-alives, replay and size
+ * refusals, rate limits, and a restart that loses nothing.  Under with-postgres.sh
+ * (WARREN_TEST_PG_DIR set) every case runs on a fresh PostgreSQL database instead.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <libpq-fe.h>
+
+#include "wr-control-client.h"
+#include "wr-control-seal.h"
+#include "wr-crypto.h"
+#include "wr-key.h"
+#include "wr-store.h"
+
+#define FRAME_WAIT_MS 5000
+
+typedef struct {
+	char *dir;
+	char *conf;
+	char *db_url;
+	char *log_path;
+	char *url;
+	guint16 port;
+	GSubprocess *proc;
+} Ctl;
+
+static guint16
+free_port(void)
+{
+	struct sockaddr_in addr = {.sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(addr);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	g_assert_cmpint(bind(fd, (struct sockaddr *) &addr, sizeof(addr)), ==, 0);
+	g_assert_cmpint(getsockname(fd, (struct sockaddr *) &addr, &len), ==, 0);
+	close(fd);
+	return ntohs(addr.sin_port);
+}
+
+/* a fresh database on the test's PostgreSQL; its store URL */
+static char *
+new_pg_database(const char *pg_dir)
+{
+	static guint n;
+	g_autofree char *admin = g_strdup_printf("host=%s user=postgres dbname=postgres", pg_dir);
+	g_autofree char *create =
+		g_strdup_printf("CREATE DATABASE wr_control_%u_%u", getpid(), ++n);
+	PGconn *conn = PQconnectdb(admin);
+	PGresult *res;
+
+	g_assert_cmpint(PQstatus(conn), ==, CONNECTION_OK);
+	res = PQexec(conn, create);
+	g_assert_cmpint(PQresultStatus(res), ==, PGRES_COMMAND_OK);
+	PQclear(res);
+	PQfinish(conn);
+	return g_strdup_printf("postgres:host=%s user=postgres dbname=wr_control_%u_%u", pg_dir,
+			       getpid(), n);
+}
+
+static void
+ctl_init(Ctl *c, const char *extra)
+{
+	const char *pg_dir = g_getenv("WARREN_TEST_PG_DIR");
+	static const char derp[] =
+		"{\"Regions\":{\"1\":{\"RegionID\":1,\"RegionCode\":\"lo\",\"RegionName\":"
+		"\"Loopback\",\"Nodes\":[{\"Name\":\"1a\",\"RegionID\":1,\"HostName\":"
+		"\"derp.test\",\"IPv4\":\"127.0.0.1\",\"DERPPort\":3340}]}}}\n";
+	g_autofree char *derp_path = NULL;
+	g_autofree char *text = NULL;
+	g_autoptr(GError) error = NULL;
+
+	memset(c, 0, sizeof(*c));
+	c->dir = g_dir_make_tmp("wr-control-test-XXXXXX", &error);
+	g_assert_no_error(error);
+	c->port = free_port();
+	c->url = g_strdup_printf("http://127.0.0.1:%u", c->port);
+	c->log_path = g_build_filename(c->dir, "control.log", NULL);
+	c->conf = g_build_filename(c->dir, "control.conf", NULL);
+	c->db_url = pg_dir != NULL ? new_pg_database(pg_dir)
+				   : g_strdup_printf("sqlite://%s/control.sqlite", c->dir);
+	derp_path = g_build_filename(c->dir, "derp.json", NULL);
+	g_assert_true(g_file_set_contents(derp_path, derp, -1, NULL));
+	text = g_strdup_printf("[server]\n"
+			       "listen = 127.0.0.1:%u\n"
+			       "server-url = %s\n"
+			       "state-dir = %s\n"
+			       "admin-socket = %s/admin.sock\n"
+			       "[database]\n"
+			       "url = %s\n"
+			       "[network]\n"
+			       "dns-domain = tailnet.test\n"
+			       "derp-map = derp.json\n"
+			       "ephemeral-timeout = 1s\n"
+			       "%s",
+			       c->port, c->url, c->dir, c->dir, c->db_url,
+			       extra != NULL ? extra : "[limits]\nregister-burst = 1000\n");
+	g_assert_true(g_file_set_contents(c->conf, text, -1, NULL));
+}
+
+static char *
+ctl_log(Ctl *c)
+{
+	char *text = NULL;
+
+	(void) g_file_get_contents(c->log_path, &text, NULL, NULL);
+	return text != NULL ? text : g_strdup("");
+}
+
+static void
+ctl_start(Ctl *c)
+{
+	const char *bin = g_getenv("WARREN_CONTROL");
+	g_autoptr(GSubprocessLauncher) launcher =
+		g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+	g_autoptr(GError) error = NULL;
+	gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+	g_assert_nonnull(bin);
+	g_subprocess_launcher_set_stderr_file_path(launcher, c->log_path);
+	g_subprocess_launcher_setenv(launcher, "G_MESSAGES_DEBUG", "all", TRUE);
+	c->proc = g_subprocess_launcher_spawn(launcher, &error, bin, "serve", "--config", c->conf,
+					      NULL);
+	g_assert_no_error(error);
+	while (g_get_monotonic_time() < deadline) {
+		g_autoptr(WrControlClient) probe = wr_control_client_new(c->url, NULL);
+
+		wr_control_client_set_timeout(probe, 1000);
+		if (wr_control_client_fetch_key(probe, NULL)) {
+			g_autofree char *log = ctl_log(c);
+
+			/* the backend asked for is the one that serves */
+			g_assert_nonnull(strstr(log, g_str_has_prefix(c->db_url, "postgres")
+							     ? "store: postgresql"
+							     : "store: sqlite"));
+			return;
+		}
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		if (g_subprocess_get_identifier(c->proc) == NULL)
+			break;
+		g_usleep(20 * 1000);
+	}
+	{
+		g_autofree char *log = ctl_log(c);
+
+		g_error("warren-control did not come up on port %u:\n%s", c->port, log);
+	}
+}
+
+static void
+ctl_stop(Ctl *c)
+{
+	if (c->proc == NULL)
+		return;
+	g_subprocess_send_signal(c->proc, SIGTERM);
+	g_assert_true(g_subprocess_wait(c->proc, NULL, NULL));
+	g_assert_true(g_subprocess_get_if_exited(c->proc));
+	g_assert_cmpint(g_subprocess_get_exit_status(c->proc), ==, 0);
+	g_clear_object(&c->proc);
+}
+
+static void
+ctl_clear(Ctl *c)
+{
+	ctl_stop(c);
+	if (c->dir != NULL) {
+		g_autoptr(GFile) dir = g_file_new_for_path(c->dir);
+		g_autoptr(GFileEnumerator) e = g_file_enumerate_children(
+			dir, G_FILE_ATTRIBUTE_STANDARD_NAME, G_FILE_QUERY_INFO_NONE, NULL, NULL);
+		GFileInfo *info;
+
+		while (e != NULL && (info = g_file_enumerator_next_file(e, NULL, NULL)) != NULL) {
+			g_autofree char *path =
+				g_build_filename(c->dir, g_file_info_get_name(info), NULL);
+
+			g_unlink(path);
+			g_object_unref(info);
+		}
+		g_rmdir(c->dir);
+	}
+	g_free(c->dir);
+	g_free(c->conf);
+	g_free(c->db_url);
+	g_free(c->log_path);
+	g_free(c->url);
+}
+
+/* a pre-auth key made straight in the store, as `warren-control authkeys create` would */
+static char *
+make_key(Ctl *c, gboolean reusable, gboolean ephemeral, const char *const *tags, gint64 expiry)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(WrStore) store = wr_store_open(c->db_url, &error);
+	g_autoptr(WrStoreAuthKey) key = NULL;
+	char *secret = NULL;
+
+	g_assert_no_error(error);
+	key = wr_store_authkey_create(store, 0, reusable, ephemeral, tags, expiry,
+				      g_get_real_time() / G_USEC_PER_SEC, &secret, &error);
+	g_assert_no_error(error);
+	return secret;
+}
+
+static WrControlClient *
+client_new(Ctl *c)
+{
+	g_autoptr(GError) error = NULL;
+	WrControlClient *client = wr_control_client_new(c->url, &error);
+
+	g_assert_no_error(error);
+	wr_control_client_set_timeout(client, 10000);
+	g_assert_true(wr_control_client_fetch_key(client, &error));
+	g_assert_no_error(error);
+	return client;
+}
+
+static JsonObject *
+do_register(WrControlClient *client, const char *key, const char *hostname)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) req = wr_control_client_register_request(client, key, hostname);
+	JsonObject *resp = wr_control_client_call(client, "register", req, &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(resp);
+	return resp;
+}
+
+static WrControlClient *
+join(Ctl *c, const char *key, const char *hostname)
+{
+	WrControlClient *client = client_new(c);
+	g_autoptr(JsonObject) resp = do_register(client, key, hostname);
+
+	g_assert_cmpstr(json_object_get_string_member(resp, "error"), ==, "");
+	g_assert_true(json_object_get_boolean_member(resp, "machine_authorized"));
+	return client;
+}
+
+static WrControlStream *
+open_stream(WrControlClient *client, const char *const *endpoints, JsonObject **out_full)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) req = wr_control_client_map_request(client, endpoints, TRUE, NULL);
+	WrControlStream *s = wr_control_client_map_stream(client, req, &error);
+
+	g_assert_no_error(error);
+	*out_full = wr_control_stream_next(s, FRAME_WAIT_MS, &error);
+	g_assert_no_error(error);
+	g_assert_true(json_object_has_member(*out_full, "peers"));
+	return s;
+}
+
+static char *
+node_key_text(WrControlClient *client)
+{
+	return wr_key_to_text(WR_KEY_KIND_NODE, wr_control_client_node_public(client));
+}
+
+/* the peer in a list with this node key, or NULL */
+static JsonObject *
+find_peer(JsonArray *peers, const char *node_key)
+{
+	for (guint i = 0; peers != NULL && i < json_array_get_length(peers); i++) {
+		JsonObject *p = json_array_get_object_element(peers, i);
+
+		if (g_strcmp0(json_object_get_string_member(p, "node_key"), node_key) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+typedef gboolean (*FramePred)(JsonObject *frame, gconstpointer data);
+
+/* reads frames until one matches; fails the test after FRAME_WAIT_MS */
+static JsonObject *
+wait_frame(WrControlStream *s, FramePred pred, gconstpointer data)
+{
+	gint64 deadline = g_get_monotonic_time() + FRAME_WAIT_MS * 1000;
+
+	while (g_get_monotonic_time() < deadline) {
+		g_autoptr(GError) error = NULL;
+		JsonObject *frame = wr_control_stream_next(
+			s, (guint) MAX((deadline - g_get_monotonic_time()) / 1000, 1), &error);
+
+		if (frame == NULL) {
+			if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+				break;
+			g_error("stream: %s", error->message);
+		}
+		{
+			g_autoptr(JsonNode) n = json_node_new(JSON_NODE_OBJECT);
+			g_autofree char *text = NULL;
+			g_autofree char *esc = NULL;
+
+			json_node_set_object(n, frame);
+			text = json_to_string(n, FALSE);
+			esc = g_strescape(text, NULL);
+			g_test_message("frame: %.300s", esc);
+		}
+		if (pred(frame, data))
+			return frame;
+		json_object_unref(frame);
+	}
+	g_error("no matching frame within %d ms", FRAME_WAIT_MS);
+	return NULL;
+}
+
+/* what a frame says of peer id: its patch, or the whole node when it changed more */
+static JsonObject *
+patch_for(JsonObject *frame, gint64 id)
+{
+	const char *const lists[] = {"peers_patch", "peers_changed"};
+
+	for (guint l = 0; l < G_N_ELEMENTS(lists); l++) {
+		JsonArray *arr = json_object_has_member(frame, lists[l])
+					 ? json_object_get_array_member(frame, lists[l])
+					 : NULL;
+
+		for (guint i = 0; arr != NULL && i < json_array_get_length(arr); i++) {
+			JsonObject *p = json_array_get_object_element(arr, i);
+
+			if (json_object_get_int_member(p, "id") == id)
+				return p;
+		}
+	}
+	return NULL;
+}
+
+static gboolean
+has_removed(JsonObject *frame, gconstpointer data)
+{
+	gint64 id = *(const gint64 *) data;
+	JsonArray *removed = json_object_has_member(frame, "peers_removed")
+				     ? json_object_get_array_member(frame, "peers_removed")
+				     : NULL;
+
+	for (guint i = 0; removed != NULL && i < json_array_get_length(removed); i++)
+		if (json_array_get_int_element(removed, i) == id)
+			return TRUE;
+	return FALSE;
+}
+
+static gboolean
+has_changed_key(JsonObject *frame, gconstpointer data)
+{
+	return json_object_has_member(frame, "peers_changed") &&
+	       find_peer(json_object_get_array_member(frame, "peers_changed"), data) != NULL;
+}
+
+typedef struct {
+	gint64 id;
+	const char *member;
+	const char *text; /* a string member's value, or the first element of an array member */
+	gboolean boolean;
+} PatchWant;
+
+static gboolean
+has_patch(JsonObject *frame, gconstpointer data)
+{
+	const PatchWant *want = data;
+	JsonObject *p = patch_for(frame, want->id);
+	JsonNode *m;
+
+	if (p == NULL || !json_object_has_member(p, want->member))
+		return FALSE;
+	m = json_object_get_member(p, want->member);
+	if (JSON_NODE_HOLDS_ARRAY(m)) {
+		JsonArray *a = json_node_get_array(m);
+
+		return json_array_get_length(a) > 0 &&
+		       g_strcmp0(json_array_get_string_element(a, 0), want->text) == 0;
+	}
+	if (json_node_get_value_type(m) == G_TYPE_BOOLEAN)
+		return json_node_get_boolean(m) == want->boolean;
+	return g_strcmp0(json_node_get_string(m), want->text) == 0;
+}
+
+static gint64
+self_id(JsonObject *full)
+{
+	return json_object_get_int_member(json_object_get_object_member(full, "node"), "id");
+}
+
+/* ---- cases -------------------------------------------------------------------------------------
+ */
+
+static void
+test_register_and_stream(void)
+{
+	Ctl c;
+	g_autofree char *key = NULL;
+	g_autoptr(WrControlClient) a = NULL;
+	g_autoptr(WrControlClient) b = NULL;
+	g_autoptr(WrControlStream) sa = NULL;
+	g_autoptr(WrControlStream) sb = NULL;
+	g_autoptr(JsonObject) fa = NULL;
+	g_autoptr(JsonObject) fb = NULL;
+	g_autoptr(JsonObject) f = NULL;
+	g_autofree char *kb = NULL;
+	const char *const eps_a[] = {"192.0.2.1:41641", NULL};
+	const char *const eps_b[] = {"198.51.100.7:41641", NULL};
+	const char *const eps_b2[] = {"203.0.113.9:1234", NULL};
+	JsonObject *node, *peer;
+	gint64 id_b;
+
+	ctl_init(&c, NULL);
+	ctl_start(&c);
+	key = make_key(&c, TRUE, FALSE, NULL, 0);
+	a = join(&c, key, "Alpha Laptop");
+	b = join(&c, key, "alpha-laptop");
+
+	sa = open_stream(a, eps_a, &fa);
+	node = json_object_get_object_member(fa, "node");
+	g_assert_cmpstr(json_object_get_string_member(node, "name"), ==, "alpha-laptop");
+	g_assert_cmpstr(json_object_get_string_member(node, "dns_name"), ==,
+			"alpha-laptop.tailnet.test.");
+	g_assert_cmpstr(
+		json_array_get_string_element(json_object_get_array_member(node, "addresses"), 0),
+		==, "100.64.0.1/32");
+	g_assert_true(json_object_has_member(fa, "derp_map"));
+	g_assert_true(json_object_has_member(fa, "packet_filter"));
+	g_assert_cmpstr(
+		json_object_get_string_member(json_object_get_object_member(fa, "dns"), "domain"),
+		==, "tailnet.test");
+	kb = node_key_text(b);
+	peer = find_peer(json_object_get_array_member(fa, "peers"), kb);
+	g_assert_nonnull(peer);
+	/* the second machine with the same host name gets a suffix, and the next address */
+	g_assert_cmpstr(json_object_get_string_member(peer, "name"), ==, "alpha-laptop-2");
+	g_assert_cmpstr(
+		json_array_get_string_element(json_object_get_array_member(peer, "addresses"), 0),
+		==, "100.64.0.2/32");
+	g_assert_false(json_object_get_boolean_member(peer, "online"));
+	id_b = json_object_get_int_member(peer, "id");
+
+	/* b comes online: a hears it as a patch */
+	sb = open_stream(b, eps_b, &fb);
+	g_assert_cmpint(self_id(fb), ==, id_b);
+	{
+		PatchWant want = {id_b, "online", NULL, TRUE};
+
+		f = wait_frame(sa, has_patch, &want);
+		g_clear_pointer(&f, json_object_unref);
+	}
+	/* b's endpoints change: one patch with them */
+	{
+		g_autoptr(GError) error = NULL;
+		g_autoptr(JsonObject) req = wr_control_client_map_request(b, eps_b2, FALSE, NULL);
+		g_autoptr(JsonObject) resp = wr_control_client_call(b, "map", req, &error);
+		PatchWant want = {id_b, "endpoints", "203.0.113.9:1234", FALSE};
+
+		g_assert_no_error(error);
+		g_assert_true(json_object_has_member(resp, "peers"));
+		f = wait_frame(sa, has_patch, &want);
+		g_clear_pointer(&f, json_object_unref);
+	}
+	/* warren-derp's admission check knows b's key, and not a stranger's */
+	{
+		g_autofree char *yes =
+			g_strdup_printf("{\"NodePublic\":\"%s\",\"Source\":\"192.0.2.1\"}", kb);
+		const char *no =
+			"{\"NodePublic\":\"nodekey:"
+			"0101010101010101010101010101010101010101010101010101010101010101\"}";
+		g_autoptr(GBytes) r1 = NULL;
+		g_autoptr(GBytes) r2 = NULL;
+		g_autoptr(GBytes) r3 = NULL;
+		g_autoptr(GError) error = NULL;
+		guint status = 0;
+
+		g_assert_true(wr_control_client_post_raw(a, "/verify", yes, strlen(yes), &status,
+							 &r1, &error));
+		g_assert_cmpuint(status, ==, 200);
+		{
+			g_autofree char *t =
+				g_strndup(g_bytes_get_data(r1, NULL), g_bytes_get_size(r1));
+
+			g_assert_cmpstr(t, ==, "{\"Allow\":true}");
+		}
+		g_assert_true(wr_control_client_post_raw(a, "/verify", no, strlen(no), &status, &r2,
+							 &error));
+		g_assert_cmpuint(status, ==, 200);
+		{
+			g_autofree char *t =
+				g_strndup(g_bytes_get_data(r2, NULL), g_bytes_get_size(r2));
+
+			g_assert_cmpstr(t, ==, "{\"Allow\":false}");
+		}
+		g_assert_true(
+			wr_control_client_post_raw(a, "/verify", "{}", 2, &status, &r3, &error));
+		g_assert_cmpuint(status, ==, 400);
+	}
+	/* b goes away: a sees it offline */
+	g_clear_pointer(&sb, wr_control_stream_free);
+	{
+		PatchWant want = {id_b, "online", NULL, FALSE};
+
+		f = wait_frame(sa, has_patch, &want);
+		g_clear_pointer(&f, json_object_unref);
+	}
+	ctl_clear(&c);
+}
+
+static void
+test_rotation_and_logout(void)
+{
+	Ctl c;
+	g_autofree char *key = NULL;
+	g_autoptr(WrControlClient) a = NULL;
+	g_autoptr(WrControlClient) b = NULL;
+	g_autoptr(WrControlStream) sa = NULL;
+	g_autoptr(JsonObject) fa = NULL;
+	g_autoptr(JsonObject) f = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *old_key = NULL;
+	g_autofree char *new_key = NULL;
+	gint64 id_b;
+
+	ctl_init(&c, NULL);
+	ctl_start(&c);
+	key = make_key(&c, TRUE, FALSE, NULL, 0);
+	a = join(&c, key, "a");
+	b = join(&c, key, "b");
+	sa = open_stream(a, NULL, &fa);
+	old_key = node_key_text(b);
+	id_b = json_object_get_int_member(
+		find_peer(json_object_get_array_member(fa, "peers"), old_key), "id");
+
+	/* rotation: signed by the machine key, no auth key, no sign-in */
+	wr_control_client_new_node_key(b);
+	new_key = node_key_text(b);
+	{
+		g_autoptr(JsonObject) req = wr_control_client_register_request(b, NULL, "b");
+		g_autoptr(JsonObject) resp = NULL;
+		PatchWant want = {id_b, "node_key", new_key, FALSE};
+
+		json_object_set_string_member(req, "old_node_key", old_key);
+		resp = wr_control_client_call(b, "register", req, &error);
+		g_assert_no_error(error);
+		g_assert_true(json_object_get_boolean_member(resp, "machine_authorized"));
+		f = wait_frame(sa, has_patch, &want);
+		g_clear_pointer(&f, json_object_unref);
+	}
+	/* a rotation from a key that is not the current one is refused */
+	{
+		g_autoptr(JsonObject) req = wr_control_client_register_request(b, NULL, "b");
+		g_autoptr(JsonObject) resp = NULL;
+
+		json_object_set_string_member(req, "old_node_key", old_key);
+		wr_control_client_new_node_key(b);
+		json_object_set_string_member(req, "node_key", node_key_text(b));
+		resp = wr_control_client_call(b, "register", req, &error);
+		g_assert_no_error(error);
+		g_assert_false(json_object_get_boolean_member(resp, "machine_authorized"));
+		g_assert_nonnull(
+			strstr(json_object_get_string_member(resp, "error"), "old_node_key"));
+	}
+	/* the old node key no longer maps */
+	{
+		g_autoptr(JsonObject) req = wr_control_client_map_request(b, NULL, FALSE, NULL);
+		g_autoptr(JsonObject) resp = NULL;
+
+		json_object_set_string_member(req, "node_key", old_key);
+		resp = wr_control_client_call(b, "map", req, &error);
+		g_assert_null(resp);
+		g_assert_error(error, WR_CONTROL_CLIENT_HTTP_ERROR, 403);
+		g_clear_error(&error);
+	}
+	/* logout with the current key: b leaves a's map */
+	{
+		g_autoptr(JsonObject) req = wr_control_client_register_request(b, NULL, "b");
+		g_autoptr(JsonObject) resp = NULL;
+
+		json_object_set_string_member(req, "node_key", new_key);
+		json_object_set_boolean_member(req, "logout", TRUE);
+		resp = wr_control_client_call(b, "register", req, &error);
+		g_assert_no_error(error);
+		g_assert_false(json_object_get_boolean_member(resp, "machine_authorized"));
+		g_assert_true(json_object_get_boolean_member(resp, "node_key_expired"));
+		f = wait_frame(sa, has_removed, &id_b);
+		g_clear_pointer(&f, json_object_unref);
+	}
+	ctl_clear(&c);
+}
+
+static void
+test_authkey_refusals(void)
+{
+	Ctl c;
+	g_autofree char *one_off = NULL;
+	g_autofree char *expired = NULL;
+	g_autoptr(WrControlClient) a = NULL;
+	g_autoptr(WrControlClient) b = NULL;
+	g_autoptr(WrControlClient) d = NULL;
+	g_autoptr(WrControlClient) e = NULL;
+	g_autoptr(JsonObject) r1 = NULL;
+	g_autoptr(JsonObject) r2 = NULL;
+	g_autoptr(JsonObject) r3 = NULL;
+	g_autoptr(JsonObject) r4 = NULL;
+
+	ctl_init(&c, NULL);
+	ctl_start(&c);
+	one_off = make_key(&c, FALSE, FALSE, NULL, 0);
+	expired = make_key(&c, TRUE, FALSE, NULL, g_get_real_time() / G_USEC_PER_SEC - 10);
+	a = join(&c, one_off, "first");
+	b = client_new(&c);
+	r1 = do_register(b, one_off, "second");
+	g_assert_false(json_object_get_boolean_member(r1, "machine_authorized"));
+	g_assert_cmpstr(json_object_get_string_member(r1, "error"), ==, "auth key already used");
+	d = client_new(&c);
+	r2 = do_register(d, expired, "third");
+	g_assert_cmpstr(json_object_get_string_member(r2, "error"), ==, "auth key expired");
+	e = client_new(&c);
+	r3 = do_register(e,
+			 "wrkey-0000000000000000-000000000000000000000000000000000000000000000000",
+			 "fourth");
+	g_assert_cmpstr(json_object_get_string_member(r3, "error"), ==, "unknown auth key");
+	/* no key and no sign-in configured */
+	r4 = do_register(e, NULL, "fourth");
+	g_assert_false(json_object_get_boolean_member(r4, "machine_authorized"));
+	g_assert_nonnull(strstr(json_object_get_string_member(r4, "error"), "auth key"));
+	/* a machine that never registered cannot map */
+	{
+		g_autoptr(GError) error = NULL;
+		g_autoptr(JsonObject) req = wr_control_client_map_request(e, NULL, FALSE, NULL);
+		g_autoptr(JsonObject) resp = wr_control_client_call(e, "map", req, &error);
+
+		g_assert_null(resp);
+		g_assert_error(error, WR_CONTROL_CLIENT_HTTP_ERROR, 403);
+	}
+	ctl_clear(&c);
+}
+
+static void
+test_ephemeral(void)
+{
+	Ctl c;
+	g_autofree char *key = NULL;
+	g_autofree char *eph_key = NULL;
+	g_autoptr(WrControlClient) a = NULL;
+	g_autoptr(WrControlClient) b = NULL;
+	g_autoptr(WrControlStream) sa = NULL;
+	g_autoptr(WrControlStream) sb = NULL;
+	g_autoptr(JsonObject) fa = NULL;
+	g_autoptr(JsonObject) fb = NULL;
+	g_autoptr(JsonObject) f = NULL;
+	g_autofree char *kb = NULL;
+	gint64 id_b;
+
+	ctl_init(&c, NULL);
+	ctl_start(&c);
+	key = make_key(&c, TRUE, FALSE, NULL, 0);
+	eph_key = make_key(&c, TRUE, TRUE, NULL, 0);
+	a = join(&c, key, "a");
+	sa = open_stream(a, NULL, &fa);
+	b = join(&c, eph_key, "ci-runner");
+	kb = node_key_text(b);
+	f = wait_frame(sa, has_changed_key, kb);
+	id_b = json_object_get_int_member(
+		find_peer(json_object_get_array_member(f, "peers_changed"), kb), "id");
+	g_clear_pointer(&f, json_object_unref);
+	sb = open_stream(b, NULL, &fb);
+	g_clear_pointer(&sb, wr_control_stream_free);
+	/* offline for ephemeral-timeout (1 s): deleted */
+	f = wait_frame(sa, has_removed, &id_b);
+	g_clear_pointer(&f, json_object_unref);
+	{
+		g_autoptr(GError) error = NULL;
+		g_autoptr(JsonObject) req = wr_control_client_map_request(b, NULL, FALSE, NULL);
+		g_autoptr(JsonObject) resp = wr_control_client_call(b, "map", req, &error);
+
+		g_assert_null(resp);
+		g_assert_error(error, WR_CONTROL_CLIENT_HTTP_ERROR, 403);
+	}
+	ctl_clear(&c);
+}
+
+static void
+test_policy(void)
+{
+	/* servers see nothing but each other on 22; laptops reach servers */
+	static const char policy[] = "// who may reach whom\n"
+				     "{\n"
+				     "  \"tagOwners\": {\"tag:server\": [], \"tag:laptop\": []},\n"
+				     "  \"acls\": [\n"
+				     "    {\"action\": \"accept\", \"src\": [\"tag:laptop\"], "
+				     "\"dst\": [\"tag:server:22\"]},\n"
+				     "  ],\n"
+				     "}\n";
+	const char *const server_tags[] = {"tag:server", NULL};
+	const char *const laptop_tags[] = {"tag:laptop", NULL};
+	Ctl c;
+	g_autofree char *skey = NULL;
+	g_autofree char *lkey = NULL;
+	g_autoptr(WrControlClient) s1 = NULL;
+	g_autoptr(WrControlClient) s2 = NULL;
+	g_autoptr(WrControlClient) l1 = NULL;
+	g_autoptr(WrControlStream) ss = NULL;
+	g_autoptr(WrControlStream) ls = NULL;
+	g_autoptr(JsonObject) fs = NULL;
+	g_autoptr(JsonObject) fl = NULL;
+	g_autofree char *k_s2 = NULL;
+	g_autofree char *k_l1 = NULL;
+	g_autofree char *k_s1 = NULL;
+	JsonArray *filter;
+
+	ctl_init(&c, NULL);
+	{
+		g_autoptr(GError) error = NULL;
+		g_autoptr(WrStore) store = wr_store_open(c.db_url, &error);
+		g_autoptr(WrStorePolicy) p = NULL;
+
+		g_assert_no_error(error);
+		p = wr_store_policy_set(store, policy, "test", 1, &error);
+		g_assert_no_error(error);
+	}
+	ctl_start(&c);
+	skey = make_key(&c, TRUE, FALSE, server_tags, 0);
+	lkey = make_key(&c, TRUE, FALSE, laptop_tags, 0);
+	s1 = join(&c, skey, "s1");
+	s2 = join(&c, skey, "s2");
+	l1 = join(&c, lkey, "l1");
+	k_s1 = node_key_text(s1);
+	k_s2 = node_key_text(s2);
+	k_l1 = node_key_text(l1);
+
+	/* a server sees the laptop (it may be reached by it), not the other server */
+	ss = open_stream(s1, NULL, &fs);
+	g_assert_nonnull(find_peer(json_object_get_array_member(fs, "peers"), k_l1));
+	g_assert_null(find_peer(json_object_get_array_member(fs, "peers"), k_s2));
+	/* and its filter lets the laptop's address in on port 22 only */
+	filter = json_object_get_array_member(fs, "packet_filter");
+	g_assert_cmpuint(json_array_get_length(filter), ==, 1);
+	{
+		JsonObject *rule = json_array_get_object_element(filter, 0);
+		JsonArray *src = json_object_get_array_member(rule, "src");
+		JsonArray *dst = json_object_get_array_member(rule, "dst");
+		JsonArray *ports;
+
+		g_assert_cmpstr(json_array_get_string_element(src, 0), ==, "100.64.0.3/32");
+		ports = json_object_get_array_member(json_array_get_object_element(dst, 0),
+						     "ports");
+		g_assert_cmpint(json_array_get_int_element(ports, 0), ==, 22);
+		g_assert_cmpint(json_array_get_int_element(ports, 1), ==, 22);
+	}
+	/* the laptop sees both servers, and accepts nothing (no rule targets it) */
+	ls = open_stream(l1, NULL, &fl);
+	g_assert_nonnull(find_peer(json_object_get_array_member(fl, "peers"), k_s1));
+	g_assert_nonnull(find_peer(json_object_get_array_member(fl, "peers"), k_s2));
+	g_assert_cmpuint(json_array_get_length(json_object_get_array_member(fl, "packet_filter")),
+			 ==, 0);
+	ctl_clear(&c);
+}
+
+static gboolean
+is_keep_alive(JsonObject *frame, gconstpointer data)
+{
+	return json_object_has_member(frame, "keep_alive") &&
+	       json_object_get_boolean_member(frame, "keep_alive");
+}
+
+static void
+test_keep_alive(void)
+{
+	Ctl c;
+	g_autofree char *key = NULL;
+	g_autoptr(WrControlClient) a = NULL;
+	g_autoptr(WrControlStream) sa = NULL;
+	g_autoptr(JsonObject) fa = NULL;
+	g_autoptr(JsonObject) f = NULL;
+
+	ctl_init(&c, "[limits]\nkeepalive-interval = 1s\n");
+	ctl_start(&c);
+	key = make_key(&c, TRUE, FALSE, NULL, 0);
+	a = join(&c, key, "a");
+	sa = open_stream(a, NULL, &fa);
+	/* the tick runs every 5 s: within two of them */
+	{
+		gint64 t0 = g_get_monotonic_time();
+		g_autoptr(GError) error = NULL;
+
+		f = wr_control_stream_next(sa, 12000, &error);
+		g_assert_no_error(error);
+		g_assert_true(is_keep_alive(f, NULL));
+		g_assert_cmpint(g_get_monotonic_time() - t0, <, 11 * G_USEC_PER_SEC);
+	}
+	ctl_clear(&c);
+}
+
+static void
+test_replay_and_limits(void)
+{
+	Ctl c;
+	g_autofree char *key = NULL;
+	g_autoptr(WrControlClient) a = NULL;
+	g_autoptr(JsonObject) req = NULL;
+	g_autoptr(GBytes) sealed = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *path = NULL;
+	guint status = 0;
+
+	ctl_init(&c, "[limits]\nregister-per-minute = 1\nregister-burst = 3\n");
+	ctl_start(&c);
+	key = make_key(&c, TRUE, FALSE, NULL, 0);
+	a = client_new(&c);
+	req = wr_control_client_register_request(a, key, "a");
+	sealed = wr_control_client_seal(a, req, &error);
+	g_assert_no_error(error);
+	path = wr_control_client_machine_path(a, "register");
+	/* the same sealed body twice: the second is a replay */
+	for (guint i = 0; i < 2; i++) {
+		g_autoptr(GBytes) body = NULL;
+
+		g_assert_true(wr_control_client_post_raw(a, path, g_bytes_get_data(sealed, NULL),
+							 g_bytes_get_size(sealed), &status, &body,
+							 &error));
+		g_assert_no_error(error);
+		if (i == 0) {
+			g_assert_cmpuint(status, ==, 200);
+		} else {
+			g_assert_cmpuint(status, ==, 400);
+			g_assert_nonnull(g_strstr_len(g_bytes_get_data(body, NULL),
+						      g_bytes_get_size(body), "replayed"));
+		}
+	}
+	/* a body over 1 MiB is refused before it is read */
+	{
+		gsize big = WR_CONTROL_SEAL_MAX_BODY + 1;
+		g_autofree guint8 *junk = g_malloc0(big);
+		g_autoptr(GBytes) body = NULL;
+		g_autoptr(WrControlClient) b = client_new(&c);
+		g_autofree char *map_path = wr_control_client_machine_path(b, "map");
+
+		/* the connection may be cut while the body is still going out */
+		if (wr_control_client_post_raw(b, map_path, junk, big, &status, &body, NULL))
+			g_assert_cmpuint(status, ==, 413);
+	}
+	/* the third register call from this address is within the burst; the fourth is not */
+	{
+		g_autoptr(WrControlClient) d = client_new(&c);
+		g_autofree char *p2 = wr_control_client_machine_path(d, "register");
+		guint refused = 0;
+
+		g_assert_no_error(error);
+		for (guint i = 0; i < 3; i++) {
+			g_autoptr(GBytes) b2 = NULL;
+			g_autoptr(JsonObject) rr = wr_control_client_register_request(d, key, "d");
+			g_autoptr(GBytes) sx = wr_control_client_seal(d, rr, &error);
+
+			g_assert_true(wr_control_client_post_raw(d, p2, g_bytes_get_data(sx, NULL),
+								 g_bytes_get_size(sx), &status, &b2,
+								 &error));
+			if (status == 429)
+				refused++;
+		}
+		/* 2 earlier calls + 3 now against a burst of 3 */
+		g_assert_cmpuint(refused, ==, 2);
+	}
+	ctl_clear(&c);
+}
+
+static void
+test_restart_keeps_everything(void)
+{
+	Ctl c;
+	g_autofree char *key = NULL;
+	g_autoptr(WrControlClient) a = NULL;
+	g_autoptr(WrControlClient) b = NULL;
+	g_autoptr(JsonObject) before = NULL;
+	g_autoptr(JsonObject) after = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *server_key = NULL;
+
+	ctl_init(&c, NULL);
+	ctl_start(&c);
+	key = make_key(&c, FALSE, FALSE, NULL, 0);
+	a = join(&c, key, "a");
+	{
+		g_autofree char *k2 = make_key(&c, FALSE, FALSE, NULL, 0);
+
+		b = join(&c, k2, "b");
+	}
+	{
+		g_autoptr(JsonObject) req = wr_control_client_map_request(a, NULL, FALSE, NULL);
+
+		before = wr_control_client_call(a, "map", req, &error);
+		g_assert_no_error(error);
+	}
+	server_key = g_memdup2(wr_control_client_server_key(a), WR_CRYPTO_KEY_LEN);
+	ctl_stop(&c);
+	ctl_start(&c);
+	{
+		g_autoptr(WrControlClient) probe = client_new(&c);
+		g_autoptr(JsonObject) req = wr_control_client_map_request(a, NULL, FALSE, NULL);
+		g_autoptr(JsonObject) r = NULL;
+
+		/* the same server key: clients need not learn it again */
+		g_assert_cmpmem(wr_control_client_server_key(probe), WR_CRYPTO_KEY_LEN, server_key,
+				WR_CRYPTO_KEY_LEN);
+		after = wr_control_client_call(a, "map", req, &error);
+		g_assert_no_error(error);
+		/* still registered: register again answers authorized without a key */
+		r = do_register(b, NULL, "b");
+		g_assert_true(json_object_get_boolean_member(r, "machine_authorized"));
+	}
+	{
+		JsonObject *n0 = json_object_get_object_member(before, "node");
+		JsonObject *n1 = json_object_get_object_member(after, "node");
+		JsonArray *p0 = json_object_get_array_member(before, "peers");
+		JsonArray *p1 = json_object_get_array_member(after, "peers");
+
+		g_assert_cmpint(json_object_get_int_member(n0, "id"), ==,
+				json_object_get_int_member(n1, "id"));
+		g_assert_cmpstr(json_array_get_string_element(
+					json_object_get_array_member(n0, "addresses"), 1),
+				==,
+				json_array_get_string_element(
+					json_object_get_array_member(n1, "addresses"), 1));
+		g_assert_cmpuint(json_array_get_length(p0), ==, 1);
+		g_assert_cmpuint(json_array_get_length(p1), ==, 1);
+		g_assert_cmpstr(
+			json_object_get_string_member(json_array_get_object_element(p0, 0), "name"),
+			==,
+			json_object_get_string_member(json_array_get_object_element(p1, 0),
+						      "name"));
+	}
+	ctl_clear(&c);
+}
+
+static void
+test_bad_config_refused(void)
+{
+	Ctl c;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *err = NULL;
+	int status = 0;
+	const char *bin = g_getenv("WARREN_CONTROL");
+
+	ctl_init(&c, "[limits]\nregister-burst = lots\n");
+	g_assert_true(g_spawn_sync(
+		NULL, (char *[]){(char *) bin, (char *) "serve", (char *) "--config", c.conf, NULL},
+		NULL, 0, NULL, NULL, NULL, &err, &status, &error));
+	g_assert_no_error(error);
+	g_assert_false(g_spawn_check_wait_status(status, NULL));
+	g_assert_nonnull(strstr(err, "register-burst"));
+	g_assert_nonnull(strstr(err, "control.conf:13: [limits] register-burst"));
+	ctl_clear(&c);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_assert_true(wr_crypto_init());
+	signal(SIGPIPE, SIG_IGN);
+	g_test_add_func("/warren/control-server/register-and-stream", test_register_and_stream);
+	g_test_add_func("/warren/control-server/rotation-and-logout", test_rotation_and_logout);
+	g_test_add_func("/warren/control-server/authkey-refusals", test_authkey_refusals);
+	g_test_add_func("/warren/control-server/ephemeral", test_ephemeral);
+	g_test_add_func("/warren/control-server/policy", test_policy);
+	g_test_add_func("/warren/control-server/keep-alive", test_keep_alive);
+	g_test_add_func("/warren/control-server/replay-and-limits", test_replay_and_limits);
+	g_test_add_func("/warren/control-server/restart", test_restart_keeps_everything);
+	g_test_add_func("/warren/control-server/bad-config", test_bad_config_refused);
+	return g_test_run();
+}
