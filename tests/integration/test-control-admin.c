@@ -30,6 +30,7 @@
 #include "wr-control-client.h"
 #include "wr-crypto.h"
 #include "wr-store.h"
+#include "wr-test-proc.h"
 
 #define START_WAIT_MS 15000
 
@@ -64,20 +65,6 @@ typedef struct {
 	char *log;
 	GSubprocess *proc;
 } Srv;
-
-static guint16
-free_port(void)
-{
-	struct sockaddr_in addr = {.sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(addr);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	g_assert_cmpint(bind(fd, (struct sockaddr *) &addr, sizeof(addr)), ==, 0);
-	g_assert_cmpint(getsockname(fd, (struct sockaddr *) &addr, &len), ==, 0);
-	close(fd);
-	return ntohs(addr.sin_port);
-}
 
 static const char *
 binary(void)
@@ -220,7 +207,7 @@ srv_setup(Srv *srv, const char *socket)
 	g_autofree char *derp = NULL;
 	g_autofree char *state = NULL;
 	g_autofree char *text = NULL;
-	guint16 port = free_port();
+	guint16 port = wr_test_free_port(SOCK_STREAM);
 
 	srv->dir = g_dir_make_tmp("warren-control-admin-XXXXXX", &error);
 	g_assert_no_error(error);
@@ -243,29 +230,11 @@ srv_setup(Srv *srv, const char *socket)
 }
 
 static void
-rm_rf(const char *path)
-{
-	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-	const char *name;
-
-	if (dir == NULL) {
-		(void) g_unlink(path);
-		return;
-	}
-	while ((name = g_dir_read_name(dir)) != NULL) {
-		g_autofree char *child = g_build_filename(path, name, NULL);
-
-		rm_rf(child);
-	}
-	(void) g_rmdir(path);
-}
-
-static void
 srv_teardown(Srv *srv)
 {
 	if (srv->proc != NULL)
 		srv_kill(srv);
-	rm_rf(srv->dir);
+	wr_test_rm_rf(srv->dir);
 	g_free(srv->dir);
 	g_free(srv->config);
 	g_free(srv->socket);

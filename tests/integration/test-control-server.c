@@ -28,6 +28,7 @@
 #include "wr-crypto.h"
 #include "wr-key.h"
 #include "wr-store.h"
+#include "wr-test-proc.h"
 
 #define FRAME_WAIT_MS 5000
 
@@ -40,20 +41,6 @@ typedef struct {
 	guint16 port;
 	GSubprocess *proc;
 } Ctl;
-
-static guint16
-free_port(void)
-{
-	struct sockaddr_in addr = {.sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(addr);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	g_assert_cmpint(bind(fd, (struct sockaddr *) &addr, sizeof(addr)), ==, 0);
-	g_assert_cmpint(getsockname(fd, (struct sockaddr *) &addr, &len), ==, 0);
-	close(fd);
-	return ntohs(addr.sin_port);
-}
 
 /* a fresh database on the test's PostgreSQL; its store URL */
 static char *
@@ -90,7 +77,7 @@ ctl_init(Ctl *c, const char *extra)
 	memset(c, 0, sizeof(*c));
 	c->dir = g_dir_make_tmp("wr-control-test-XXXXXX", &error);
 	g_assert_no_error(error);
-	c->port = free_port();
+	c->port = wr_test_free_port(SOCK_STREAM);
 	c->url = g_strdup_printf("http://127.0.0.1:%u", c->port);
 	c->log_path = g_build_filename(c->dir, "control.log", NULL);
 	c->conf = g_build_filename(c->dir, "control.conf", NULL);
@@ -181,21 +168,7 @@ static void
 ctl_clear(Ctl *c)
 {
 	ctl_stop(c);
-	if (c->dir != NULL) {
-		g_autoptr(GFile) dir = g_file_new_for_path(c->dir);
-		g_autoptr(GFileEnumerator) e = g_file_enumerate_children(
-			dir, G_FILE_ATTRIBUTE_STANDARD_NAME, G_FILE_QUERY_INFO_NONE, NULL, NULL);
-		GFileInfo *info;
-
-		while (e != NULL && (info = g_file_enumerator_next_file(e, NULL, NULL)) != NULL) {
-			g_autofree char *path =
-				g_build_filename(c->dir, g_file_info_get_name(info), NULL);
-
-			g_unlink(path);
-			g_object_unref(info);
-		}
-		g_rmdir(c->dir);
-	}
+	wr_test_rm_rf(c->dir);
 	g_free(c->dir);
 	g_free(c->conf);
 	g_free(c->db_url);
@@ -561,12 +534,14 @@ test_rotation_and_logout(void)
 	}
 	/* a rotation from a key that is not the current one is refused */
 	{
+		g_autofree char *wrong_new = NULL;
 		g_autoptr(JsonObject) req = wr_control_client_register_request(b, NULL, "b");
 		g_autoptr(JsonObject) resp = NULL;
 
 		json_object_set_string_member(req, "old_node_key", old_key);
 		wr_control_client_new_node_key(b);
-		json_object_set_string_member(req, "node_key", node_key_text(b));
+		wrong_new = node_key_text(b);
+		json_object_set_string_member(req, "node_key", wrong_new);
 		resp = wr_control_client_call(b, "register", req, &error);
 		g_assert_no_error(error);
 		g_assert_false(json_object_get_boolean_member(resp, "machine_authorized"));

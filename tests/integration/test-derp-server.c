@@ -33,6 +33,7 @@
 #include "wr-derp-info.h"
 #include "wr-disco.h"
 #include "wr-key.h"
+#include "wr-test-proc.h"
 
 #define WAIT_MS	 5000
 #define QUIET_MS 300
@@ -51,20 +52,6 @@ typedef struct {
 	char *base;
 	char *url;
 } Srv;
-
-static guint16
-free_port(int type)
-{
-	struct sockaddr_in addr = {.sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(addr);
-	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-
-	g_assert_cmpint(bind(fd, (struct sockaddr *) &addr, sizeof(addr)), ==, 0);
-	g_assert_cmpint(getsockname(fd, (struct sockaddr *) &addr, &len), ==, 0);
-	close(fd);
-	return ntohs(addr.sin_port);
-}
 
 static gboolean
 http_get_status(const char *url, guint *out_status)
@@ -89,7 +76,7 @@ srv_init(Srv *s)
 	g_assert_nonnull(s->dir);
 	s->key_file = g_build_filename(s->dir, "derp.key", NULL);
 	s->log_path = g_build_filename(s->dir, "derp.log", NULL);
-	s->port = free_port(SOCK_STREAM);
+	s->port = wr_test_free_port(SOCK_STREAM);
 	s->base = g_strdup_printf("http://127.0.0.1:%u", s->port);
 	s->url = g_strdup_printf("%s/derp", s->base);
 }
@@ -1016,7 +1003,7 @@ test_verify_url(void)
 
 	/* an unreachable verifier, fail closed: refused, and the log says why */
 	srv_init(&s_closed);
-	dead_url = g_strdup_printf("http://127.0.0.1:%u/verify", free_port(SOCK_STREAM));
+	dead_url = g_strdup_printf("http://127.0.0.1:%u/verify", wr_test_free_port(SOCK_STREAM));
 	srv_start(&s_closed, "--verify-clients", dead_url, "--verify-clients-fail-closed", NULL);
 	g_assert_false(verify_login(&s_closed, sa));
 	g_assert_true(srv_log_has(&s_closed, "verifier unreachable"));
@@ -1310,7 +1297,7 @@ test_tls(void)
 			return;
 		}
 	}
-	tls_port = free_port(SOCK_STREAM);
+	tls_port = wr_test_free_port(SOCK_STREAM);
 	tls_listen = g_strdup_printf("127.0.0.1:%u", tls_port);
 	tls_url = g_strdup_printf("https://127.0.0.1:%u/derp", tls_port);
 	srv_start(&s, "--tls-listen", tls_listen, "--cert", cert, "--key", key, NULL);
@@ -1348,7 +1335,7 @@ test_stun(void)
 	g_autofree char *out = NULL;
 	g_autoptr(GError) error = NULL;
 	gint status = -1;
-	guint16 p = free_port(SOCK_DGRAM);
+	guint16 p = wr_test_free_port(SOCK_DGRAM);
 	const char *argv[] = {"turnutils_stunclient", "-p", NULL, "127.0.0.1", NULL};
 
 	g_autofree char *tool = g_find_program_in_path("turnutils_stunclient");

@@ -742,12 +742,46 @@ test_allow_lists(gconstpointer data)
 }
 
 static void
+test_groups(gconstpointer data)
+{
+	const Keys *keys = data;
+	g_autoptr(JsonObject) claims = base_claims();
+	g_autoptr(WrOidcIdentity) identity = NULL;
+	const char *const groups[] = {"vpn-users", "admins", NULL};
+	const char *const empty[] = {NULL};
+	JsonArray *array;
+	WrOidcConfig config;
+
+	wr_oidc_config_init(&config, ISSUER, CLIENT_ID);
+	/* no list, or an empty one: no groups needed */
+	config.allowed_groups = empty;
+	identity = expect_claims_accepted(&config, keys, claims);
+	g_clear_pointer(&identity, wr_oidc_identity_free);
+	config.allowed_groups = groups;
+	expect_claims_refused(&config, keys, claims, WR_OIDC_ERROR_GROUP_NOT_ALLOWED);
+	/* a string is not the array the claim must be */
+	json_object_set_string_member(claims, "groups", "admins");
+	expect_claims_refused(&config, keys, claims, WR_OIDC_ERROR_GROUP_NOT_ALLOWED);
+	array = json_array_new();
+	json_array_add_string_element(array, "staff");
+	json_array_add_int_element(array, 7);
+	json_array_add_string_element(array, "Admins");
+	json_object_set_array_member(claims, "groups", array);
+	expect_claims_refused(&config, keys, claims, WR_OIDC_ERROR_GROUP_NOT_ALLOWED);
+	json_array_add_string_element(array, "admins");
+	identity = expect_claims_accepted(&config, keys, claims);
+}
+
+static void
 test_error_names(void)
 {
 	g_assert_cmpstr(wr_oidc_error_to_string(WR_OIDC_ERROR_BAD_FORMAT), ==, "bad-format");
 	g_assert_cmpstr(wr_oidc_error_to_string(WR_OIDC_ERROR_UNKNOWN_KID), ==, "unknown-kid");
 	g_assert_cmpstr(wr_oidc_error_to_string(WR_OIDC_ERROR_EMAIL_NOT_ALLOWED), ==,
 			"email-not-allowed");
+	g_assert_cmpstr(wr_oidc_error_to_string(WR_OIDC_ERROR_GROUP_NOT_ALLOWED), ==,
+			"group-not-allowed");
+	g_assert_cmpstr(wr_oidc_error_to_string(WR_OIDC_ERROR_BAD_REQUEST), ==, "bad-request");
 	g_assert_cmpstr(wr_oidc_error_to_string(-1), ==, "unknown");
 	g_assert_cmpstr(wr_oidc_error_to_string(99), ==, "unknown");
 }
@@ -794,6 +828,7 @@ main(int argc, char *argv[])
 	g_test_add_data_func("/warren/jwt/claims/email-verified", &keys, test_email_verified);
 	g_test_add_data_func("/warren/jwt/claims/google", &keys, test_google);
 	g_test_add_data_func("/warren/jwt/claims/allow-lists", &keys, test_allow_lists);
+	g_test_add_data_func("/warren/jwt/claims/groups", &keys, test_groups);
 	g_test_add_func("/warren/jwt/error-names", test_error_names);
 	ret = g_test_run();
 

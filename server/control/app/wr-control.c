@@ -16,6 +16,7 @@
 
 #include "wr-addr.h"
 #include "wr-control-private.h"
+#include "wr-control-request.h"
 #include "wr-crypto.h"
 #include "wr-derp-map.h"
 #include "wr-key.h"
@@ -23,9 +24,6 @@
 
 /* a machine's node name (a DNS label) at most */
 #define NAME_MAX_LEN 63
-/* endpoints and advertised routes a node may report */
-#define MAX_ENDPOINTS 64
-#define MAX_ROUTES    256
 
 /* ---- small helpers -----------------------------------------------------------------------------
  */
@@ -192,51 +190,6 @@ unique_name(WrControl *self, const char *hostname, CtlNode *except)
 	}
 }
 
-/* hostinfo.routable_ips: CIDRs, normalised; exit = offers 0.0.0.0/0 or ::/0 */
-static gboolean
-parse_routes(JsonObject *hostinfo, GStrv *out_routes, gboolean *out_exit, GError **error)
-{
-	g_autoptr(GPtrArray) routes = g_ptr_array_new_with_free_func(g_free);
-	JsonArray *arr = NULL;
-	gboolean exit_node = FALSE;
-
-	if (hostinfo != NULL &&
-	    !wr_control_field_array(hostinfo, "routable_ips", FALSE, &arr, error)) {
-		g_prefix_error(error, "hostinfo: ");
-		return FALSE;
-	}
-	if (arr != NULL && json_array_get_length(arr) > MAX_ROUTES) {
-		g_set_error(error, WR_CONTROL_SEAL_ERROR, WR_CONTROL_SEAL_ERROR_BAD_FIELD,
-			    "field hostinfo.routable_ips lists more than %d routes", MAX_ROUTES);
-		return FALSE;
-	}
-	for (guint i = 0; arr != NULL && i < json_array_get_length(arr); i++) {
-		JsonNode *el = json_array_get_element(arr, i);
-		const char *text =
-			JSON_NODE_HOLDS_VALUE(el) && json_node_get_value_type(el) == G_TYPE_STRING
-				? json_node_get_string(el)
-				: NULL;
-		WrCidr cidr;
-		char buf[WR_CIDR_STRLEN];
-
-		if (text == NULL || !wr_cidr_parse(&cidr, text) || strchr(text, '/') == NULL) {
-			g_set_error(error, WR_CONTROL_SEAL_ERROR, WR_CONTROL_SEAL_ERROR_BAD_FIELD,
-				    "field hostinfo.routable_ips[%u] must be a CIDR prefix", i);
-			return FALSE;
-		}
-		wr_cidr_mask(&cidr);
-		wr_cidr_format(&cidr, buf);
-		if (cidr.cidr == 0)
-			exit_node = TRUE;
-		if (!g_ptr_array_find_with_equal_func(routes, buf, g_str_equal, NULL))
-			g_ptr_array_add(routes, g_strdup(buf));
-	}
-	g_ptr_array_add(routes, NULL);
-	*out_routes = (GStrv) g_ptr_array_free(g_steal_pointer(&routes), FALSE);
-	*out_exit = exit_node;
-	return TRUE;
-}
-
 static gboolean
 strv_equal0(char **a, char **b)
 {
@@ -363,44 +316,35 @@ default_expiry(WrControl *self, gint64 requested, gint64 now)
 /* a new node for a machine: address, name, tags; in the store, then in memory */
 static CtlNode *
 node_create(WrControl *self, const char *machine_text, const char *node_key, gint64 user_id,
-	    char **tags, gboolean ephemeral, JsonObject *hostinfo, gint64 expiry, GError **error)
+	    char **tags, gboolean ephemeral, JsonObject *hostinfo, const WrHostinfo *hi,
+	    gint64 expiry, GError **error)
 {
 	g_autoptr(WrStoreNode) tmpl = g_new0(WrStoreNode, 1);
 	g_autoptr(GError) local = NULL;
 	WrIpallocPair pair;
 	char v4[WR_IPALLOC_STRLEN], v6[WR_IPALLOC_STRLEN];
-	const char *hostname = NULL;
-	g_auto(GStrv) routes = NULL;
-	gboolean exit_node = FALSE;
 	WrStoreNode *rec;
 	CtlNode *node;
 	gint64 now = now_s();
 
-	if (!parse_routes(hostinfo, &routes, &exit_node, error))
-		return NULL;
-	if (hostinfo != NULL &&
-	    !wr_control_field_string(hostinfo, "hostname", FALSE, &hostname, error)) {
-		g_prefix_error(error, "hostinfo: ");
-		return NULL;
-	}
 	if (!wr_ipalloc_allocate(self->ipalloc, &pair, error))
 		return NULL;
 	wr_ipalloc_format(&pair, v4, v6);
 	tmpl->machine_key = g_strdup(machine_text);
 	tmpl->node_key = g_strdup(node_key);
-	tmpl->name = unique_name(self, hostname, NULL);
+	tmpl->name = unique_name(self, hi->hostname, NULL);
 	tmpl->user_id = user_id;
 	tmpl->tags = tags != NULL ? g_strdupv(tags) : g_new0(char *, 1);
 	tmpl->ipv4 = g_strdup(v4);
 	tmpl->ipv6 = g_strdup(v6);
 	if (hostinfo != NULL) {
-		g_autoptr(JsonNode) hi = json_node_new(JSON_NODE_OBJECT);
+		g_autoptr(JsonNode) text = json_node_new(JSON_NODE_OBJECT);
 
-		json_node_set_object(hi, hostinfo);
-		tmpl->hostinfo = json_to_string(hi, FALSE);
+		json_node_set_object(text, hostinfo);
+		tmpl->hostinfo = json_to_string(text, FALSE);
 	}
-	tmpl->advertised_routes = g_steal_pointer(&routes);
-	tmpl->exit_node = exit_node;
+	tmpl->advertised_routes = g_strdupv(hi->routes);
+	tmpl->exit_node = hi->exit_node;
 	tmpl->key_expiry = expiry;
 	tmpl->last_seen = now;
 	rec = wr_store_node_create(self->store, tmpl, now, &local);
@@ -551,17 +495,24 @@ ctl_set_policy(WrControl *self, const char *text, gsize len, const char *actor, 
 /* ---- register
  * ------------------------------------------------------------------------------------ */
 
+/* the register answer's user: the node's owner, "tagged-devices" for a tagged node, and an
+ * empty one while nothing is authorized */
 static void
-user_json(WrControl *self, gint64 user_id, GString *out)
+user_json(WrControl *self, CtlNode *node, GString *out)
 {
-	WrStoreUser *user = user_id != 0 ? ctl_user_lookup(self, user_id) : NULL;
+	WrStoreUser *user = node != NULL && node->rec->user_id != 0
+				    ? ctl_user_lookup(self, node->rec->user_id)
+				    : NULL;
 
 	if (user != NULL)
 		ctl_user_profile_json(user, out);
-	else
+	else if (node != NULL)
 		g_string_append(out,
 				"{\"id\":0,\"login_name\":\"tagged-devices\","
 				"\"display_name\":\"Tagged devices\",\"profile_pic_url\":\"\"}");
+	else
+		g_string_append(out, "{\"id\":0,\"login_name\":\"\",\"display_name\":\"\","
+				     "\"profile_pic_url\":\"\"}");
 }
 
 static void
@@ -579,7 +530,7 @@ reply_register(WrControl *self, SoupServerMessage *msg, const uint8_t machine[WR
 		out, ",\"node_key_expired\":%s,\"auth_url\":", expired ? "true" : "false");
 	json_append_string(out, auth_url);
 	g_string_append(out, ",\"user\":");
-	user_json(self, node != NULL ? node->rec->user_id : 0, out);
+	user_json(self, node, out);
 	g_string_append_printf(out, ",\"node_key_expiry\":%" G_GINT64_FORMAT ",\"error\":",
 			       node != NULL ? node->rec->key_expiry : 0);
 	json_append_string(out, error);
@@ -719,49 +670,32 @@ authkey_refusal(const GError *error)
 	return NULL;
 }
 
-/* request_tags: each must be one the policy lets this node's owner apply */
+/* request_tags (checked in form already): each must be one the policy lets the owner apply */
 static gboolean
-check_request_tags(WrControl *self, JsonObject *hostinfo, gint64 user_id, char ***io_tags,
+check_request_tags(WrControl *self, const WrHostinfo *hi, gint64 user_id, char ***io_tags,
 		   GError **error)
 {
-	JsonArray *arr = NULL;
 	g_autoptr(GPtrArray) tags = g_ptr_array_new_with_free_func(g_free);
 	WrStoreNode fake = {0};
 	OnePolicyNode one;
 
-	if (hostinfo == NULL || !json_object_has_member(hostinfo, "request_tags"))
+	if (hi->request_tags == NULL || hi->request_tags[0] == NULL)
 		return TRUE;
-	if (!wr_control_field_array(hostinfo, "request_tags", FALSE, &arr, error)) {
-		g_prefix_error(error, "hostinfo: ");
-		return FALSE;
-	}
 	for (char **t = *io_tags; t != NULL && *t != NULL; t++)
 		g_ptr_array_add(tags, g_strdup(*t));
 	fake.user_id = user_id;
 	fake.tags = *io_tags;
 	one_policy_node_init(self, &one, &fake);
-	for (guint i = 0; arr != NULL && i < json_array_get_length(arr) && i < 64; i++) {
-		JsonNode *el = json_array_get_element(arr, i);
-		const char *tag =
-			JSON_NODE_HOLDS_VALUE(el) && json_node_get_value_type(el) == G_TYPE_STRING
-				? json_node_get_string(el)
-				: NULL;
-
-		if (tag == NULL || !g_str_has_prefix(tag, "tag:") || strlen(tag) < 5 ||
-		    strlen(tag) > 128) {
-			g_set_error(error, WR_CONTROL_SEAL_ERROR, WR_CONTROL_SEAL_ERROR_BAD_FIELD,
-				    "field hostinfo.request_tags[%u] must be tag:<name>", i);
-			return FALSE;
-		}
-		if (g_ptr_array_find_with_equal_func(tags, tag, g_str_equal, NULL))
+	for (char **t = hi->request_tags; *t != NULL; t++) {
+		if (g_ptr_array_find_with_equal_func(tags, *t, g_str_equal, NULL))
 			continue;
-		if (self->policy != NULL && !wr_policy_may_apply_tag(self->policy, &one.p, tag)) {
+		if (self->policy != NULL && !wr_policy_may_apply_tag(self->policy, &one.p, *t)) {
 			g_set_error(error, WR_CONTROL_SEAL_ERROR, WR_CONTROL_SEAL_ERROR_BAD_FIELD,
 				    "tag %s is not one this node's owner may apply (tagOwners)",
-				    tag);
+				    *t);
 			return FALSE;
 		}
-		g_ptr_array_add(tags, g_strdup(tag));
+		g_ptr_array_add(tags, g_strdup(*t));
 	}
 	g_ptr_array_add(tags, NULL);
 	g_strfreev(*io_tags);
@@ -774,36 +708,27 @@ handle_register(WrControl *self, SoupServerMessage *msg, const uint8_t machine[W
 		JsonObject *req)
 {
 	g_autoptr(GError) error = NULL;
-	uint8_t nk[WR_CRYPTO_KEY_LEN], old_nk[WR_CRYPTO_KEY_LEN];
+	g_auto(WrRegisterRequest) r = {0};
 	g_autofree char *mtext = wr_key_to_text(WR_KEY_KIND_MACHINE, machine);
 	g_autofree char *nk_text = NULL;
-	const char *auth_key = NULL, *followup = NULL;
-	gboolean logout = FALSE, has_old = FALSE;
-	gint64 version = 0, expiry = 0, now = now_s();
-	JsonObject *hostinfo = NULL;
+	const uint8_t *nk = r.node_key, *old_nk = r.old_node_key;
+	const char *auth_key, *followup;
+	gint64 expiry, now = now_s();
+	JsonObject *hostinfo;
 	CtlNode *node;
 
-	memset(old_nk, 0, sizeof(old_nk));
-	if (!wr_control_field_int(req, "version", TRUE, &version, &error) ||
-	    !wr_control_field_key(req, "node_key", WR_KEY_KIND_NODE, TRUE, nk, &error) ||
-	    !wr_control_field_key(req, "old_node_key", WR_KEY_KIND_NODE, FALSE, old_nk, &error) ||
-	    !wr_control_field_string(req, "auth_key", FALSE, &auth_key, &error) ||
-	    !wr_control_field_string(req, "followup", FALSE, &followup, &error) ||
-	    !wr_control_field_bool(req, "logout", FALSE, &logout, &error) ||
-	    !wr_control_field_int_range(req, "expiry", FALSE, 0, 4102444800, &expiry, &error) ||
-	    !wr_control_field_object(req, "hostinfo", FALSE, &hostinfo, &error)) {
+	if (!wr_register_request_parse(req, &r, &error)) {
 		reply_error(msg, error);
 		return;
 	}
-	if (version != 1) {
-		reply_text(msg, SOUP_STATUS_BAD_REQUEST, "field version must be 1\n");
-		return;
-	}
-	has_old = !wr_key_is_zero(old_nk);
+	auth_key = r.auth_key;
+	followup = r.followup;
+	expiry = r.expiry;
+	hostinfo = r.hostinfo;
 	nk_text = wr_key_to_text(WR_KEY_KIND_NODE, nk);
 	node = g_hash_table_lookup(self->by_machine, mtext);
 
-	if (logout) {
+	if (r.logout) {
 		if (node != NULL && g_strcmp0(node->rec->node_key, nk_text) == 0) {
 			if (node->ephemeral) {
 				if (!ctl_node_delete(self, node, "node:logout", &error)) {
@@ -820,7 +745,7 @@ handle_register(WrControl *self, SoupServerMessage *msg, const uint8_t machine[W
 		return;
 	}
 
-	if (has_old && !wr_memeq(old_nk, nk, sizeof(nk))) {
+	if (r.has_old && !wr_memeq(old_nk, nk, WR_CRYPTO_KEY_LEN)) {
 		/* rotation, signed by the machine key that sealed this body */
 		g_autofree char *old_text = wr_key_to_text(WR_KEY_KIND_NODE, old_nk);
 		g_autofree char *target = NULL;
@@ -860,7 +785,7 @@ handle_register(WrControl *self, SoupServerMessage *msg, const uint8_t machine[W
 		return;
 	}
 
-	if (auth_key != NULL && auth_key[0] != '\0') {
+	if (auth_key[0] != '\0') {
 		g_autoptr(WrStoreAuthKey) key =
 			wr_store_authkey_consume(self->store, auth_key, now, &error);
 		g_auto(GStrv) tags = NULL;
@@ -882,7 +807,7 @@ handle_register(WrControl *self, SoupServerMessage *msg, const uint8_t machine[W
 		actor = g_strdup_printf("authkey:%s", key->prefix);
 		tags = g_strdupv(key->tags);
 		g_clear_error(&error);
-		if (!check_request_tags(self, hostinfo, key->user_id, &tags, &error)) {
+		if (!check_request_tags(self, &r.hi, key->user_id, &tags, &error)) {
 			reply_register(self, msg, machine, NULL, NULL, error->message);
 			return;
 		}
@@ -901,7 +826,8 @@ handle_register(WrControl *self, SoupServerMessage *msg, const uint8_t machine[W
 			}
 		} else {
 			node = node_create(self, mtext, nk_text, key->user_id, tags, key->ephemeral,
-					   hostinfo, default_expiry(self, expiry, now), &error);
+					   hostinfo, &r.hi, default_expiry(self, expiry, now),
+					   &error);
 			if (node == NULL) {
 				reply_register(self, msg, machine, NULL, NULL, error->message);
 				return;
@@ -913,7 +839,7 @@ handle_register(WrControl *self, SoupServerMessage *msg, const uint8_t machine[W
 		return;
 	}
 
-	if (followup != NULL && followup[0] != '\0') {
+	if (followup[0] != '\0') {
 		CtlLogin *login = login_lookup_url(self, followup);
 
 		if (login == NULL || !wr_memeq(login->machine, machine, WR_CRYPTO_KEY_LEN) ||
@@ -995,6 +921,7 @@ ctl_login_complete(WrControl *self, const char *token, const char *iss, const ch
 	g_autofree char *target = NULL;
 	g_autoptr(JsonParser) parser = json_parser_new();
 	JsonObject *hostinfo = NULL;
+	g_auto(WrHostinfo) hi = {0};
 	gint64 now = now_s();
 	CtlNode *node;
 
@@ -1029,6 +956,9 @@ ctl_login_complete(WrControl *self, const char *token, const char *iss, const ch
 	if (login->hostinfo != NULL &&
 	    json_parser_load_from_data(parser, login->hostinfo, -1, NULL))
 		hostinfo = json_node_get_object(json_parser_get_root(parser));
+	/* it passed this parse when the register call came */
+	if (!wr_control_hostinfo_parse(hostinfo, &hi, error))
+		return FALSE;
 	if (node != NULL) {
 		if (node->rec->user_id != user->id) {
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
@@ -1042,10 +972,10 @@ ctl_login_complete(WrControl *self, const char *token, const char *iss, const ch
 	} else {
 		g_auto(GStrv) tags = g_new0(char *, 1);
 
-		if (!check_request_tags(self, hostinfo, user->id, &tags, error))
+		if (!check_request_tags(self, &hi, user->id, &tags, error))
 			return FALSE;
 		node = node_create(self, mtext, login->node_key, user->id, tags, FALSE, hostinfo,
-				   default_expiry(self, login->expiry, now), error);
+				   &hi, default_expiry(self, login->expiry, now), error);
 		if (node == NULL)
 			return FALSE;
 	}
@@ -1074,93 +1004,31 @@ ctl_login_failed(WrControl *self, const char *token, const char *why)
 /* ---- map
  * ----------------------------------------------------------------------------------------- */
 
-static gboolean
-parse_endpoints(JsonObject *req, GStrv *out, GError **error)
-{
-	JsonArray *arr = NULL;
-	g_autoptr(GPtrArray) eps = g_ptr_array_new_with_free_func(g_free);
-
-	if (!wr_control_field_array(req, "endpoints", FALSE, &arr, error))
-		return FALSE;
-	if (arr == NULL) {
-		*out = NULL;
-		return TRUE;
-	}
-	if (json_array_get_length(arr) > MAX_ENDPOINTS) {
-		g_set_error(error, WR_CONTROL_SEAL_ERROR, WR_CONTROL_SEAL_ERROR_BAD_FIELD,
-			    "field endpoints lists more than %d endpoints", MAX_ENDPOINTS);
-		return FALSE;
-	}
-	for (guint i = 0; i < json_array_get_length(arr); i++) {
-		JsonNode *el = json_array_get_element(arr, i);
-		JsonObject *obj = JSON_NODE_HOLDS_OBJECT(el) ? json_node_get_object(el) : NULL;
-		const char *addr = NULL, *type = NULL;
-		WrEndpoint ep;
-		char buf[WR_ENDPOINT_STRLEN];
-
-		if (obj == NULL || !wr_control_field_string(obj, "addr", TRUE, &addr, error) ||
-		    !wr_control_field_string(obj, "type", FALSE, &type, error)) {
-			g_clear_error(error);
-			g_set_error(error, WR_CONTROL_SEAL_ERROR, WR_CONTROL_SEAL_ERROR_BAD_FIELD,
-				    "field endpoints[%u] must be {\"addr\":\"ip:port\",\"type\":…}",
-				    i);
-			return FALSE;
-		}
-		if (!wr_endpoint_parse(&ep, addr)) {
-			g_set_error(error, WR_CONTROL_SEAL_ERROR, WR_CONTROL_SEAL_ERROR_BAD_FIELD,
-				    "field endpoints[%u].addr must be ip:port", i);
-			return FALSE;
-		}
-		if (type != NULL && g_strcmp0(type, "local") != 0 && g_strcmp0(type, "stun") != 0 &&
-		    g_strcmp0(type, "portmap") != 0) {
-			g_set_error(error, WR_CONTROL_SEAL_ERROR, WR_CONTROL_SEAL_ERROR_BAD_FIELD,
-				    "field endpoints[%u].type must be local, stun or portmap", i);
-			return FALSE;
-		}
-		wr_endpoint_format(&ep, buf);
-		if (!g_ptr_array_find_with_equal_func(eps, buf, g_str_equal, NULL))
-			g_ptr_array_add(eps, g_strdup(buf));
-	}
-	g_ptr_array_add(eps, NULL);
-	*out = (GStrv) g_ptr_array_free(g_steal_pointer(&eps), FALSE);
-	return TRUE;
-}
-
 static void
 handle_map(WrControl *self, SoupServerMessage *msg, const uint8_t machine[WR_CRYPTO_KEY_LEN],
 	   JsonObject *req)
 {
 	g_autoptr(GError) error = NULL;
+	g_auto(WrMapRequest) r = {0};
 	g_autofree char *mtext = wr_key_to_text(WR_KEY_KIND_MACHINE, machine);
 	g_autofree char *nk_text = NULL;
 	g_autofree char *disco_text = NULL;
 	g_autofree char *hostinfo_text = NULL;
 	g_auto(GStrv) endpoints = NULL;
-	g_auto(GStrv) routes = NULL;
-	uint8_t nk[WR_CRYPTO_KEY_LEN], disco[WR_CRYPTO_KEY_LEN];
-	gint64 version = 0, region = -1, now = now_s();
-	gboolean stream = FALSE, omit_peers = FALSE, exit_node = FALSE, changed = FALSE;
-	JsonObject *hostinfo = NULL;
+	const uint8_t *nk = r.node_key;
+	gint64 region, now = now_s();
+	gboolean changed = FALSE;
+	JsonObject *hostinfo;
 	CtlNode *node;
 	WrStoreNode *rec;
 
-	memset(disco, 0, sizeof(disco));
-	if (!wr_control_field_int(req, "version", TRUE, &version, &error) ||
-	    !wr_control_field_key(req, "node_key", WR_KEY_KIND_NODE, TRUE, nk, &error) ||
-	    !wr_control_field_key(req, "disco_key", WR_KEY_KIND_DISCO, FALSE, disco, &error) ||
-	    !parse_endpoints(req, &endpoints, &error) ||
-	    !wr_control_field_object(req, "hostinfo", FALSE, &hostinfo, &error) ||
-	    !wr_control_field_bool(req, "stream", FALSE, &stream, &error) ||
-	    !wr_control_field_bool(req, "omit_peers", FALSE, &omit_peers, &error) ||
-	    !wr_control_field_int_range(req, "derp_region", FALSE, 0, 65535, &region, &error) ||
-	    (hostinfo != NULL && !parse_routes(hostinfo, &routes, &exit_node, &error))) {
+	if (!wr_map_request_parse(req, &r, &error)) {
 		reply_error(msg, error);
 		return;
 	}
-	if (version != 1) {
-		reply_text(msg, SOUP_STATUS_BAD_REQUEST, "field version must be 1\n");
-		return;
-	}
+	endpoints = g_steal_pointer(&r.endpoints);
+	hostinfo = r.hostinfo;
+	region = r.derp_region;
 	nk_text = wr_key_to_text(WR_KEY_KIND_NODE, nk);
 	node = g_hash_table_lookup(self->by_machine, mtext);
 	if (node == NULL || g_strcmp0(node->rec->node_key, nk_text) != 0) {
@@ -1174,8 +1042,8 @@ handle_map(WrControl *self, SoupServerMessage *msg, const uint8_t machine[WR_CRY
 		return;
 	}
 	self->n_map++;
-	if (!wr_key_is_zero(disco))
-		disco_text = wr_key_to_text(WR_KEY_KIND_DISCO, disco);
+	if (r.has_disco)
+		disco_text = wr_key_to_text(WR_KEY_KIND_DISCO, r.disco_key);
 	if (hostinfo != NULL) {
 		g_autoptr(JsonNode) hi = json_node_new(JSON_NODE_OBJECT);
 
@@ -1213,18 +1081,19 @@ handle_map(WrControl *self, SoupServerMessage *msg, const uint8_t machine[WR_CRY
 		node->derp_region = (int) region;
 		changed = TRUE;
 	}
-	if (routes != NULL && !node_set_advertised(self, node, routes, exit_node, &error))
+	if (hostinfo != NULL &&
+	    !node_set_advertised(self, node, r.hi.routes, r.hi.exit_node, &error))
 		g_warning("map: advertised routes of node %" G_GINT64_FORMAT ": %s", rec->id,
 			  error->message);
 	if (rec->old_node_key != NULL && wr_store_node_forget_old_key(self->store, rec->id, NULL))
 		g_clear_pointer(&rec->old_node_key, g_free);
 	if (changed)
 		ctl_node_changed(self, node);
-	if (stream) {
+	if (r.stream) {
 		ctl_stream_start(self, node, msg, machine);
 		return;
 	}
-	if (omit_peers) {
+	if (r.omit_peers) {
 		g_autofree char *text =
 			g_strdup_printf("{\"control_time\":%" G_GINT64_FORMAT "}", now);
 

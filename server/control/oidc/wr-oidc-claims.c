@@ -274,6 +274,33 @@ check_email(const WrOidcConfig *config, JsonObject *claims, GError **error)
 	return TRUE;
 }
 
+/* with allowed groups configured, the "groups" claim must name one of them */
+static gboolean
+check_groups(const WrOidcConfig *config, JsonObject *claims, GError **error)
+{
+	JsonNode *node = json_object_get_member(claims, "groups");
+
+	if (list_empty(config->allowed_groups))
+		return TRUE;
+	if (node != NULL && JSON_NODE_HOLDS_ARRAY(node)) {
+		JsonArray *array = json_node_get_array(node);
+
+		for (guint i = 0; i < json_array_get_length(array); i++) {
+			JsonNode *e = json_array_get_element(array, i);
+
+			if (!JSON_NODE_HOLDS_VALUE(e) ||
+			    json_node_get_value_type(e) != G_TYPE_STRING)
+				continue;
+			if (g_strv_contains((const char *const *) config->allowed_groups,
+					    json_node_get_string(e)))
+				return TRUE;
+		}
+	}
+	g_set_error_literal(error, WR_OIDC_ERROR, WR_OIDC_ERROR_GROUP_NOT_ALLOWED,
+			    "the account is not a member of a group allowed to sign in here");
+	return FALSE;
+}
+
 WrOidcIdentity *
 wr_oidc_check_claims(const WrOidcConfig *config, JsonObject *claims, const char *nonce, gint64 now,
 		     GError **error)
@@ -302,7 +329,7 @@ wr_oidc_check_claims(const WrOidcConfig *config, JsonObject *claims, const char 
 				    "the sign-in token does not name an account");
 		return NULL;
 	}
-	if (!check_email(config, claims, error))
+	if (!check_email(config, claims, error) || !check_groups(config, claims, error))
 		return NULL;
 	identity = g_new0(WrOidcIdentity, 1);
 	identity->iss = g_strdup(wr_oidc_json_get_string(claims, "iss"));

@@ -41,6 +41,9 @@ typedef struct {
 	 * the account */
 	const char *const *allowed_emails;
 	const char *const *allowed_email_domains;
+	/* NULL-terminated or NULL: when non-empty, the "groups" claim (an array of strings, as
+	 * Keycloak, Authentik, Dex and Azure AD send it) must hold at least one of them, exactly */
+	const char *const *allowed_groups;
 } WrOidcConfig;
 
 typedef struct {
@@ -69,8 +72,8 @@ wr_oidc_identity_free(WrOidcIdentity *self);
 /*
  * Checks verified @claims against @config, in this order: iss, aud and azp, exp, iat, nbf,
  * nonce (equal to @nonce, compared in constant time), sub, email_verified, hosted domain,
- * allowed emails and domains.  @now is the Unix time in seconds.  Returns the identity, or
- * NULL with the WR_OIDC_ERROR code of the first rule broken.
+ * allowed emails and domains, allowed groups.  @now is the Unix time in seconds.  Returns the
+ * identity, or NULL with the WR_OIDC_ERROR code of the first rule broken.
  */
 WrOidcIdentity *
 wr_oidc_check_claims(const WrOidcConfig *config, JsonObject *claims, const char *nonce, gint64 now,

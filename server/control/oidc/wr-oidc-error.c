@@ -27,6 +27,10 @@ wr_oidc_error_to_string(int code)
 		[WR_OIDC_ERROR_EMAIL_NOT_VERIFIED] = "email-not-verified",
 		[WR_OIDC_ERROR_DOMAIN_NOT_ALLOWED] = "domain-not-allowed",
 		[WR_OIDC_ERROR_EMAIL_NOT_ALLOWED] = "email-not-allowed",
+		[WR_OIDC_ERROR_GROUP_NOT_ALLOWED] = "group-not-allowed",
+		[WR_OIDC_ERROR_CANCELLED] = "cancelled",
+		[WR_OIDC_ERROR_PROVIDER] = "provider",
+		[WR_OIDC_ERROR_BAD_REQUEST] = "bad-request",
 	};
 
 	if (code < 0 || (gsize) code >= G_N_ELEMENTS(names))

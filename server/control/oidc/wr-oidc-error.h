@@ -26,6 +26,10 @@ typedef enum {
 	WR_OIDC_ERROR_EMAIL_NOT_VERIFIED, /* "email-not-verified": also no email at all */
 	WR_OIDC_ERROR_DOMAIN_NOT_ALLOWED, /* "domain-not-allowed": hd, or the email's domain */
 	WR_OIDC_ERROR_EMAIL_NOT_ALLOWED,  /* "email-not-allowed" */
+	WR_OIDC_ERROR_GROUP_NOT_ALLOWED,  /* "group-not-allowed": no allowed group in "groups" */
+	WR_OIDC_ERROR_CANCELLED,	  /* "cancelled": the user declined at the provider */
+	WR_OIDC_ERROR_PROVIDER,		  /* "provider": the provider failed or refused */
+	WR_OIDC_ERROR_BAD_REQUEST,	  /* "bad-request": a callback we did not ask for */
 } WrOidcError;
 
 GQuark
