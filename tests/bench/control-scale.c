@@ -58,6 +58,7 @@
 #include "wr-control-http.h"
 #include "wr-crypto.h"
 #include "wr-store.h"
+#include "wr-test-proc.h"
 
 #define DEFAULT_NODES	 5000
 #define DEFAULT_CHANGES	 200
@@ -230,21 +231,6 @@ server_alive(Bench *b)
 
 	proc_info(b->server_pid, &info);
 	return info.alive;
-}
-
-static guint16
-free_port(void)
-{
-	struct sockaddr_in addr = {.sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(addr);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0 || bind(fd, (struct sockaddr *) &addr, sizeof(addr)) != 0 ||
-	    getsockname(fd, (struct sockaddr *) &addr, &len) != 0)
-		g_error("control-scale: no free loopback port: %s", g_strerror(errno));
-	close(fd);
-	return ntohs(addr.sin_port);
 }
 
 static void
@@ -768,24 +754,6 @@ env_uint(const char *name, guint def)
 	return (guint) n;
 }
 
-static void
-remove_tree(const char *dir)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	const char *name;
-
-	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-		g_autofree char *path = g_build_filename(dir, name, NULL);
-
-		if (g_file_test(path, G_FILE_TEST_IS_DIR) &&
-		    !g_file_test(path, G_FILE_TEST_IS_SYMLINK))
-			remove_tree(path);
-		else
-			(void) g_unlink(path);
-	}
-	(void) g_rmdir(dir);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -858,10 +826,11 @@ main(int argc, char **argv)
 	log_path = g_build_filename(tmp, "warren-control.log", NULL);
 	if (!make_store(db, &auth_key, &error)) {
 		g_print("FAIL: making the store: %s\n", error->message);
+		wr_test_rm_rf(tmp);
 		return 1;
 	}
 	b->auth_key = auth_key;
-	b->port = free_port();
+	b->port = wr_test_free_port(SOCK_STREAM);
 	conf = make_config(tmp, b->port, b->n_nodes);
 	g_assert(g_file_set_contents(conf_path, conf, -1, NULL));
 	g_assert(g_file_set_contents(map_path, derp_map_json, -1, NULL));
@@ -874,6 +843,7 @@ main(int argc, char **argv)
 					     conf_path, NULL);
 	if (server == NULL) {
 		g_print("FAIL: starting %s: %s\n", control, error->message);
+		wr_test_rm_rf(tmp);
 		return 1;
 	}
 	b->server_pid = (GPid) g_ascii_strtoll(g_subprocess_get_identifier(server), NULL, 10);
@@ -888,6 +858,9 @@ main(int argc, char **argv)
 			g_print("FAIL: warren-control did not answer GET /key on %s: %s\n", url,
 				error->message);
 			print_log(log_path);
+			g_subprocess_force_exit(server);
+			(void) g_subprocess_wait(server, NULL, NULL);
+			wr_test_rm_rf(tmp);
 			return 1;
 		}
 		g_clear_error(&error);
@@ -1079,7 +1052,7 @@ main(int argc, char **argv)
 	g_array_unref(b->register_ms);
 	g_mutex_clear(&b->lock);
 	wr_memzero(auth_key, strlen(auth_key));
-	remove_tree(tmp);
+	wr_test_rm_rf(tmp);
 	g_print("nodes: %u p99_ms: %.1f rss_mb: %.1f\n", b->n_nodes, p99, at_end.hwm_mb);
 	return failed ? 1 : 0;
 }
