@@ -19,6 +19,12 @@
 #include "wr-control-private.h"
 #include "wr-crypto.h"
 
+/* a drained stream buffer larger than this is given back rather than kept for the next frame:
+ * every stream's buffer once held its full map, and keeping that capacity costs N full maps
+ * (O(N^2): 6 GB at 4,300 nodes in tests/bench/control-scale) */
+#define STREAM_BUF_KEEP (64 * 1024)
+#define STREAM_BUF_INIT 4096
+
 struct _CtlStream {
 	WrControl *ctl;
 	CtlNode *node;
@@ -771,7 +777,12 @@ stream_write(CtlStream *s)
 		gssize n;
 
 		if (s->off == s->buf->len) {
-			g_byte_array_set_size(s->buf, 0);
+			if (s->buf->len > STREAM_BUF_KEEP) {
+				g_byte_array_unref(s->buf);
+				s->buf = g_byte_array_sized_new(STREAM_BUF_INIT);
+			} else {
+				g_byte_array_set_size(s->buf, 0);
+			}
 			s->off = 0;
 			if (s->io == NULL)
 				return;
