@@ -811,26 +811,118 @@ stream_write(CtlStream *s)
 	}
 }
 
+/*
+ * Without a policy every stream sees every node, so streams at the same place in the log need
+ * the same frame, bar their own node's entries: it is built once here and only sealed per
+ * stream.  (A stream whose own node is in the range, or that owes a filter, DERP map or DNS,
+ * takes stream_fill's own path.)
+ */
+typedef struct {
+	guint64 from;
+	GString *frame;	 /* NULL when the range folds to nothing */
+	GHashTable *ids; /* node ids the range touches */
+} SharedDelta;
+
+static void
+shared_delta_free(SharedDelta *d)
+{
+	if (d->frame != NULL)
+		g_string_free(d->frame, TRUE);
+	g_hash_table_unref(d->ids);
+	g_free(d);
+}
+
+static SharedDelta *
+shared_delta_build(WrControl *self, guint64 from)
+{
+	SharedDelta *d = g_new0(SharedDelta, 1);
+	g_autoptr(GString) changed = g_string_new(NULL);
+	g_autoptr(GString) removed = g_string_new(NULL);
+	g_autoptr(GString) patch = g_string_new(NULL);
+	g_autoptr(GString) profiles = g_string_new(NULL);
+	g_autoptr(GHashTable) seen_users =
+		g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+
+	d->from = from;
+	d->ids = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	for (guint64 seq = from; seq < self->log_head; seq++) {
+		CtlChange *c = &self->log[seq % WR_CONTROL_LOG_SIZE];
+		CtlNode *peer;
+
+		if (g_hash_table_contains(d->ids, &c->id))
+			continue;
+		g_hash_table_add(d->ids, g_memdup2(&c->id, sizeof(c->id)));
+		peer = ctl_node_lookup(self, c->id);
+		emit_peer(self, c->id, c->old, peer != NULL ? peer->snap : NULL, changed, removed,
+			  patch, seen_users, profiles);
+	}
+	if (changed->len + removed->len + patch->len == 0)
+		return d;
+	d->frame =
+		g_string_sized_new(64 + changed->len + removed->len + patch->len + profiles->len);
+	g_string_append_c(d->frame, '{');
+	if (changed->len > 0)
+		g_string_append_printf(d->frame, "\"peers_changed\":[%s],", changed->str);
+	if (removed->len > 0)
+		g_string_append_printf(d->frame, "\"peers_removed\":[%s],", removed->str);
+	if (patch->len > 0)
+		g_string_append_printf(d->frame, "\"peers_patch\":[%s],", patch->str);
+	if (profiles->len > 0)
+		g_string_append_printf(d->frame, "\"user_profiles\":[%s],", profiles->str);
+	g_string_truncate(d->frame, d->frame->len - 1);
+	g_string_append_c(d->frame, '}');
+	return d;
+}
+
+/* TRUE if the stream was served from a shared frame */
+static gboolean
+stream_take_shared(WrControl *self, CtlStream *s, GHashTable *shared)
+{
+	SharedDelta *d;
+	guint64 fver;
+
+	if (self->policy != NULL || !s->started || s->synced == self->log_head ||
+	    s->synced < self->log_tail || s->buf->len - s->off >= WR_CONTROL_STREAM_HIGH_WATER ||
+	    s->derp_version != self->derp_version || s->dns_version != self->dns_version)
+		return FALSE;
+	node_filter(self, s->node, &fver);
+	if (fver != s->filter_version)
+		return FALSE;
+	d = g_hash_table_lookup(shared, &s->synced);
+	if (d == NULL) {
+		d = shared_delta_build(self, s->synced);
+		g_hash_table_insert(shared, &d->from, d);
+	}
+	if (g_hash_table_contains(d->ids, &s->node->rec->id))
+		return FALSE;
+	if (d->frame != NULL)
+		stream_append_frame(s, d->frame->str, d->frame->len);
+	s->synced = self->log_head;
+	return TRUE;
+}
+
 static gboolean
 flush_cb(gpointer user_data)
 {
 	WrControl *self = user_data;
 	g_autoptr(GPtrArray) streams = NULL;
-
+	g_autoptr(GHashTable) shared = NULL;
 	gint64 start = g_get_monotonic_time();
 
 	self->flush_source = 0;
 	if (self->topology_dirty)
 		recompute_topology(self);
 	streams = ctl_streams_list(self);
+	shared = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL,
+				       (GDestroyNotify) shared_delta_free);
 	for (guint i = 0; i < streams->len; i++) {
 		CtlStream *s = streams->pdata[i];
 
 		/* an earlier stream's failure may have closed this one's node: still listed? */
-		if (!g_hash_table_contains(self->streams, s))
+		if (!g_hash_table_contains(self->streams, s) || s->out_source != NULL)
 			continue;
-		if (s->out_source == NULL)
-			stream_write(s);
+		stream_take_shared(self, s, shared);
+		stream_write(s);
 	}
 	self->flush_cost = g_get_monotonic_time() - start;
 	return G_SOURCE_REMOVE;
