@@ -413,6 +413,55 @@ test_seal_roundtrip(void)
 }
 
 static void
+test_builders(void)
+{
+	g_autoptr(WrControlClient) c = wr_control_client_new("http://127.0.0.1:9", NULL);
+	const char *eps[] = {"192.0.2.1:41641", "[2001:db8::1]:41641", NULL};
+	g_autoptr(JsonObject) map = wr_control_client_map_request(c, eps, TRUE, "h");
+	g_autoptr(JsonObject) reg = NULL;
+	g_autofree char *node = wr_key_to_text(WR_KEY_KIND_NODE, wr_control_client_node_public(c));
+	g_autofree char *disco =
+		wr_key_to_text(WR_KEY_KIND_DISCO, wr_control_client_disco_public(c));
+	g_autofree char *path = wr_control_client_machine_path(c, "map");
+	char hex[WR_KEY_HEX_LEN + 1];
+	uint8_t before[32];
+	JsonArray *arr;
+
+	g_assert_cmpstr(json_object_get_string_member(map, "node_key"), ==, node);
+	g_assert_cmpstr(json_object_get_string_member(map, "disco_key"), ==, disco);
+	g_assert_true(json_object_get_boolean_member(map, "stream"));
+	g_assert_false(json_object_get_boolean_member(map, "omit_peers"));
+	arr = json_object_get_array_member(map, "endpoints");
+	g_assert_cmpuint(json_array_get_length(arr), ==, 2);
+	g_assert_cmpstr(
+		json_object_get_string_member(json_array_get_object_element(arr, 1), "addr"), ==,
+		"[2001:db8::1]:41641");
+	g_assert_cmpstr(
+		json_object_get_string_member(json_array_get_object_element(arr, 0), "type"), ==,
+		"stun");
+	g_assert_cmpstr(
+		json_object_get_string_member(json_object_get_object_member(map, "hostinfo"), "os"),
+		==, "linux");
+	wr_key_to_hex(hex, wr_control_client_machine_public(c));
+	g_assert_true(g_str_has_prefix(path, "/machine/"));
+	g_assert_true(g_str_has_suffix(path, "/map"));
+	g_assert_cmpmem(path + 9, 64, hex, 64);
+
+	/* a new node key goes into the next request; the machine key stays */
+	memcpy(before, wr_control_client_node_public(c), 32);
+	wr_control_client_new_node_key(c);
+	g_assert_false(wr_memeq(before, wr_control_client_node_public(c), 32));
+	reg = wr_control_client_register_request(c, NULL, NULL);
+	g_assert_cmpstr(json_object_get_string_member(reg, "node_key"), !=, node);
+	g_assert_cmpstr(json_object_get_string_member(reg, "auth_key"), ==, "");
+	g_assert_cmpstr(json_object_get_string_member(reg, "old_node_key"), ==, "");
+	g_assert_false(json_object_get_boolean_member(reg, "logout"));
+	g_assert_cmpstr(json_object_get_string_member(
+				json_object_get_object_member(reg, "hostinfo"), "hostname"),
+			==, "test-node");
+}
+
+static void
 test_bad_url(void)
 {
 	g_autoptr(GError) error = NULL;
@@ -763,6 +812,7 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/control-client/bad", test_bad);
 	g_test_add_func("/warren/control-client/head-limit", test_head_limit);
 	g_test_add_func("/warren/control-client/seal-roundtrip", test_seal_roundtrip);
+	g_test_add_func("/warren/control-client/builders", test_builders);
 	g_test_add_func("/warren/control-client/bad-url", test_bad_url);
 	g_test_add_func("/warren/control-client/fake-server", test_fake_server);
 	g_test_add_func("/warren/control-client/refused", test_refused_connection);
