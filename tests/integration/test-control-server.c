@@ -24,6 +24,7 @@
 #include <libpq-fe.h>
 
 #include "wr-control-client.h"
+#include "wr-control-http.h"
 #include "wr-control-seal.h"
 #include "wr-crypto.h"
 #include "wr-key.h"
@@ -39,6 +40,7 @@ typedef struct {
 	char *log_path;
 	char *url;
 	guint16 port;
+	gboolean tls;
 	GSubprocess *proc;
 } Ctl;
 
@@ -62,8 +64,9 @@ new_pg_database(const char *pg_dir)
 			       getpid(), n);
 }
 
+/* server_extra goes into [server], extra at the end */
 static void
-ctl_init(Ctl *c, const char *extra)
+ctl_init_full(Ctl *c, const char *server_extra, const char *extra)
 {
 	const char *pg_dir = g_getenv("WARREN_TEST_PG_DIR");
 	static const char derp[] =
@@ -90,6 +93,7 @@ ctl_init(Ctl *c, const char *extra)
 			       "server-url = %s\n"
 			       "state-dir = %s\n"
 			       "admin-socket = %s/admin.sock\n"
+			       "%s"
 			       "[database]\n"
 			       "url = %s\n"
 			       "[network]\n"
@@ -97,9 +101,24 @@ ctl_init(Ctl *c, const char *extra)
 			       "derp-map = derp.json\n"
 			       "ephemeral-timeout = 1s\n"
 			       "%s",
-			       c->port, c->url, c->dir, c->dir, c->db_url,
+			       c->port, c->url, c->dir, c->dir,
+			       server_extra != NULL ? server_extra : "", c->db_url,
 			       extra != NULL ? extra : "[limits]\nregister-burst = 1000\n");
 	g_assert_true(g_file_set_contents(c->conf, text, -1, NULL));
+}
+
+static void
+ctl_init(Ctl *c, const char *extra)
+{
+	ctl_init_full(c, NULL, extra);
+}
+
+/* the same server on HTTPS; server_extra names the certificate and key */
+static void
+ctl_init_tls(Ctl *c, const char *server_extra)
+{
+	ctl_init_full(c, server_extra, NULL);
+	c->tls = TRUE;
 }
 
 static char *
@@ -128,9 +147,14 @@ ctl_start(Ctl *c)
 	g_assert_no_error(error);
 	while (g_get_monotonic_time() < deadline) {
 		g_autoptr(WrControlClient) probe = wr_control_client_new(c->url, NULL);
+		g_autofree char *up = NULL;
 
 		wr_control_client_set_timeout(probe, 1000);
-		if (wr_control_client_fetch_key(probe, NULL)) {
+		/* over TLS the test client cannot ask: the log says when it listens */
+		if (c->tls)
+			up = ctl_log(c);
+		if (c->tls ? strstr(up, " serving") != NULL
+			   : wr_control_client_fetch_key(probe, NULL)) {
 			g_autofree char *log = ctl_log(c);
 
 			/* the backend asked for is the one that serves */
@@ -940,6 +964,169 @@ test_bad_config_refused(void)
 	ctl_clear(&c);
 }
 
+/* ---- TLS
+ * ----------------------------------------------------------------------------------------- */
+
+static gboolean
+accept_test_cert_cb(GTlsConnection *conn, GTlsCertificate *peer, GTlsCertificateFlags errors,
+		    gpointer user_data)
+{
+	/* the test's self-signed certificate, and no other */
+	return g_tls_certificate_is_same(peer, user_data);
+}
+
+/* one HTTP/1.1 exchange over a fresh TLS connection; the reader has the answer (and, for
+ * frames, the connection stays open in *out_tls for more) */
+static WrControlHttpReader *
+tls_exchange(guint16 port, GTlsCertificate *cert, const char *head, GBytes *body,
+	     WrControlHttpBodyMode mode, GIOStream **out_tls)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSocketClient) sc = g_socket_client_new();
+	g_autoptr(GSocketConnection) tcp = NULL;
+	g_autoptr(GIOStream) tls = NULL;
+	g_autoptr(GSocketConnectable) id = g_network_address_new("127.0.0.1", port);
+	WrControlHttpReader *reader = wr_control_http_reader_new(mode, 16 * 1024 * 1024, 0);
+	gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+	tcp = g_socket_client_connect_to_host(sc, "127.0.0.1", port, NULL, &error);
+	g_assert_no_error(error);
+	tls = g_tls_client_connection_new(G_IO_STREAM(tcp), id, &error);
+	g_assert_no_error(error);
+	g_signal_connect(tls, "accept-certificate", G_CALLBACK(accept_test_cert_cb), cert);
+	g_assert_true(g_tls_connection_handshake(G_TLS_CONNECTION(tls), NULL, &error));
+	g_assert_no_error(error);
+	g_assert_true(g_output_stream_write_all(g_io_stream_get_output_stream(tls), head,
+						strlen(head), NULL, NULL, &error));
+	if (body != NULL)
+		g_assert_true(g_output_stream_write_all(
+			g_io_stream_get_output_stream(tls), g_bytes_get_data(body, NULL),
+			g_bytes_get_size(body), NULL, NULL, &error));
+	g_assert_no_error(error);
+	while (g_get_monotonic_time() < deadline) {
+		guint8 buf[16384];
+		gssize n;
+
+		if (mode == WR_CONTROL_HTTP_BODY_WHOLE && wr_control_http_reader_body_done(reader))
+			break;
+		if (mode == WR_CONTROL_HTTP_BODY_FRAMES &&
+		    wr_control_http_reader_frames_ready(reader) > 0)
+			break;
+		n = g_input_stream_read(g_io_stream_get_input_stream(tls), buf, sizeof(buf), NULL,
+					&error);
+		g_assert_no_error(error);
+		if (n == 0) {
+			g_assert_true(wr_control_http_reader_eof(reader, &error));
+			break;
+		}
+		g_assert_true(wr_control_http_reader_feed(reader, buf, (gsize) n, &error));
+		g_assert_no_error(error);
+	}
+	if (out_tls != NULL)
+		*out_tls = g_steal_pointer(&tls);
+	return reader;
+}
+
+static char *
+post_head(const char *path, GBytes *body)
+{
+	return g_strdup_printf("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+			       "Content-Type: application/octet-stream\r\n"
+			       "Content-Length: %" G_GSIZE_FORMAT "\r\nConnection: close\r\n\r\n",
+			       path, g_bytes_get_size(body));
+}
+
+static void
+test_tls(void)
+{
+	const char *data = g_getenv("WARREN_TEST_DATA");
+	g_autofree char *cert_path = g_build_filename(data, "derp-tls", "cert.pem", NULL);
+	g_autofree char *key_path = g_build_filename(data, "derp-tls", "key.pem", NULL);
+	g_autofree char *extra =
+		g_strdup_printf("tls-cert = %s\ntls-key = %s\n", cert_path, key_path);
+	g_autoptr(GTlsCertificate) cert = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(WrControlClient) a = NULL;
+	g_autofree char *key = NULL;
+	uint8_t server_key[WR_CRYPTO_KEY_LEN];
+	Ctl c;
+
+	g_assert_nonnull(data);
+	cert = g_tls_certificate_new_from_file(cert_path, &error);
+	g_assert_no_error(error);
+	ctl_init_tls(&c, extra);
+	ctl_start(&c);
+	key = make_key(&c, TRUE, FALSE, NULL, 0);
+
+	/* the server key over TLS */
+	{
+		g_autoptr(WrControlHttpReader) r = tls_exchange(
+			c.port, cert,
+			"GET /key?v=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+			NULL, WR_CONTROL_HTTP_BODY_WHOLE, NULL);
+		g_autoptr(GBytes) body = wr_control_http_reader_body(r);
+		g_autofree char *text =
+			g_strndup(g_bytes_get_data(body, NULL), g_bytes_get_size(body));
+		g_autoptr(JsonObject) obj = wr_control_parse_object(text, strlen(text), &error);
+
+		g_assert_cmpuint(wr_control_http_reader_status(r), ==, 200);
+		g_assert_no_error(error);
+		g_assert_true(wr_key_from_text(server_key, WR_KEY_KIND_MACHINE,
+					       json_object_get_string_member(obj, "server_key")));
+	}
+	a = wr_control_client_new("http://127.0.0.1:1", &error);
+	g_assert_no_error(error);
+	wr_control_client_set_server_key(a, server_key);
+	/* register and a map stream, both over TLS */
+	{
+		g_autoptr(JsonObject) req = wr_control_client_register_request(a, key, "secure");
+		g_autoptr(GBytes) sealed = wr_control_client_seal(a, req, &error);
+		g_autofree char *path = wr_control_client_machine_path(a, "register");
+		g_autofree char *head = post_head(path, sealed);
+		g_autoptr(WrControlHttpReader) r =
+			tls_exchange(c.port, cert, head, sealed, WR_CONTROL_HTTP_BODY_WHOLE, NULL);
+		g_autoptr(GBytes) body = wr_control_http_reader_body(r);
+		g_autoptr(JsonObject) resp = NULL;
+
+		g_assert_cmpuint(wr_control_http_reader_status(r), ==, 200);
+		resp = wr_control_client_open(a, g_bytes_get_data(body, NULL),
+					      g_bytes_get_size(body), &error);
+		g_assert_no_error(error);
+		g_assert_true(json_object_get_boolean_member(resp, "machine_authorized"));
+	}
+	{
+		g_autoptr(JsonObject) req = wr_control_client_map_request(a, NULL, TRUE, NULL);
+		g_autoptr(GBytes) sealed = wr_control_client_seal(a, req, &error);
+		g_autofree char *path = wr_control_client_machine_path(a, "map");
+		g_autofree char *head = post_head(path, sealed);
+		g_autoptr(GIOStream) tls = NULL;
+		g_autoptr(WrControlHttpReader) r =
+			tls_exchange(c.port, cert, head, sealed, WR_CONTROL_HTTP_BODY_FRAMES, &tls);
+		g_autoptr(GBytes) frame = NULL;
+		g_autoptr(JsonObject) full = NULL;
+		gsize len = 0;
+
+		g_assert_cmpuint(wr_control_http_reader_status(r), ==, 200);
+		g_assert_true(wr_control_http_reader_chunked(r));
+		g_assert_true(wr_control_http_reader_pop_frame(r, &frame, &len));
+		full = wr_control_client_open(a, g_bytes_get_data(frame, NULL),
+					      g_bytes_get_size(frame), &error);
+		g_assert_no_error(error);
+		g_assert_cmpstr(json_object_get_string_member(
+					json_object_get_object_member(full, "node"), "name"),
+				==, "secure");
+		g_io_stream_close(tls, NULL, NULL);
+	}
+	/* plain HTTP to the TLS port gets nowhere */
+	{
+		g_autoptr(WrControlClient) plain = wr_control_client_new(c.url, &error);
+
+		wr_control_client_set_timeout(plain, 3000);
+		g_assert_false(wr_control_client_fetch_key(plain, NULL));
+	}
+	ctl_clear(&c);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -955,5 +1142,6 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/control-server/replay-and-limits", test_replay_and_limits);
 	g_test_add_func("/warren/control-server/restart", test_restart_keeps_everything);
 	g_test_add_func("/warren/control-server/bad-config", test_bad_config_refused);
+	g_test_add_func("/warren/control-server/tls", test_tls);
 	return g_test_run();
 }
