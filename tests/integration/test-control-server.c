@@ -692,6 +692,51 @@ test_ephemeral(void)
 	ctl_clear(&c);
 }
 
+/* an ephemeral node stays ephemeral across a restart, and goes without ever streaming */
+static void
+test_ephemeral_restart(void)
+{
+	Ctl c;
+	g_autofree char *eph_key = NULL;
+	g_autoptr(WrControlClient) b = NULL;
+	g_autoptr(GError) error = NULL;
+
+	ctl_init(&c, "[limits]\nregister-burst = 1000\n");
+	/* long enough that the restart comes first */
+	{
+		g_autofree char *text = NULL;
+		g_autofree char *slow = NULL;
+		g_auto(GStrv) parts = NULL;
+
+		g_assert_true(g_file_get_contents(c.conf, &text, NULL, NULL));
+		parts = g_strsplit(text, "ephemeral-timeout = 1s", -1);
+		slow = g_strjoinv("ephemeral-timeout = 3s", parts);
+		g_assert_true(g_file_set_contents(c.conf, slow, -1, NULL));
+	}
+	ctl_start(&c);
+	eph_key = make_key(&c, TRUE, TRUE, NULL, 0);
+	b = join(&c, eph_key, "ci-runner");
+	ctl_stop(&c);
+	ctl_start(&c);
+	{
+		g_autoptr(JsonObject) req = wr_control_client_map_request(b, NULL, FALSE, NULL);
+		g_autoptr(JsonObject) resp = wr_control_client_call(b, "map", req, &error);
+
+		/* still there right after the restart */
+		g_assert_no_error(error);
+		g_assert_nonnull(resp);
+	}
+	g_usleep(4500 * 1000);
+	{
+		g_autoptr(JsonObject) req = wr_control_client_map_request(b, NULL, FALSE, NULL);
+		g_autoptr(JsonObject) resp = wr_control_client_call(b, "map", req, &error);
+
+		g_assert_null(resp);
+		g_assert_error(error, WR_CONTROL_CLIENT_HTTP_ERROR, 403);
+	}
+	ctl_clear(&c);
+}
+
 static void
 test_policy(void)
 {
@@ -1137,6 +1182,7 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/control-server/rotation-and-logout", test_rotation_and_logout);
 	g_test_add_func("/warren/control-server/authkey-refusals", test_authkey_refusals);
 	g_test_add_func("/warren/control-server/ephemeral", test_ephemeral);
+	g_test_add_func("/warren/control-server/ephemeral-restart", test_ephemeral_restart);
 	g_test_add_func("/warren/control-server/policy", test_policy);
 	g_test_add_func("/warren/control-server/keep-alive", test_keep_alive);
 	g_test_add_func("/warren/control-server/replay-and-limits", test_replay_and_limits);

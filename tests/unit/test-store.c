@@ -993,7 +993,12 @@ case_future(TestDb *db)
 	g_clear_error(&error);
 
 	/* nothing was touched: back at the known version the data is all there */
-	raw_exec(db, "UPDATE schema_version SET version = 1");
+	{
+		g_autofree char *back = g_strdup_printf("UPDATE schema_version SET version = %d",
+							WR_STORE_SCHEMA_VERSION);
+
+		raw_exec(db, back);
+	}
 	store = open_ok(db);
 	g_clear_pointer(&ann, wr_store_user_free);
 	ann = wr_store_user_get_by_subject(store, "https://accounts.google.com", "1001", &error);
@@ -1032,6 +1037,39 @@ test_pg_restart(gconstpointer data)
 	g_assert_cmpstr(got->login_name, ==, "ann@example.com");
 	g_clear_pointer(&got, wr_store_user_free);
 	got = user_ok(store, "1002", "bob@example.com");
+}
+
+/* a version-1 database gains the ephemeral column (existing nodes: not ephemeral), and an
+ * ephemeral node reads back as one */
+static void
+case_migration_2(TestDb *db)
+{
+	g_autoptr(WrStore) store = open_ok(db);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(WrStoreNode) old = node_ok(store, 1, 0);
+	g_autoptr(WrStoreNode) got = NULL;
+	g_autoptr(WrStoreNode) t = node_tmpl(2, 0);
+	g_autoptr(WrStoreNode) eph = NULL;
+
+	g_assert_false(old->ephemeral);
+	/* back to what version 1 was */
+	g_clear_pointer(&store, wr_store_close);
+	raw_exec(db, "ALTER TABLE nodes DROP COLUMN ephemeral");
+	raw_exec(db, "UPDATE schema_version SET version = 1");
+	store = open_ok(db);
+	g_assert_cmpint(wr_store_schema_version(store, &error), ==, 2);
+	got = wr_store_node_get(store, old->id, &error);
+	g_assert_no_error(error);
+	g_assert_false(got->ephemeral);
+	g_assert_cmpstr(got->name, ==, "node-1");
+	t->ephemeral = TRUE;
+	eph = wr_store_node_create(store, t, NOW, &error);
+	g_assert_no_error(error);
+	g_assert_true(eph->ephemeral);
+	g_clear_pointer(&eph, wr_store_node_free);
+	eph = wr_store_node_get_by_machine_key(store, t->machine_key, &error);
+	g_assert_no_error(error);
+	g_assert_true(eph->ephemeral);
 }
 
 /* a migration that fails half-way leaves nothing behind, not even the version table */
@@ -1137,6 +1175,7 @@ static const struct {
 	{"audit", case_audit},
 	{"future", case_future},
 	{"migration-atomic", case_migration_atomic},
+	{"migration-2", case_migration_2},
 };
 
 int

@@ -347,6 +347,7 @@ node_create(WrControl *self, const char *machine_text, const char *node_key, gin
 	tmpl->exit_node = hi->exit_node;
 	tmpl->key_expiry = expiry;
 	tmpl->last_seen = now;
+	tmpl->ephemeral = ephemeral;
 	rec = wr_store_node_create(self->store, tmpl, now, &local);
 	if (rec == NULL) {
 		wr_ipalloc_release(self->ipalloc, pair.v4, NULL);
@@ -357,6 +358,8 @@ node_create(WrControl *self, const char *machine_text, const char *node_key, gin
 	node->rec = rec;
 	node->ephemeral = ephemeral;
 	node_index(self, node);
+	/* offline until its first map stream */
+	ctl_node_went_offline(self, node);
 	ctl_node_auto_approve(self, node);
 	ctl_node_changed(self, node);
 	ctl_topology_changed(self);
@@ -1486,6 +1489,7 @@ load_tailnet(WrControl *self, GError **error)
 		g_autoptr(GError) local = NULL;
 
 		node->rec = nodes->pdata[i];
+		node->ephemeral = node->rec->ephemeral;
 		nodes->pdata[i] = NULL;
 		if (node->rec->ipv4 != NULL &&
 		    !wr_ipalloc_reserve_text(self->ipalloc, node->rec->ipv4, &local))
@@ -1500,6 +1504,15 @@ load_tailnet(WrControl *self, GError **error)
 		g_hash_table_iter_init(&iter, self->nodes);
 		while (g_hash_table_iter_next(&iter, NULL, &value))
 			ctl_node_changed(self, value);
+	}
+	/* ephemeral nodes are offline until they map again: their grace starts now */
+	{
+		GHashTableIter iter;
+		gpointer value;
+
+		g_hash_table_iter_init(&iter, self->nodes);
+		while (g_hash_table_iter_next(&iter, NULL, &value))
+			ctl_node_went_offline(self, value);
 	}
 	/* streams start from here: nothing before is news to anyone */
 	for (guint64 seq = self->log_tail; seq < self->log_head; seq++)

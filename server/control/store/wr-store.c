@@ -65,8 +65,15 @@ static const char *const migration_1[] = {
 	NULL,
 };
 
+/* version 2: an ephemeral node (from an ephemeral auth key) stays ephemeral across restarts */
+static const char *const migration_2[] = {
+	"ALTER TABLE nodes ADD COLUMN ephemeral INTEGER NOT NULL DEFAULT 0",
+	NULL,
+};
+
 static const char *const *const migrations[] = {
 	migration_1,
+	migration_2,
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == WR_STORE_SCHEMA_VERSION);
@@ -75,7 +82,7 @@ G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == WR_STORE_SCHEMA_VERSION);
 #define NODE_COLUMNS                                                                            \
 	"id, machine_key, node_key, old_node_key, disco_key, name, user_id, tags, ipv4, ipv6, " \
 	"hostinfo, endpoints, advertised_routes, approved_routes, exit_node, key_expiry, "      \
-	"last_seen, created"
+	"last_seen, created, ephemeral"
 #define AUTHKEY_COLUMNS "id, prefix, user_id, reusable, ephemeral, tags, expiry, used, created"
 #define POLICY_COLUMNS	"version, body, actor, created"
 #define AUDIT_COLUMNS	"id, event_time, actor, action, target, detail"
@@ -623,6 +630,7 @@ node_from_row(WrStoreRows *rows, guint i)
 	node->key_expiry = cell_int(rows, i, 15);
 	node->last_seen = cell_int(rows, i, 16);
 	node->created = cell_int(rows, i, 17);
+	node->ephemeral = cell_int(rows, i, 18) != 0;
 	return node;
 }
 
@@ -662,6 +670,7 @@ wr_store_node_create(WrStore *self, const WrStoreNode *tmpl, gint64 now, GError 
 		P_INT(tmpl->key_expiry),
 		P_INT(tmpl->last_seen),
 		P_INT(now),
+		P_INT(tmpl->ephemeral ? 1 : 0),
 	};
 	WrStoreNode *node;
 
@@ -676,8 +685,8 @@ wr_store_node_create(WrStore *self, const WrStoreNode *tmpl, gint64 now, GError 
 		self, "create a node",
 		"INSERT INTO nodes (machine_key, node_key, disco_key, name, user_id, tags, "
 		"ipv4, ipv6, hostinfo, endpoints, advertised_routes, approved_routes, "
-		"exit_node, key_expiry, last_seen, created) VALUES ($1, $2, $3, $4, $5, "
-		"$6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING " NODE_COLUMNS,
+		"exit_node, key_expiry, last_seen, created, ephemeral) VALUES ($1, $2, $3, $4, "
+		"$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING " NODE_COLUMNS,
 		params, G_N_ELEMENTS(params), &error_local);
 	if (node == NULL) {
 		/* the only reference a new node holds */

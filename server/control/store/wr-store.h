@@ -31,7 +31,7 @@ typedef enum {
 } WrStoreError;
 
 /* the schema version this code writes */
-#define WR_STORE_SCHEMA_VERSION 1
+#define WR_STORE_SCHEMA_VERSION 2
 /* what wr_store_authkey_create hands out: "wrkey-" 16 hex (id) "-" 48 hex (secret) */
 #define WR_STORE_AUTHKEY_LEN 71
 
@@ -66,6 +66,7 @@ typedef struct {
 	gint64 key_expiry; /* unix s, 0 = never */
 	gint64 last_seen;
 	gint64 created;
+	gboolean ephemeral; /* from an ephemeral auth key: deleted once offline for a while */
 } WrStoreNode;
 
 typedef struct {
@@ -150,7 +151,7 @@ wr_store_user_delete(WrStore *self, gint64 id, GError **error);
 /*
  * Nodes.  create reads machine_key, node_key, disco_key, name, user_id, tags, ipv4, ipv6,
  * hostinfo (NULL = "{}"), endpoints, advertised_routes, approved_routes, exit_node, key_expiry,
- * last_seen from the template and returns the stored node with its id and created = now.
+ * last_seen, ephemeral from the template and returns the stored node with its id and created = now.
  * EXISTS when the machine key, node key, name or an address is taken.
  */
 WrStoreNode *
