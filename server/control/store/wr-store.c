@@ -686,7 +686,8 @@ wr_store_node_create(WrStore *self, const WrStoreNode *tmpl, gint64 now, GError 
 		"INSERT INTO nodes (machine_key, node_key, disco_key, name, user_id, tags, "
 		"ipv4, ipv6, hostinfo, endpoints, advertised_routes, approved_routes, "
 		"exit_node, key_expiry, last_seen, created, ephemeral) VALUES ($1, $2, $3, $4, "
-		"$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING " NODE_COLUMNS,
+		"$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
+		"RETURNING " NODE_COLUMNS,
 		params, G_N_ELEMENTS(params), &error_local);
 	if (node == NULL) {
 		/* the only reference a new node holds */
