@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -130,6 +131,13 @@ ctl_log(Ctl *c)
 	return text != NULL ? text : g_strdup("");
 }
 
+/* the server goes with the test, even when an assertion aborts it half-way */
+static void
+die_with_parent_cb(gpointer user_data)
+{
+	(void) prctl(PR_SET_PDEATHSIG, SIGTERM);
+}
+
 static void
 ctl_start(Ctl *c)
 {
@@ -140,6 +148,7 @@ ctl_start(Ctl *c)
 	gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
 
 	g_assert_nonnull(bin);
+	g_subprocess_launcher_set_child_setup(launcher, die_with_parent_cb, NULL, NULL);
 	g_subprocess_launcher_set_stderr_file_path(launcher, c->log_path);
 	g_subprocess_launcher_setenv(launcher, "G_MESSAGES_DEBUG", "all", TRUE);
 	c->proc = g_subprocess_launcher_spawn(launcher, &error, bin, "serve", "--config", c->conf,
