@@ -29,7 +29,8 @@
  * run here for comparison: Headscale is not packaged in Debian 12 (docs/control-scale.md).
  *
  * Environment: WARREN_CONTROL (the binary; exit 77 without it), WARREN_BENCH_NODES,
- * WARREN_BENCH_CHANGES, WARREN_BENCH_REGISTER_SECONDS (600: registration's budget),
+ * WARREN_BENCH_CHANGES, WARREN_BENCH_POLICY (a HuJSON policy file put in the store first),
+ * WARREN_BENCH_REGISTER_SECONDS (600: registration's budget),
  * WARREN_BENCH_RSS_ABORT_MB (6144: the run stops when the server passes it; the machine is
  * shared).
  */
@@ -265,7 +266,21 @@ make_store(const char *db_path, char **out_key, GError **error)
 	if (user == NULL)
 		return FALSE;
 	key = wr_store_authkey_create(store, user->id, TRUE, FALSE, NULL, 0, now, out_key, error);
-	return key != NULL;
+	if (key == NULL)
+		return FALSE;
+	/* WARREN_BENCH_POLICY=FILE: the same run under an ACL policy (a HuJSON file), to measure
+	 * what a policy costs (every topology change recompiles it: docs/control-server.md) */
+	if (g_getenv("WARREN_BENCH_POLICY") != NULL) {
+		g_autofree char *text = NULL;
+		g_autoptr(WrStorePolicy) policy = NULL;
+
+		if (!g_file_get_contents(g_getenv("WARREN_BENCH_POLICY"), &text, NULL, error))
+			return FALSE;
+		policy = wr_store_policy_set(store, text, "bench", now, error);
+		if (policy == NULL)
+			return FALSE;
+	}
+	return TRUE;
 }
 
 static char *
