@@ -308,6 +308,23 @@ escape(const char *segment)
 	return g_uri_escape_string(segment, NULL, FALSE);
 }
 
+/* GET a list: printed as it came under --json, else its array member for a table */
+static int
+list_call(Cli *cli, const char *path, const char *member, JsonNode **root, JsonArray **out_arr)
+{
+	int rc = call_json(cli, "GET", path, NULL, root);
+
+	*out_arr = NULL;
+	if (rc != WR_CLI_OK)
+		return rc;
+	if (cli->json) {
+		print_json(*root);
+		return rc;
+	}
+	*out_arr = array_member(*root, member);
+	return rc;
+}
+
 static int
 users_cmd(Cli *cli, int argc, char **argv)
 {
@@ -318,14 +335,9 @@ users_cmd(Cli *cli, int argc, char **argv)
 		JsonArray *arr;
 		Table *t;
 
-		rc = call_json(cli, "GET", "/v1/users", NULL, &root);
-		if (rc != WR_CLI_OK)
+		rc = list_call(cli, "/v1/users", "users", &root, &arr);
+		if (rc != WR_CLI_OK || cli->json)
 			return rc;
-		if (cli->json) {
-			print_json(root);
-			return rc;
-		}
-		arr = array_member(root, "users");
 		t = table_new(_("ID"), _("LOGIN"), _("NAME"), _("NODES"), _("CREATED"), NULL);
 		for (guint i = 0; arr != NULL && i < json_array_get_length(arr); i++) {
 			JsonObject *u = json_array_get_object_element(arr, i);
@@ -376,14 +388,9 @@ nodes_cmd(Cli *cli, int argc, char **argv)
 		JsonArray *arr;
 		Table *t;
 
-		rc = call_json(cli, "GET", "/v1/nodes", NULL, &root);
-		if (rc != WR_CLI_OK)
+		rc = list_call(cli, "/v1/nodes", "nodes", &root, &arr);
+		if (rc != WR_CLI_OK || cli->json)
 			return rc;
-		if (cli->json) {
-			print_json(root);
-			return rc;
-		}
-		arr = array_member(root, "nodes");
 		t = table_new(_("ID"), _("NAME"), _("OWNER"), _("IPV4"), _("IPV6"), _("STATUS"),
 			      _("KEY EXPIRY"), _("LAST SEEN"), NULL);
 		for (guint i = 0; arr != NULL && i < json_array_get_length(arr); i++) {
@@ -460,14 +467,9 @@ routes_cmd(Cli *cli, int argc, char **argv)
 		JsonArray *arr;
 		Table *t;
 
-		rc = call_json(cli, "GET", "/v1/routes", NULL, &root);
-		if (rc != WR_CLI_OK)
+		rc = list_call(cli, "/v1/routes", "routes", &root, &arr);
+		if (rc != WR_CLI_OK || cli->json)
 			return rc;
-		if (cli->json) {
-			print_json(root);
-			return rc;
-		}
-		arr = array_member(root, "routes");
 		t = table_new(_("NODE"), _("NAME"), _("ROUTE"), _("APPROVED"), _("EXIT"), NULL);
 		for (guint i = 0; arr != NULL && i < json_array_get_length(arr); i++) {
 			JsonObject *r = json_array_get_object_element(arr, i);
@@ -590,14 +592,9 @@ authkeys_cmd(Cli *cli, Opts *o, int argc, char **argv)
 		JsonArray *arr;
 		Table *t;
 
-		rc = call_json(cli, "GET", "/v1/authkeys", NULL, &root);
-		if (rc != WR_CLI_OK)
+		rc = list_call(cli, "/v1/authkeys", "authkeys", &root, &arr);
+		if (rc != WR_CLI_OK || cli->json)
 			return rc;
-		if (cli->json) {
-			print_json(root);
-			return rc;
-		}
-		arr = array_member(root, "authkeys");
 		t = table_new(_("ID"), _("PREFIX"), _("USER"), _("REUSABLE"), _("EPHEMERAL"),
 			      _("TAGS"), _("EXPIRY"), _("STATUS"), NULL);
 		for (guint i = 0; arr != NULL && i < json_array_get_length(arr); i++) {
