@@ -294,6 +294,18 @@ find_peer(JsonArray *peers, const char *node_key)
 	return NULL;
 }
 
+/* a map request from this machine is refused: not (or no longer) registered */
+static void
+assert_map_refused(WrControlClient *client)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) req = wr_control_client_map_request(client, NULL, FALSE, NULL);
+	g_autoptr(JsonObject) resp = wr_control_client_call(client, "map", req, &error);
+
+	g_assert_null(resp);
+	g_assert_error(error, WR_CONTROL_CLIENT_HTTP_ERROR, 403);
+}
+
 typedef gboolean (*FramePred)(JsonObject *frame, gconstpointer data);
 
 /* reads frames until one matches; fails the test after FRAME_WAIT_MS */
@@ -646,14 +658,7 @@ test_authkey_refusals(void)
 	g_assert_false(json_object_get_boolean_member(r4, "machine_authorized"));
 	g_assert_nonnull(strstr(json_object_get_string_member(r4, "error"), "auth key"));
 	/* a machine that never registered cannot map */
-	{
-		g_autoptr(GError) error = NULL;
-		g_autoptr(JsonObject) req = wr_control_client_map_request(e, NULL, FALSE, NULL);
-		g_autoptr(JsonObject) resp = wr_control_client_call(e, "map", req, &error);
-
-		g_assert_null(resp);
-		g_assert_error(error, WR_CONTROL_CLIENT_HTTP_ERROR, 403);
-	}
+	assert_map_refused(e);
 	ctl_clear(&c);
 }
 
@@ -690,14 +695,7 @@ test_ephemeral(void)
 	/* offline for ephemeral-timeout (1 s): deleted */
 	f = wait_frame(sa, has_removed, &id_b);
 	g_clear_pointer(&f, json_object_unref);
-	{
-		g_autoptr(GError) error = NULL;
-		g_autoptr(JsonObject) req = wr_control_client_map_request(b, NULL, FALSE, NULL);
-		g_autoptr(JsonObject) resp = wr_control_client_call(b, "map", req, &error);
-
-		g_assert_null(resp);
-		g_assert_error(error, WR_CONTROL_CLIENT_HTTP_ERROR, 403);
-	}
+	assert_map_refused(b);
 	ctl_clear(&c);
 }
 
@@ -736,13 +734,7 @@ test_ephemeral_restart(void)
 		g_assert_nonnull(resp);
 	}
 	g_usleep(4500 * 1000);
-	{
-		g_autoptr(JsonObject) req = wr_control_client_map_request(b, NULL, FALSE, NULL);
-		g_autoptr(JsonObject) resp = wr_control_client_call(b, "map", req, &error);
-
-		g_assert_null(resp);
-		g_assert_error(error, WR_CONTROL_CLIENT_HTTP_ERROR, 403);
-	}
+	assert_map_refused(b);
 	ctl_clear(&c);
 }
 
