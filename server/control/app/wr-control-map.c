@@ -546,22 +546,75 @@ list_append(GString *list, const char *text)
 	g_string_append(list, text);
 }
 
+/* the peer members of a delta frame, gathered peer by peer */
+typedef struct {
+	GString *changed;	/* peers_changed entries */
+	GString *removed;	/* peers_removed ids */
+	GString *patch;		/* peers_patch entries */
+	GString *profiles;	/* user_profiles of the changed peers' owners */
+	GHashTable *seen_users; /* owners already in profiles */
+} PeerParts;
+
+static void
+peer_parts_init(PeerParts *p)
+{
+	p->changed = g_string_new(NULL);
+	p->removed = g_string_new(NULL);
+	p->patch = g_string_new(NULL);
+	p->profiles = g_string_new(NULL);
+	p->seen_users = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+}
+
+/* also on a PeerParts that was never initialised (all NULL) */
+static void
+peer_parts_clear(PeerParts *p)
+{
+	if (p->changed == NULL)
+		return;
+	g_string_free(p->changed, TRUE);
+	g_string_free(p->removed, TRUE);
+	g_string_free(p->patch, TRUE);
+	g_string_free(p->profiles, TRUE);
+	g_hash_table_unref(p->seen_users);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PeerParts, peer_parts_clear)
+
+static gboolean
+peer_parts_empty(const PeerParts *p)
+{
+	return p->changed->len + p->removed->len + p->patch->len == 0;
+}
+
+/* appends the non-empty members, each followed by a comma */
+static void
+peer_parts_append(const PeerParts *p, GString *frame)
+{
+	if (p->changed->len > 0)
+		g_string_append_printf(frame, "\"peers_changed\":[%s],", p->changed->str);
+	if (p->removed->len > 0)
+		g_string_append_printf(frame, "\"peers_removed\":[%s],", p->removed->str);
+	if (p->patch->len > 0)
+		g_string_append_printf(frame, "\"peers_patch\":[%s],", p->patch->str);
+	if (p->profiles->len > 0)
+		g_string_append_printf(frame, "\"user_profiles\":[%s],", p->profiles->str);
+}
+
 /* one peer's delta for a stream that last saw old and must now see cur */
 static void
-emit_peer(WrControl *self, gint64 id, CtlSnap *old, CtlSnap *cur, GString *changed,
-	  GString *removed, GString *patch, GHashTable *seen_users, GString *profiles)
+emit_peer(WrControl *self, PeerParts *p, gint64 id, CtlSnap *old, CtlSnap *cur)
 {
 	if (old == NULL && cur == NULL)
 		return;
 	if (cur == NULL) {
-		if (removed->len > 0)
-			g_string_append_c(removed, ',');
-		g_string_append_printf(removed, "%" G_GINT64_FORMAT, id);
+		if (p->removed->len > 0)
+			g_string_append_c(p->removed, ',');
+		g_string_append_printf(p->removed, "%" G_GINT64_FORMAT, id);
 		return;
 	}
 	if (old == NULL) {
-		list_append(changed, cur->json);
-		append_profile(self, seen_users, cur->node->user_id, profiles);
+		list_append(p->changed, cur->json);
+		append_profile(self, p->seen_users, cur->node->user_id, p->profiles);
 		return;
 	}
 	if (old == cur)
@@ -571,10 +624,10 @@ emit_peer(WrControl *self, gint64 id, CtlSnap *old, CtlSnap *cur, GString *chang
 		if (cur->base_delta == NULL)
 			return;
 		if (cur->base_patch) {
-			list_append(patch, cur->base_delta);
+			list_append(p->patch, cur->base_delta);
 		} else {
-			list_append(changed, cur->json);
-			append_profile(self, seen_users, cur->node->user_id, profiles);
+			list_append(p->changed, cur->json);
+			append_profile(self, p->seen_users, cur->node->user_id, p->profiles);
 		}
 		return;
 	}
@@ -588,11 +641,11 @@ emit_peer(WrControl *self, gint64 id, CtlSnap *old, CtlSnap *cur, GString *chang
 		if (tmp.base_delta == NULL)
 			return;
 		if (tmp.base_patch) {
-			list_append(patch, tmp.base_delta);
+			list_append(p->patch, tmp.base_delta);
 			g_free(tmp.base_delta);
 		} else {
-			list_append(changed, cur->json);
-			append_profile(self, seen_users, cur->node->user_id, profiles);
+			list_append(p->changed, cur->json);
+			append_profile(self, p->seen_users, cur->node->user_id, p->profiles);
 		}
 	}
 }
@@ -641,13 +694,9 @@ stream_append_frame(CtlStream *s, const char *json, gsize len)
 static void
 stream_fill(WrControl *self, CtlStream *s)
 {
-	g_autoptr(GString) changed = NULL;
-	g_autoptr(GString) removed = NULL;
-	g_autoptr(GString) patch = NULL;
-	g_autoptr(GString) profiles = NULL;
+	g_auto(PeerParts) parts = {0};
 	g_autoptr(GString) frame = NULL;
 	g_autoptr(GHashTable) handled = NULL;
-	g_autoptr(GHashTable) seen_users = NULL;
 	CtlNode *me = s->node;
 	GArray *now_visible = self->policy != NULL ? me->visible : NULL;
 	guint64 fver;
@@ -673,12 +722,8 @@ stream_fill(WrControl *self, CtlStream *s)
 		ctl_stream_close(s, "fell behind the change log");
 		return;
 	}
-	changed = g_string_new(NULL);
-	removed = g_string_new(NULL);
-	patch = g_string_new(NULL);
-	profiles = g_string_new(NULL);
+	peer_parts_init(&parts);
 	handled = g_hash_table_new(g_int64_hash, g_int64_equal);
-	seen_users = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 
 	/* peers that came into or went out of sight (a policy or its inputs changed) */
 	if (now_visible != s->sent_visible && !arrays_equal(now_visible, s->sent_visible)) {
@@ -698,10 +743,10 @@ stream_fill(WrControl *self, CtlStream *s)
 			/* what the stream had: the snapshot as of its last frame, which the log
 			 * entries below would have told; the current one is close enough here as
 			 * a peer going out of sight only needs its id */
-			emit_peer(self, *id, was ? peer->snap : NULL, is ? peer->snap : NULL,
-				  changed, removed, patch, seen_users, profiles);
+			emit_peer(self, &parts, *id, was ? peer->snap : NULL,
+				  is ? peer->snap : NULL);
 		}
-		/* nodes deleted while out of... in sight: the log below covers them */
+		/* nodes deleted while in sight: the log below covers them */
 	}
 	/* then what changed of the peers in sight before and after (and of deleted ones) */
 	for (guint64 seq = s->synced; seq < self->log_head; seq++) {
@@ -716,8 +761,7 @@ stream_fill(WrControl *self, CtlStream *s)
 		peer = ctl_node_lookup(self, c->id);
 		if (peer != NULL && !sorted_contains(now_visible, c->id))
 			continue;
-		emit_peer(self, c->id, c->old, peer != NULL ? peer->snap : NULL, changed, removed,
-			  patch, seen_users, profiles);
+		emit_peer(self, &parts, c->id, c->old, peer != NULL ? peer->snap : NULL);
 	}
 	s->synced = self->log_head;
 	if (now_visible != NULL)
@@ -726,16 +770,9 @@ stream_fill(WrControl *self, CtlStream *s)
 		g_array_unref(s->sent_visible);
 	s->sent_visible = now_visible;
 
-	frame = g_string_sized_new(256 + changed->len + patch->len);
+	frame = g_string_sized_new(256 + parts.changed->len + parts.patch->len);
 	g_string_append_c(frame, '{');
-	if (changed->len > 0)
-		g_string_append_printf(frame, "\"peers_changed\":[%s],", changed->str);
-	if (removed->len > 0)
-		g_string_append_printf(frame, "\"peers_removed\":[%s],", removed->str);
-	if (patch->len > 0)
-		g_string_append_printf(frame, "\"peers_patch\":[%s],", patch->str);
-	if (profiles->len > 0)
-		g_string_append_printf(frame, "\"user_profiles\":[%s],", profiles->str);
+	peer_parts_append(&parts, frame);
 	filter = node_filter(self, me, &fver);
 	if (fver != s->filter_version) {
 		g_string_append_printf(frame, "\"packet_filter\":%s,", filter);
@@ -836,13 +873,9 @@ static SharedDelta *
 shared_delta_build(WrControl *self, guint64 from)
 {
 	SharedDelta *d = g_new0(SharedDelta, 1);
-	g_autoptr(GString) changed = g_string_new(NULL);
-	g_autoptr(GString) removed = g_string_new(NULL);
-	g_autoptr(GString) patch = g_string_new(NULL);
-	g_autoptr(GString) profiles = g_string_new(NULL);
-	g_autoptr(GHashTable) seen_users =
-		g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	g_auto(PeerParts) parts = {0};
 
+	peer_parts_init(&parts);
 	d->from = from;
 	d->ids = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	for (guint64 seq = from; seq < self->log_head; seq++) {
@@ -853,29 +886,21 @@ shared_delta_build(WrControl *self, guint64 from)
 			continue;
 		g_hash_table_add(d->ids, g_memdup2(&c->id, sizeof(c->id)));
 		peer = ctl_node_lookup(self, c->id);
-		emit_peer(self, c->id, c->old, peer != NULL ? peer->snap : NULL, changed, removed,
-			  patch, seen_users, profiles);
+		emit_peer(self, &parts, c->id, c->old, peer != NULL ? peer->snap : NULL);
 	}
-	if (changed->len + removed->len + patch->len == 0)
+	if (peer_parts_empty(&parts))
 		return d;
-	d->frame =
-		g_string_sized_new(64 + changed->len + removed->len + patch->len + profiles->len);
+	d->frame = g_string_sized_new(64 + parts.changed->len + parts.removed->len +
+				      parts.patch->len + parts.profiles->len);
 	g_string_append_c(d->frame, '{');
-	if (changed->len > 0)
-		g_string_append_printf(d->frame, "\"peers_changed\":[%s],", changed->str);
-	if (removed->len > 0)
-		g_string_append_printf(d->frame, "\"peers_removed\":[%s],", removed->str);
-	if (patch->len > 0)
-		g_string_append_printf(d->frame, "\"peers_patch\":[%s],", patch->str);
-	if (profiles->len > 0)
-		g_string_append_printf(d->frame, "\"user_profiles\":[%s],", profiles->str);
+	peer_parts_append(&parts, d->frame);
 	g_string_truncate(d->frame, d->frame->len - 1);
 	g_string_append_c(d->frame, '}');
 	return d;
 }
 
-/* TRUE if the stream was served from a shared frame */
-static gboolean
+/* serves the stream from a shared frame when it can (else stream_fill does it) */
+static void
 stream_take_shared(WrControl *self, CtlStream *s, GHashTable *shared)
 {
 	SharedDelta *d;
@@ -884,21 +909,20 @@ stream_take_shared(WrControl *self, CtlStream *s, GHashTable *shared)
 	if (self->policy != NULL || !s->started || s->synced == self->log_head ||
 	    s->synced < self->log_tail || s->buf->len - s->off >= WR_CONTROL_STREAM_HIGH_WATER ||
 	    s->derp_version != self->derp_version || s->dns_version != self->dns_version)
-		return FALSE;
+		return;
 	node_filter(self, s->node, &fver);
 	if (fver != s->filter_version)
-		return FALSE;
+		return;
 	d = g_hash_table_lookup(shared, &s->synced);
 	if (d == NULL) {
 		d = shared_delta_build(self, s->synced);
 		g_hash_table_insert(shared, &d->from, d);
 	}
 	if (g_hash_table_contains(d->ids, &s->node->rec->id))
-		return FALSE;
+		return;
 	if (d->frame != NULL)
 		stream_append_frame(s, d->frame->str, d->frame->len);
 	s->synced = self->log_head;
-	return TRUE;
 }
 
 static gboolean
