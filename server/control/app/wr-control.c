@@ -77,6 +77,19 @@ json_append_string(GString *out, const char *s)
 	g_string_append(out, text);
 }
 
+/* hostinfo as it is stored: compact JSON text, NULL for none */
+static char *
+hostinfo_text(JsonObject *hostinfo)
+{
+	g_autoptr(JsonNode) node = NULL;
+
+	if (hostinfo == NULL)
+		return NULL;
+	node = json_node_new(JSON_NODE_OBJECT);
+	json_node_set_object(node, hostinfo);
+	return json_to_string(node, FALSE);
+}
+
 CtlNode *
 ctl_node_lookup(WrControl *self, gint64 id)
 {
@@ -337,12 +350,7 @@ node_create(WrControl *self, const char *machine_text, const char *node_key, gin
 	tmpl->tags = tags != NULL ? g_strdupv(tags) : g_new0(char *, 1);
 	tmpl->ipv4 = g_strdup(v4);
 	tmpl->ipv6 = g_strdup(v6);
-	if (hostinfo != NULL) {
-		g_autoptr(JsonNode) text = json_node_new(JSON_NODE_OBJECT);
-
-		json_node_set_object(text, hostinfo);
-		tmpl->hostinfo = json_to_string(text, FALSE);
-	}
+	tmpl->hostinfo = hostinfo_text(hostinfo);
 	tmpl->advertised_routes = g_strdupv(hi->routes);
 	tmpl->exit_node = hi->exit_node;
 	tmpl->key_expiry = expiry;
@@ -715,19 +723,13 @@ handle_register(WrControl *self, SoupServerMessage *msg, const uint8_t machine[W
 	g_autofree char *mtext = wr_key_to_text(WR_KEY_KIND_MACHINE, machine);
 	g_autofree char *nk_text = NULL;
 	const uint8_t *nk = r.node_key, *old_nk = r.old_node_key;
-	const char *auth_key, *followup;
-	gint64 expiry, now = now_s();
-	JsonObject *hostinfo;
+	gint64 now = now_s();
 	CtlNode *node;
 
 	if (!wr_register_request_parse(req, &r, &error)) {
 		reply_error(msg, error);
 		return;
 	}
-	auth_key = r.auth_key;
-	followup = r.followup;
-	expiry = r.expiry;
-	hostinfo = r.hostinfo;
 	nk_text = wr_key_to_text(WR_KEY_KIND_NODE, nk);
 	node = g_hash_table_lookup(self->by_machine, mtext);
 
@@ -764,7 +766,7 @@ handle_register(WrControl *self, SoupServerMessage *msg, const uint8_t machine[W
 				       "node key expired: sign in again");
 			return;
 		}
-		new_expiry = default_expiry(self, expiry, now);
+		new_expiry = default_expiry(self, r.expiry, now);
 		if (!wr_store_node_rotate_key(self->store, node->rec->id, old_text, nk_text,
 					      new_expiry, &error)) {
 			reply_register(self, msg, machine, node, NULL, error->message);
@@ -788,9 +790,9 @@ handle_register(WrControl *self, SoupServerMessage *msg, const uint8_t machine[W
 		return;
 	}
 
-	if (auth_key[0] != '\0') {
+	if (r.auth_key[0] != '\0') {
 		g_autoptr(WrStoreAuthKey) key =
-			wr_store_authkey_consume(self->store, auth_key, now, &error);
+			wr_store_authkey_consume(self->store, r.auth_key, now, &error);
 		g_auto(GStrv) tags = NULL;
 		g_autofree char *actor = NULL;
 		g_autofree char *target = NULL;
@@ -822,14 +824,14 @@ handle_register(WrControl *self, SoupServerMessage *msg, const uint8_t machine[W
 					       "delete its node first");
 				return;
 			}
-			if (!node_rekey(self, node, nk_text, default_expiry(self, expiry, now),
+			if (!node_rekey(self, node, nk_text, default_expiry(self, r.expiry, now),
 					&error)) {
 				reply_register(self, msg, machine, NULL, NULL, error->message);
 				return;
 			}
 		} else {
 			node = node_create(self, mtext, nk_text, key->user_id, tags, key->ephemeral,
-					   hostinfo, &r.hi, default_expiry(self, expiry, now),
+					   r.hostinfo, &r.hi, default_expiry(self, r.expiry, now),
 					   &error);
 			if (node == NULL) {
 				reply_register(self, msg, machine, NULL, NULL, error->message);
@@ -842,8 +844,8 @@ handle_register(WrControl *self, SoupServerMessage *msg, const uint8_t machine[W
 		return;
 	}
 
-	if (followup[0] != '\0') {
-		CtlLogin *login = login_lookup_url(self, followup);
+	if (r.followup[0] != '\0') {
+		CtlLogin *login = login_lookup_url(self, r.followup);
 
 		if (login == NULL || !wr_memeq(login->machine, machine, WR_CRYPTO_KEY_LEN) ||
 		    g_strcmp0(login->node_key, nk_text) != 0) {
@@ -898,13 +900,8 @@ handle_register(WrControl *self, SoupServerMessage *msg, const uint8_t machine[W
 			login->token = g_strdup(hex);
 			memcpy(login->machine, machine, WR_CRYPTO_KEY_LEN);
 			login->node_key = g_strdup(nk_text);
-			if (hostinfo != NULL) {
-				g_autoptr(JsonNode) hi = json_node_new(JSON_NODE_OBJECT);
-
-				json_node_set_object(hi, hostinfo);
-				login->hostinfo = json_to_string(hi, FALSE);
-			}
-			login->expiry = expiry;
+			login->hostinfo = hostinfo_text(r.hostinfo);
+			login->expiry = r.expiry;
 			login->created = now;
 			g_hash_table_insert(self->logins, login->token, login);
 		}
@@ -1016,7 +1013,7 @@ handle_map(WrControl *self, SoupServerMessage *msg, const uint8_t machine[WR_CRY
 	g_autofree char *mtext = wr_key_to_text(WR_KEY_KIND_MACHINE, machine);
 	g_autofree char *nk_text = NULL;
 	g_autofree char *disco_text = NULL;
-	g_autofree char *hostinfo_text = NULL;
+	g_autofree char *new_hostinfo = NULL;
 	g_auto(GStrv) endpoints = NULL;
 	const uint8_t *nk = r.node_key;
 	gint64 region, now = now_s();
@@ -1047,20 +1044,15 @@ handle_map(WrControl *self, SoupServerMessage *msg, const uint8_t machine[WR_CRY
 	self->n_map++;
 	if (r.has_disco)
 		disco_text = wr_key_to_text(WR_KEY_KIND_DISCO, r.disco_key);
-	if (hostinfo != NULL) {
-		g_autoptr(JsonNode) hi = json_node_new(JSON_NODE_OBJECT);
-
-		json_node_set_object(hi, hostinfo);
-		hostinfo_text = json_to_string(hi, FALSE);
-	}
+	new_hostinfo = hostinfo_text(hostinfo);
 	changed = (disco_text != NULL && g_strcmp0(disco_text, rec->disco_key) != 0) ||
 		  (endpoints != NULL && !strv_equal0(endpoints, rec->endpoints)) ||
-		  (hostinfo_text != NULL && g_strcmp0(hostinfo_text, rec->hostinfo) != 0);
+		  (new_hostinfo != NULL && g_strcmp0(new_hostinfo, rec->hostinfo) != 0);
 	if (changed || now - rec->last_seen >= 60) {
 		if (!wr_store_node_update_status(
 			    self->store, rec->id, disco_text != NULL ? disco_text : rec->disco_key,
 			    (const char *const *) (endpoints != NULL ? endpoints : rec->endpoints),
-			    hostinfo_text, now, &error)) {
+			    new_hostinfo, now, &error)) {
 			g_warning("map: %s", error->message);
 			reply_text(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR,
 				   "the server could not record the node's state\n");
@@ -1074,9 +1066,9 @@ handle_map(WrControl *self, SoupServerMessage *msg, const uint8_t machine[WR_CRY
 			g_strfreev(rec->endpoints);
 			rec->endpoints = g_steal_pointer(&endpoints);
 		}
-		if (hostinfo_text != NULL) {
+		if (new_hostinfo != NULL) {
 			g_free(rec->hostinfo);
-			rec->hostinfo = g_steal_pointer(&hostinfo_text);
+			rec->hostinfo = g_steal_pointer(&new_hostinfo);
 		}
 		rec->last_seen = now;
 	}
