@@ -293,11 +293,11 @@ scan(Loader *l, const char *text, GError **error)
 		const char *e;
 
 		line++;
-		if (end == NULL)
-			end = next;
-		e = end;
-		if (e > s && e[-1] == '\r')
-			e--;
+		/* GKeyFile drops a '\r' before a '\n' only, not at the end of the text */
+		if (end != NULL && end > s && end[-1] == '\r')
+			e = end - 1;
+		else
+			e = end != NULL ? end : next;
 		while (s < e && g_ascii_isspace(*s))
 			s++;
 		if (s == e || *s == '#') {

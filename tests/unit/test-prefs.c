@@ -179,6 +179,8 @@ static const struct {
 	{"[prefs]\nhostname[de] = x\n", WR_PREFS_ERROR_UNKNOWN,
 	 ORIGIN ":2: [prefs] hostname[de]: unknown key"},
 	{"[prefs]\n\n\xff\xfe\n", WR_PREFS_ERROR_SYNTAX, ORIGIN ":3: not valid UTF-8"},
+	/* a '\r' ends a line only before a '\n' (found by fuzz-prefs) */
+	{"   [prefs]  \r", WR_PREFS_ERROR_SYNTAX, ORIGIN ":1: text after a group header"},
 };
 
 static void
