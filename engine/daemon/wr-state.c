@@ -371,6 +371,15 @@ load_key(WrState *self, const char *name, const char *consequence, uint8_t out_k
 	g_autofree char *reason = NULL;
 	struct stat st;
 
+	/* wr-keyfile opens without O_NONBLOCK: a FIFO must not hang the start */
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		g_autofree char *why = g_strdup_printf("%s: not a regular file", path);
+
+		if (!set_aside(self, name, why, consequence, error))
+			return FALSE;
+		*out_origin = WR_STATE_KEY_REPLACED;
+		return TRUE;
+	}
 	if (wr_keyfile_load_private(path, out_key, &local)) {
 		*out_origin = WR_STATE_KEY_LOADED;
 		return TRUE;

@@ -419,6 +419,24 @@ test_state_corrupt_node_key(Fixture *f, gconstpointer data)
 	g_assert_cmpint(wr_state_get_machine_key_origin(state), ==, WR_STATE_KEY_CREATED);
 }
 
+/* a FIFO where a key should be: set aside without opening it (an open would block) */
+static void
+test_state_key_fifo(Fixture *f, gconstpointer data)
+{
+	gint64 before = g_get_real_time() / G_USEC_PER_SEC;
+	g_autoptr(WrState) state = NULL;
+	g_autofree char *aside = NULL;
+	g_autofree char *path = in_dir(f, WR_STATE_MACHINE_KEY);
+
+	g_assert_cmpint(g_mkdir(f->dir, 0700), ==, 0);
+	g_assert_cmpint(mkfifo(path, 0600), ==, 0);
+	state = open_loaded(f);
+	aside = find_set_aside(f, WR_STATE_MACHINE_KEY, before, NULL, NULL, 0);
+	assert_problem(state, "not a regular file", aside);
+	g_assert_cmpint(wr_state_get_machine_key_origin(state), ==, WR_STATE_KEY_REPLACED);
+	g_assert_cmpuint(mode_of(path), ==, 0600);
+}
+
 /* prefs files that do not load: the message of the parser, then defaults */
 static const struct {
 	const char *what;
@@ -596,6 +614,7 @@ main(int argc, char **argv)
 	T("corrupt-machine-key", test_state_corrupt_machine_key);
 	T("machine-key-readable", test_state_machine_key_readable);
 	T("corrupt-node-key", test_state_corrupt_node_key);
+	T("key-fifo", test_state_key_fifo);
 	T("corrupt-prefs", test_state_corrupt_prefs);
 	T("oversized-prefs", test_state_oversized_prefs);
 	T("corrupt-netmap", test_state_corrupt_netmap);
