@@ -25,8 +25,9 @@
  * is used: defaults for the prefs, no network map, a new machine key, no node key (the next
  * sign-in makes one).  A new machine key is made only when the file was absent or set aside;
  * its origin says which happened.  A key file readable by others is set aside too (not
- * chmod'ed back): whoever could read it may hold the key.  When a file cannot be set aside, or the
- * directory cannot be used, wr_state_load() fails with a GError and nothing is replaced.
+ * chmod'ed back): whoever could read it may hold the key.  When a file cannot be set aside,
+ * or the directory cannot be used, wr_state_load() fails with a GError and that file stays as
+ * it was.
  *
  * Not thread-safe: warrend uses it from the main loop.
  */
@@ -82,7 +83,9 @@ const char *
 wr_state_get_dir(const WrState *self);
 
 /* reads everything (see above), removes leftover temporary files, makes a new disco key;
- * FALSE only when the state cannot be used at all (then nothing on disk changed) */
+ * FALSE only when the state cannot be used at all: a file cannot be set aside or a new key
+ * cannot be saved.  Even then no file was overwritten (a file handled before the failure may
+ * have been set aside, or a missing machine key created) */
 gboolean
 wr_state_load(WrState *self, GError **error);
 

@@ -534,6 +534,41 @@ test_state_corrupt_netmap(Fixture *f, gconstpointer data)
 	}
 }
 
+/* when a damaged file cannot be set aside, the load fails and the file stays as it was */
+static void
+test_state_cannot_set_aside(Fixture *f, gconstpointer data)
+{
+	static const char bad[] = "[prefs]\nfoo = 1\n";
+	g_autoptr(GError) error = NULL;
+	g_autoptr(WrState) state = NULL;
+	g_autofree char *path = in_dir(f, WR_STATE_PREFS);
+	g_autofree char *kept = NULL;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+
+	g_assert_cmpint(g_mkdir(f->dir, 0700), ==, 0);
+	write_file(f, WR_STATE_PREFS, bad, -1, 0600);
+	/* every name it could take, for the next few seconds */
+	for (gint64 t = now; t < now + 5; t++) {
+		for (guint n = 0; n < 100; n++) {
+			g_autofree char *name =
+				n == 0 ? g_strdup_printf(
+						 WR_STATE_PREFS ".corrupt-%" G_GINT64_FORMAT, t)
+				       : g_strdup_printf(WR_STATE_PREFS ".corrupt-%" G_GINT64_FORMAT
+									".%u",
+							 t, n);
+
+			write_file(f, name, "older", -1, 0600);
+		}
+	}
+	state = wr_state_new(f->dir, &error);
+	g_assert_no_error(error);
+	g_assert_false(wr_state_load(state, &error));
+	g_assert_error(error, WR_STATE_ERROR, WR_STATE_ERROR_IO);
+	g_assert_nonnull(strstr(error->message, "too many set-aside copies"));
+	g_assert_true(g_file_get_contents(path, &kept, NULL, NULL));
+	g_assert_cmpstr(kept, ==, bad);
+}
+
 /* a crash after the temporary file was written and before the rename: the old file stands,
  * and the next load removes the leftover */
 static void
@@ -618,6 +653,7 @@ main(int argc, char **argv)
 	T("corrupt-prefs", test_state_corrupt_prefs);
 	T("oversized-prefs", test_state_oversized_prefs);
 	T("corrupt-netmap", test_state_corrupt_netmap);
+	T("cannot-set-aside", test_state_cannot_set_aside);
 	T("crash-leftover", test_state_crash_leftover);
 	T("no-litter", test_state_no_litter);
 #undef T
