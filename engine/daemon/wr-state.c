@@ -74,7 +74,7 @@ add_problem(WrState *self, const char *format, ...)
 	va_list args;
 
 	/* each file is set aside at most once per load: the cap is a backstop */
-	if (self->problems->len > WR_STATE_MAX_PROBLEMS)
+	if (self->problems->len - 1 >= WR_STATE_MAX_PROBLEMS)
 		return;
 	va_start(args, format);
 	g_ptr_array_insert(self->problems, (gint) self->problems->len - 1,
