@@ -102,8 +102,15 @@ refresh_link(WrNetcfg *self, WrRtnlLink **out_link, GError **error)
 WrNetcfg *
 wr_netcfg_new_for_index(int ifindex, GError **error)
 {
-	g_autoptr(WrNetcfg) self = netcfg_open(error);
+	g_autoptr(WrNetcfg) self = NULL;
 
+	/* libnl aborts on a lookup with neither an index nor a name */
+	if (ifindex <= 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "link index %d: not an interface index", ifindex);
+		return NULL;
+	}
+	self = netcfg_open(error);
 	if (self == NULL)
 		return NULL;
 	self->ifindex = ifindex;
@@ -119,6 +126,7 @@ wr_netcfg_new(const char *ifname, GError **error)
 	g_autoptr(WrRtnlLink) link = NULL;
 	int r;
 
+	g_return_val_if_fail(ifname != NULL, NULL);
 	if (self == NULL)
 		return NULL;
 	if (strlen(ifname) == 0 || strlen(ifname) >= IF_NAMESIZE) {

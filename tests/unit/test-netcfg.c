@@ -4,7 +4,8 @@
  *
  * engine/netcfg without the kernel: the diff (what the kernel has and what is wanted in,
  * operations out) as a table, the validation of a configuration, and its text form.  The
- * netlink half is tested against a real kernel by tests/system/netcfg-netns.sh.
+ * netlink half is tested against a real kernel by tests/system/netcfg-netns.sh; here it only
+ * reads (which needs no privilege): a missing link, and the loopback link's state.
  */
 
 #define G_LOG_DOMAIN "WrNetcfgTest"
@@ -19,6 +20,7 @@
 
 #include "wr-netcfg-config.h"
 #include "wr-netcfg-diff.h"
+#include "wr-netcfg.h"
 
 typedef struct {
 	const char *name;
@@ -441,6 +443,72 @@ test_limits(void)
 	g_assert_cmpstr(error->message, ==, "line 17: more than 16 addresses");
 }
 
+static void
+test_edge_no_link(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(WrNetcfg) netcfg = wr_netcfg_new("wrnosuch0", &error);
+
+	g_assert_null(netcfg);
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+	g_assert_true(g_str_has_prefix(error->message, "link wrnosuch0: "));
+	g_clear_error(&error);
+	g_assert_null(wr_netcfg_new("a-name-longer-than-ifnamsiz", &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	/* index 0 is never a link (and libnl would abort on it) */
+	g_assert_null(wr_netcfg_new_for_index(0, &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	/* the largest index is not a link either */
+	g_assert_null(wr_netcfg_new_for_index(G_MAXINT, &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+}
+
+/* the loopback link of whatever namespace the test runs in: read, never changed */
+static void
+test_edge_read_lo(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(WrNetcfg) netcfg = wr_netcfg_new("lo", &error);
+	g_autoptr(WrNetcfg) by_index = NULL;
+	g_autoptr(WrNetcfgState) state = NULL;
+	g_autoptr(WrNetcfgConfig) bad = wr_netcfg_config_new();
+	WrCidr host_bits = cidr("127.0.0.1/8");
+	guint changes = 99;
+
+	g_assert_no_error(error);
+	by_index = wr_netcfg_new_for_index(wr_netcfg_get_ifindex(netcfg), &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(wr_netcfg_get_ifindex(by_index), ==, wr_netcfg_get_ifindex(netcfg));
+	state = wr_netcfg_read_state(netcfg, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(state->mtu, >=, WR_NETCFG_MTU_MIN);
+	/* whatever is there, none of it is ours */
+	for (guint i = 0; i < state->routes->len; i++)
+		g_assert_false(g_array_index(state->routes, WrNetcfgKernelRoute, i).ours);
+	if (state->up) {
+		WrCidr lo4 = cidr("127.0.0.1/8");
+		bool found = false;
+
+		for (guint i = 0; i < state->addrs->len; i++)
+			found |=
+				wr_netcfg_cidr_equal(&g_array_index(state->addrs, WrCidr, i), &lo4);
+		g_assert_true(found);
+	}
+	/* an invalid configuration fails before anything is read or changed */
+	wr_netcfg_config_add_route(bad, &host_bits);
+	g_assert_false(wr_netcfg_apply(netcfg, bad, &changes, &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+	g_assert_cmpstr(error->message, ==, "route 127.0.0.1/8: host bits are set (127.0.0.0/8?)");
+	g_assert_cmpuint(changes, ==, 99);
+	/* nothing of ours on lo: teardown has nothing to do and needs no privilege */
+	g_clear_error(&error);
+	g_assert_true(wr_netcfg_teardown(netcfg, &changes, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(changes, ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -457,5 +525,7 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/netcfg/parse-values", test_parse_values);
 	g_test_add_func("/warren/netcfg/parse-bytes", test_parse_bytes);
 	g_test_add_func("/warren/netcfg/limits", test_limits);
+	g_test_add_func("/warren/netcfg/edge/no-link", test_edge_no_link);
+	g_test_add_func("/warren/netcfg/edge/read-lo", test_edge_read_lo);
 	return g_test_run();
 }
