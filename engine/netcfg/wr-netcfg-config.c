@@ -62,6 +62,12 @@ wr_netcfg_config_add_route(WrNetcfgConfig *self, const WrCidr *dst)
 	g_array_append_val(self->routes, *dst);
 }
 
+void
+wr_netcfg_config_add_rule(WrNetcfgConfig *self, const WrNetcfgRule *rule)
+{
+	g_array_append_val(self->rules, *rule);
+}
+
 uint32_t
 wr_netcfg_config_get_mtu(const WrNetcfgConfig *self)
 {
@@ -111,6 +117,52 @@ wr_netcfg_route_equal(const WrNetcfgRoute *a, const WrNetcfgRoute *b)
 {
 	return wr_netcfg_cidr_equal(&a->dst, &b->dst) && a->table == b->table &&
 	       a->metric == b->metric;
+}
+
+WrNetcfgRule
+wr_netcfg_rule_for(const WrNetcfgConfig *config, const WrNetcfgRule *rule)
+{
+	WrNetcfgRule r = *rule;
+
+	if (r.action == WR_NETCFG_RULE_LOOKUP) {
+		if (r.table == 0)
+			r.table = wr_netcfg_config_get_table(config);
+	} else {
+		r.table = 0;
+	}
+	if (r.fwmark != 0 && r.fwmask == 0)
+		r.fwmask = G_MAXUINT32;
+	return r;
+}
+
+bool
+wr_netcfg_rule_equal(const WrNetcfgRule *a, const WrNetcfgRule *b)
+{
+	return a->family == b->family && a->action == b->action && a->priority == b->priority &&
+	       a->fwmark == b->fwmark && a->fwmask == b->fwmask && a->table == b->table;
+}
+
+void
+wr_netcfg_rule_format(const WrNetcfgRule *rule, char out[WR_NETCFG_RULE_STRLEN])
+{
+	char mark[32] = "";
+	char action[32];
+
+	if (rule->fwmark != 0 || rule->fwmask != 0)
+		g_snprintf(mark, sizeof(mark), " fwmark 0x%x/0x%x", rule->fwmark, rule->fwmask);
+	if (rule->action == WR_NETCFG_RULE_UNREACHABLE)
+		g_snprintf(action, sizeof(action), "unreachable");
+	else if (rule->action != WR_NETCFG_RULE_LOOKUP)
+		g_snprintf(action, sizeof(action), "action %u", rule->action);
+	else if (rule->table == WR_NETCFG_TABLE_MAIN)
+		g_snprintf(action, sizeof(action), "lookup main");
+	else
+		g_snprintf(action, sizeof(action), "lookup %u", rule->table);
+	g_snprintf(out, WR_NETCFG_RULE_STRLEN, "%s %u%s %s",
+		   rule->family == AF_INET    ? "ipv4"
+		   : rule->family == AF_INET6 ? "ipv6"
+					      : "family?",
+		   rule->priority, mark, action);
 }
 
 void
@@ -169,6 +221,41 @@ validate_cidr(const char *what, const WrCidr *c, bool is_route, GError **error)
 	return TRUE;
 }
 
+static gboolean
+validate_rule(const WrNetcfgRule *rule, GError **error)
+{
+	char text[WR_NETCFG_RULE_STRLEN];
+
+	wr_netcfg_rule_format(rule, text);
+	if (rule->family != AF_INET && rule->family != AF_INET6) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "rule %s: not an IPv4 or IPv6 rule", text);
+		return FALSE;
+	}
+	if (rule->action != WR_NETCFG_RULE_LOOKUP && rule->action != WR_NETCFG_RULE_UNREACHABLE) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "rule %s: neither lookup nor unreachable", text);
+		return FALSE;
+	}
+	/* priority 0 is the kernel's rule for the local table */
+	if (rule->priority == 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "rule %s: priority 0 belongs to the local table's rule", text);
+		return FALSE;
+	}
+	if (rule->fwmask != 0 && (rule->fwmark & ~rule->fwmask) != 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "rule %s: the mark has bits outside the mask", text);
+		return FALSE;
+	}
+	if (rule->action == WR_NETCFG_RULE_LOOKUP && rule->table == WR_NETCFG_TABLE_LOCAL) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "rule %s: the kernel's local table", text);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 gboolean
 wr_netcfg_config_validate(const WrNetcfgConfig *self, GError **error)
 {
@@ -188,10 +275,15 @@ wr_netcfg_config_validate(const WrNetcfgConfig *self, GError **error)
 			    WR_NETCFG_MAX_ROUTES);
 		return FALSE;
 	}
-	if (self->rules->len > 0) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-			    "%u policy rules: rules are not supported yet", self->rules->len);
+	if (self->rules->len > WR_NETCFG_MAX_RULES) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "%u rules: at most %u are allowed", self->rules->len,
+			    WR_NETCFG_MAX_RULES);
 		return FALSE;
+	}
+	for (guint i = 0; i < self->rules->len; i++) {
+		if (!validate_rule(&g_array_index(self->rules, WrNetcfgRule, i), error))
+			return FALSE;
 	}
 	if (table == WR_NETCFG_TABLE_LOCAL) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -233,6 +325,103 @@ parse_u32(const char *word, uint32_t max, uint32_t *out)
 	return wr_parse_decimal(word, strlen(word), max, out);
 }
 
+/* decimal, or 0x and 1 to 8 hex digits */
+static gboolean
+parse_mark(const char *word, uint32_t *out)
+{
+	uint32_t v = 0;
+	size_t n;
+
+	if (!g_str_has_prefix(word, "0x"))
+		return parse_u32(word, G_MAXUINT32, out);
+	n = strlen(word + 2);
+	if (n == 0 || n > 8)
+		return FALSE;
+	for (size_t i = 0; i < n; i++) {
+		int d = g_ascii_xdigit_value(word[2 + i]);
+
+		if (d < 0)
+			return FALSE;
+		v = v << 4 | (uint32_t) d;
+	}
+	*out = v;
+	return TRUE;
+}
+
+/* rule ipv4|ipv6 PRIORITY [fwmark MARK[/MASK]] (lookup TABLE|main | unreachable) */
+static gboolean
+parse_rule(WrNetcfgConfig *config, const char *const *w, guint n, GError **error)
+{
+	WrNetcfgRule rule;
+	guint i = 2;
+
+	memset(&rule, 0, sizeof(rule));
+	if (n < 3) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "rule: expected ipv4|ipv6 PRIORITY [fwmark MARK[/MASK]] "
+				    "lookup TABLE|unreachable");
+		return FALSE;
+	}
+	if (g_str_equal(w[0], "ipv4")) {
+		rule.family = AF_INET;
+	} else if (g_str_equal(w[0], "ipv6")) {
+		rule.family = AF_INET6;
+	} else {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "rule: family '%s' is neither ipv4 nor ipv6", w[0]);
+		return FALSE;
+	}
+	if (!parse_u32(w[1], G_MAXUINT32, &rule.priority)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "rule: priority '%s' is not a number", w[1]);
+		return FALSE;
+	}
+	if (g_str_equal(w[i], "fwmark")) {
+		g_auto(GStrv) parts = NULL;
+
+		if (i + 1 >= n) {
+			g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+					    "rule: fwmark without a value");
+			return FALSE;
+		}
+		parts = g_strsplit(w[i + 1], "/", 3);
+		if (!parse_mark(parts[0], &rule.fwmark) ||
+		    (parts[1] != NULL &&
+		     (parts[2] != NULL || !parse_mark(parts[1], &rule.fwmask)))) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "rule: fwmark '%s' is not MARK or MARK/MASK", w[i + 1]);
+			return FALSE;
+		}
+		i += 2;
+	}
+	if (i + 1 == n && g_str_equal(w[i], "unreachable")) {
+		rule.action = WR_NETCFG_RULE_UNREACHABLE;
+	} else if (i + 2 == n && g_str_equal(w[i], "lookup")) {
+		rule.action = WR_NETCFG_RULE_LOOKUP;
+		if (g_str_equal(w[i + 1], "main")) {
+			rule.table = WR_NETCFG_TABLE_MAIN;
+		} else if (!parse_u32(w[i + 1], G_MAXUINT32, &rule.table) || rule.table == 0) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "rule: table '%s' is not main or a number 1..%u", w[i + 1],
+				    G_MAXUINT32);
+			return FALSE;
+		}
+	} else {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "rule: expected 'lookup TABLE' or 'unreachable' at the end");
+		return FALSE;
+	}
+	if (!validate_rule(&rule, error))
+		return FALSE;
+	if (config->rules->len >= WR_NETCFG_MAX_RULES) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "more than %u rules",
+			    WR_NETCFG_MAX_RULES);
+		return FALSE;
+	}
+	g_array_append_val(config->rules, rule);
+	return TRUE;
+}
+
 static gboolean
 parse_line(WrNetcfgConfig *config, char *line, GError **error)
 {
@@ -251,6 +440,8 @@ parse_line(WrNetcfgConfig *config, char *line, GError **error)
 	if (w->len == 0)
 		return TRUE;
 	key = w->pdata[0];
+	if (g_str_equal(key, "rule"))
+		return parse_rule(config, (const char *const *) w->pdata + 1, w->len - 1, error);
 	if (w->len != 2) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 			    "'%s' takes exactly one value, got %u", key, w->len - 1);
@@ -296,7 +487,8 @@ parse_line(WrNetcfgConfig *config, char *line, GError **error)
 		g_array_append_val(list, cidr);
 	} else {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-			    "unknown directive '%s' (mtu, table, metric, address, route)", key);
+			    "unknown directive '%s' (mtu, table, metric, address, route, rule)",
+			    key);
 		return FALSE;
 	}
 	return TRUE;

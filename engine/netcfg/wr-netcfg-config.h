@@ -19,8 +19,12 @@
  *   address fd7a:115c:a1e0::1/128
  *   route 100.64.0.2/32
  *   route 2001:db8:1::/48
+ *   rule ipv4 5210 fwmark 0x80000/0xff0000 lookup main
+ *   rule ipv6 5250 unreachable
+ *   rule ipv4 5270 lookup 52
  *
- * Words are separated by spaces or tabs; every error names its line.
+ * Numbers are decimal; marks may also be 0x hexadecimal; a lookup table may be "main".  Words are
+ * separated by spaces or tabs; every error names its line.
  */
 
 #pragma once
@@ -64,18 +68,26 @@ typedef struct {
 	uint32_t metric;
 } WrNetcfgRoute;
 
+/* what a policy rule does with the packets it matches (the kernel's FR_ACT_* values) */
+typedef enum {
+	WR_NETCFG_RULE_LOOKUP = 1,	/* FR_ACT_TO_TBL: look the route up in table */
+	WR_NETCFG_RULE_UNREACHABLE = 7, /* FR_ACT_UNREACHABLE: fail with ENETUNREACH */
+} WrNetcfgRuleAction;
+
 /*
- * A policy rule ("from all fwmark M/MASK lookup TABLE", "not fwmark … lookup …"): the shape
- * issue 7 (exit nodes) needs.  Part of the configuration now so that the API need not change;
- * wr_netcfg_config_validate() refuses a non-empty list until rules are implemented.
+ * A policy rule, marked like our routes with WR_NETCFG_RTPROT: "from all [fwmark M/MASK]
+ * lookup TABLE" or "... unreachable" at a priority.  That is the vocabulary of issue 7 (exit
+ * nodes), in Tailscale's shape: rules that let marked traffic (warrend's own) bypass the
+ * tunnel's table, then one that sends everything else to it.  libnl 3.7 cannot express "not"
+ * or suppress_prefixlength, so neither is offered.
  */
 typedef struct {
 	uint8_t family; /* AF_INET or AF_INET6 */
-	bool invert;	/* "not" */
+	uint8_t action; /* WrNetcfgRuleAction */
 	uint32_t priority;
-	uint32_t fwmark;
-	uint32_t fwmask;
-	uint32_t table;
+	uint32_t fwmark; /* fwmark 0 with fwmask 0: no mark condition */
+	uint32_t fwmask; /* 0 with a non-zero fwmark: every bit (the kernel's default) */
+	uint32_t table;	 /* LOOKUP: 0 is the configuration's table; UNREACHABLE: ignored */
 } WrNetcfgRule;
 
 typedef struct {
@@ -84,7 +96,7 @@ typedef struct {
 	uint32_t metric; /* of every route; 0 is the kernel's default (1024 for IPv6) */
 	GArray *addrs;	 /* WrCidr: address and prefix length, e.g. 100.64.0.1/32 */
 	GArray *routes;	 /* WrCidr: destinations (peers' addresses, accepted subnet routes) */
-	GArray *rules;	 /* WrNetcfgRule: must be empty for now */
+	GArray *rules;	 /* WrNetcfgRule */
 } WrNetcfgConfig;
 
 WrNetcfgConfig *
@@ -100,6 +112,8 @@ void
 wr_netcfg_config_add_address(WrNetcfgConfig *self, const WrCidr *addr);
 void
 wr_netcfg_config_add_route(WrNetcfgConfig *self, const WrCidr *dst);
+void
+wr_netcfg_config_add_rule(WrNetcfgConfig *self, const WrNetcfgRule *rule);
 
 /* the effective MTU and table (defaults applied) */
 uint32_t
@@ -110,7 +124,8 @@ wr_netcfg_config_get_table(const WrNetcfgConfig *self);
 /*
  * Checks everything the kernel would refuse or silently change, so that an applied
  * configuration reads back exactly: families, prefix lengths, host bits of routes, MTU range
- * (and ≥ 1280 when there is any IPv6), table (not 0, not local), limits.  The error
+ * (and ≥ 1280 when there is any IPv6), table (not 0, not local), rules (family, action,
+ * priority not 0, no mark bits outside the mask), limits.  The error
  * (G_IO_ERROR_INVALID_ARGUMENT) names the offending item, e.g.
  * "route 192.0.2.1/24: host bits are set (192.0.2.0/24?)".
  */
@@ -132,5 +147,15 @@ wr_netcfg_route_format(const WrNetcfgRoute *route, const char *dev,
 		       char out[WR_NETCFG_ROUTE_STRLEN]);
 bool
 wr_netcfg_route_equal(const WrNetcfgRoute *a, const WrNetcfgRoute *b);
+/* the rule as the kernel will store it: the table resolved (none for unreachable), the mask
+ * of a mark filled in */
+WrNetcfgRule
+wr_netcfg_rule_for(const WrNetcfgConfig *config, const WrNetcfgRule *rule);
+/* "ipv4 5210 fwmark 0x80000/0xff0000 lookup main": the text form's words after "rule" */
+#define WR_NETCFG_RULE_STRLEN 96
+void
+wr_netcfg_rule_format(const WrNetcfgRule *rule, char out[WR_NETCFG_RULE_STRLEN]);
+bool
+wr_netcfg_rule_equal(const WrNetcfgRule *a, const WrNetcfgRule *b);
 bool
 wr_netcfg_cidr_equal(const WrCidr *a, const WrCidr *b);

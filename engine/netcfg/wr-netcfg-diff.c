@@ -19,6 +19,7 @@ wr_netcfg_state_new(void)
 
 	self->addrs = g_array_new(FALSE, TRUE, sizeof(WrCidr));
 	self->routes = g_array_new(FALSE, TRUE, sizeof(WrNetcfgKernelRoute));
+	self->rules = g_array_new(FALSE, TRUE, sizeof(WrNetcfgRule));
 	return self;
 }
 
@@ -29,6 +30,7 @@ wr_netcfg_state_free(WrNetcfgState *self)
 		return;
 	g_array_unref(self->addrs);
 	g_array_unref(self->routes);
+	g_array_unref(self->rules);
 	g_free(self);
 }
 
@@ -98,6 +100,28 @@ push(GArray *ops, WrNetcfgOpKind kind, const WrCidr *addr, const WrNetcfgRoute *
 	g_array_append_val(ops, op);
 }
 
+static void
+push_rule(GArray *ops, WrNetcfgOpKind kind, const WrNetcfgRule *rule)
+{
+	WrNetcfgOp op;
+
+	memset(&op, 0, sizeof(op));
+	op.kind = kind;
+	op.rule = *rule;
+	g_array_append_val(ops, op);
+}
+
+/* a handful of rules at most (WR_NETCFG_MAX_RULES): a linear search is the simple choice */
+static bool
+rule_in(const WrNetcfgRule *rule, const GArray *rules, guint n)
+{
+	for (guint i = 0; i < n; i++) {
+		if (wr_netcfg_rule_equal(&g_array_index(rules, WrNetcfgRule, i), rule))
+			return true;
+	}
+	return false;
+}
+
 GArray *
 wr_netcfg_diff(const WrNetcfgConfig *desired, const WrNetcfgState *current, const GArray *owned)
 {
@@ -109,6 +133,7 @@ wr_netcfg_diff(const WrNetcfgConfig *desired, const WrNetcfgState *current, cons
 	g_autoptr(GHashTable) have_addrs = g_hash_table_new(cidr_hash_cb, cidr_equal_cb);
 	g_autoptr(GHashTable) owned_addrs = g_hash_table_new(cidr_hash_cb, cidr_equal_cb);
 	g_autoptr(GArray) routes = g_array_new(FALSE, TRUE, sizeof(WrNetcfgRoute));
+	g_autoptr(GArray) rules = g_array_new(FALSE, TRUE, sizeof(WrNetcfgRule));
 
 	if (desired != NULL) {
 		uint32_t mtu = wr_netcfg_config_get_mtu(desired);
@@ -133,6 +158,12 @@ wr_netcfg_diff(const WrNetcfgConfig *desired, const WrNetcfgState *current, cons
 		}
 		for (guint i = 0; i < desired->addrs->len; i++)
 			g_hash_table_add(want_addrs, &g_array_index(desired->addrs, WrCidr, i));
+		for (guint i = 0; i < desired->rules->len; i++) {
+			WrNetcfgRule r = wr_netcfg_rule_for(
+				desired, &g_array_index(desired->rules, WrNetcfgRule, i));
+
+			g_array_append_val(rules, r);
+		}
 	}
 	for (guint i = 0; i < current->routes->len; i++) {
 		WrNetcfgKernelRoute *k = &g_array_index(current->routes, WrNetcfgKernelRoute, i);
@@ -145,6 +176,13 @@ wr_netcfg_diff(const WrNetcfgConfig *desired, const WrNetcfgState *current, cons
 		g_hash_table_add(owned_addrs, &g_array_index(owned, WrCidr, i));
 
 	/* ours and unwanted: remove (a route listed twice by the kernel is removed once) */
+	for (guint i = 0; i < current->rules->len; i++) {
+		const WrNetcfgRule *r = &g_array_index(current->rules, WrNetcfgRule, i);
+
+		/* the kernel keeps identical rules side by side; each removal takes one */
+		if (!rule_in(r, rules, rules->len))
+			push_rule(ops, WR_NETCFG_OP_DEL_RULE, r);
+	}
 	for (guint i = 0; i < current->routes->len; i++) {
 		WrNetcfgKernelRoute *k = &g_array_index(current->routes, WrNetcfgKernelRoute, i);
 
@@ -181,6 +219,12 @@ wr_netcfg_diff(const WrNetcfgConfig *desired, const WrNetcfgState *current, cons
 		push(ops, WR_NETCFG_OP_ADD_ROUTE, NULL, r);
 		g_hash_table_add(have_routes, r);
 	}
+	for (guint i = 0; i < rules->len; i++) {
+		const WrNetcfgRule *r = &g_array_index(rules, WrNetcfgRule, i);
+
+		if (!rule_in(r, current->rules, current->rules->len) && !rule_in(r, rules, i))
+			push_rule(ops, WR_NETCFG_OP_ADD_RULE, r);
+	}
 	return ops;
 }
 
@@ -207,6 +251,12 @@ wr_netcfg_op_format(const WrNetcfgOp *op, char out[WR_NETCFG_OP_STRLEN])
 		wr_netcfg_route_format(&op->route, NULL, text);
 		g_snprintf(out, WR_NETCFG_OP_STRLEN, "%s route %s",
 			   op->kind == WR_NETCFG_OP_ADD_ROUTE ? "add" : "del", text);
+		return;
+	case WR_NETCFG_OP_ADD_RULE:
+	case WR_NETCFG_OP_DEL_RULE:
+		wr_netcfg_rule_format(&op->rule, text);
+		g_snprintf(out, WR_NETCFG_OP_STRLEN, "%s rule %s",
+			   op->kind == WR_NETCFG_OP_ADD_RULE ? "add" : "del", text);
 		return;
 	}
 	g_snprintf(out, WR_NETCFG_OP_STRLEN, "op %d", (int) op->kind);

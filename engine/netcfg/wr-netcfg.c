@@ -19,6 +19,7 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
+#include <netlink/route/rule.h>
 #include <netlink/socket.h>
 
 #include "wr-netcfg.h"
@@ -29,12 +30,14 @@ typedef struct nl_addr WrNlAddr;
 typedef struct rtnl_link WrRtnlLink;
 typedef struct rtnl_addr WrRtnlAddr;
 typedef struct rtnl_route WrRtnlRoute;
+typedef struct rtnl_rule WrRtnlRule;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(WrNlSock, nl_socket_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(WrNlCache, nl_cache_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(WrNlAddr, nl_addr_put)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(WrRtnlLink, rtnl_link_put)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(WrRtnlAddr, rtnl_addr_put)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(WrRtnlRoute, rtnl_route_put)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(WrRtnlRule, rtnl_rule_put)
 
 struct WrNetcfg {
 	struct nl_sock *sock;
@@ -254,6 +257,38 @@ read_routes(WrNetcfg *self, WrNetcfgState *state, GError **error)
 	return TRUE;
 }
 
+/* our rules only: rules belong to no link, and the protocol is all that tells them apart */
+static gboolean
+read_rules(WrNetcfg *self, WrNetcfgState *state, GError **error)
+{
+	g_autoptr(WrNlCache) cache = NULL;
+	int r;
+
+	r = rtnl_rule_alloc_cache(self->sock, AF_UNSPEC, &cache);
+	if (r < 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "policy rules: %s",
+			    nl_geterror(r));
+		return FALSE;
+	}
+	for (struct nl_object *o = nl_cache_get_first(cache); o != NULL; o = nl_cache_get_next(o)) {
+		struct rtnl_rule *kr = (struct rtnl_rule *) o;
+		uint8_t proto = 0;
+		WrNetcfgRule rule;
+
+		if (rtnl_rule_get_protocol(kr, &proto) < 0 || proto != WR_NETCFG_RTPROT)
+			continue;
+		memset(&rule, 0, sizeof(rule));
+		rule.family = (uint8_t) rtnl_rule_get_family(kr);
+		rule.action = rtnl_rule_get_action(kr);
+		rule.priority = rtnl_rule_get_prio(kr);
+		rule.fwmark = rtnl_rule_get_mark(kr);
+		rule.fwmask = rtnl_rule_get_mask(kr);
+		rule.table = rule.action == WR_NETCFG_RULE_LOOKUP ? rtnl_rule_get_table(kr) : 0;
+		g_array_append_val(state->rules, rule);
+	}
+	return TRUE;
+}
+
 static WrNetcfgState *
 read_state(WrNetcfg *self, WrRtnlLink **out_link, GError **error)
 {
@@ -264,7 +299,8 @@ read_state(WrNetcfg *self, WrRtnlLink **out_link, GError **error)
 		return NULL;
 	state->mtu = rtnl_link_get_mtu(link);
 	state->up = (rtnl_link_get_flags(link) & IFF_UP) != 0;
-	if (!read_addrs(self, state, error) || !read_routes(self, state, error))
+	if (!read_addrs(self, state, error) || !read_routes(self, state, error) ||
+	    !read_rules(self, state, error))
 		return NULL;
 	if (out_link != NULL)
 		*out_link = g_steal_pointer(&link);
@@ -324,6 +360,28 @@ route_object(WrNetcfg *self, const WrNetcfgRoute *route)
 	return g_steal_pointer(&rt);
 }
 
+static WrRtnlRule *
+rule_object(const WrNetcfgRule *rule)
+{
+	g_autoptr(WrRtnlRule) r = rtnl_rule_alloc();
+
+	if (r == NULL)
+		return NULL;
+	rtnl_rule_set_family(r, rule->family);
+	rtnl_rule_set_prio(r, rule->priority);
+	rtnl_rule_set_action(r, rule->action);
+	if (rule->fwmark != 0 || rule->fwmask != 0) {
+		rtnl_rule_set_mark(r, rule->fwmark);
+		rtnl_rule_set_mask(r, rule->fwmask);
+	}
+	if (rule->action == WR_NETCFG_RULE_LOOKUP)
+		rtnl_rule_set_table(r, rule->table);
+	/* on removal too: the kernel then only matches a rule of ours */
+	if (rtnl_rule_set_protocol(r, WR_NETCFG_RTPROT) < 0)
+		return NULL;
+	return g_steal_pointer(&r);
+}
+
 static void
 owned_remove(WrNetcfg *self, const WrCidr *c)
 {
@@ -360,6 +418,12 @@ op_subject(WrNetcfg *self, const WrNetcfgOp *op, char *out, size_t out_len)
 		wr_netcfg_route_format(&op->route, self->ifname, text);
 		g_snprintf(out, out_len, "%sroute %s",
 			   op->kind == WR_NETCFG_OP_DEL_ROUTE ? "removing " : "", text);
+		return;
+	case WR_NETCFG_OP_ADD_RULE:
+	case WR_NETCFG_OP_DEL_RULE:
+		wr_netcfg_rule_format(&op->rule, text);
+		g_snprintf(out, out_len, "%srule %s",
+			   op->kind == WR_NETCFG_OP_DEL_RULE ? "removing " : "", text);
 		return;
 	}
 	g_snprintf(out, out_len, "operation %d", (int) op->kind);
@@ -417,6 +481,21 @@ perform(WrNetcfg *self, struct rtnl_link *link, const WrNetcfgOp *op)
 		} else {
 			r = rtnl_route_delete(self->sock, rt, 0);
 			if (r < 0 && (self->last_errno == ESRCH || self->last_errno == ENOENT))
+				r = 0;
+		}
+		break;
+	}
+	case WR_NETCFG_OP_ADD_RULE:
+	case WR_NETCFG_OP_DEL_RULE: {
+		g_autoptr(WrRtnlRule) rule = rule_object(&op->rule);
+
+		if (rule == NULL)
+			break;
+		if (op->kind == WR_NETCFG_OP_ADD_RULE) {
+			r = rtnl_rule_add(self->sock, rule, NLM_F_EXCL);
+		} else {
+			r = rtnl_rule_delete(self->sock, rule, 0);
+			if (r < 0 && self->last_errno == ENOENT)
 				r = 0;
 		}
 		break;

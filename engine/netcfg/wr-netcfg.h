@@ -3,12 +3,12 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * Network configuration of warrend's TUN link over rtnetlink (libnl-route-3): addresses,
- * routes, MTU, link up.  wr_netcfg_apply() reads what the kernel has on the link, lets
- * wr_netcfg_diff() (pure, wr-netcfg-diff.h, where the rules are) compute the operations, and
- * performs them; applying the same configuration twice changes nothing the second time.
- * Routes are marked with the protocol WR_NETCFG_RTPROT; addresses are remembered by this
- * object.  Nothing that is not ours is removed, and no other link is touched.  docs/netcfg.md
- * explains the choices.
+ * routes, MTU, link up, and the policy rules that steer traffic to the routes' table.
+ * wr_netcfg_apply() reads what the kernel has, lets wr_netcfg_diff() (pure, wr-netcfg-diff.h,
+ * where the rules are) compute the operations, and performs them; applying the same
+ * configuration twice changes nothing the second time.  Routes and rules are marked with the
+ * protocol WR_NETCFG_RTPROT; addresses are remembered by this object.  Nothing that is not
+ * ours is removed, and no other link is touched.  docs/netcfg.md explains the choices.
  *
  * Blocking netlink calls, each a few µs: for the control-plane thread (the GLib main loop).
  * One object per link; no globals, so several can live in one process.
@@ -47,7 +47,7 @@ wr_netcfg_get_ifindex(WrNetcfg *self);
 gboolean
 wr_netcfg_apply(WrNetcfg *self, const WrNetcfgConfig *config, guint *out_changes, GError **error);
 
-/* removes every route and address of ours from the link (MTU and link state stay) */
+/* removes every rule, route and address of ours (MTU and link state stay) */
 gboolean
 wr_netcfg_teardown(WrNetcfg *self, guint *out_changes, GError **error);
 

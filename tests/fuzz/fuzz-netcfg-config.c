@@ -6,7 +6,7 @@
  * the diff it feeds.  Besides the sanitizers it checks the contracts: a failure is
  * G_IO_ERROR_INVALID_DATA with a UTF-8 message; a parsed configuration validates, survives a
  * round trip through its own text form, and its diff against a bare link adds each distinct
- * address and route once and removes nothing.
+ * address, route and rule once and removes nothing.
  *
  * Input: the configuration text, as is.
  */
@@ -45,6 +45,12 @@ to_text(const WrNetcfgConfig *c)
 		wr_cidr_format(&g_array_index(c->routes, WrCidr, i), text);
 		g_string_append_printf(s, "route %s\n", text);
 	}
+	for (guint i = 0; i < c->rules->len; i++) {
+		char text[WR_NETCFG_RULE_STRLEN];
+
+		wr_netcfg_rule_format(&g_array_index(c->rules, WrNetcfgRule, i), text);
+		g_string_append_printf(s, "rule %s\n", text);
+	}
 	return g_string_free(s, FALSE);
 }
 
@@ -58,13 +64,15 @@ check_diff(const WrNetcfgConfig *config)
 	bare->mtu = wr_netcfg_config_get_mtu(config);
 	bare->up = true;
 	ops = wr_netcfg_diff(config, bare, NULL);
-	g_assert_cmpuint(ops->len, <=, config->addrs->len + config->routes->len);
+	g_assert_cmpuint(ops->len, <=,
+			 config->addrs->len + config->routes->len + config->rules->len);
 	for (guint i = 0; i < ops->len; i++) {
 		const WrNetcfgOp *op = &g_array_index(ops, WrNetcfgOp, i);
 		char text[WR_NETCFG_OP_STRLEN];
 
 		g_assert_true(op->kind == WR_NETCFG_OP_ADD_ADDR ||
-			      op->kind == WR_NETCFG_OP_ADD_ROUTE);
+			      op->kind == WR_NETCFG_OP_ADD_ROUTE ||
+			      op->kind == WR_NETCFG_OP_ADD_RULE);
 		wr_netcfg_op_format(op, text);
 		/* no operation twice */
 		for (guint j = 0; j < i; j++) {
@@ -74,8 +82,10 @@ check_diff(const WrNetcfgConfig *config)
 				continue;
 			if (op->kind == WR_NETCFG_OP_ADD_ADDR)
 				g_assert_false(wr_netcfg_cidr_equal(&prev->addr, &op->addr));
-			else
+			else if (op->kind == WR_NETCFG_OP_ADD_ROUTE)
 				g_assert_false(wr_netcfg_route_equal(&prev->route, &op->route));
+			else
+				g_assert_false(wr_netcfg_rule_equal(&prev->rule, &op->rule));
 		}
 	}
 	teardown = wr_netcfg_diff(NULL, bare, NULL);
@@ -115,6 +125,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (guint i = 0; i < config->routes->len; i++)
 		g_assert_true(wr_netcfg_cidr_equal(&g_array_index(config->routes, WrCidr, i),
 						   &g_array_index(again->routes, WrCidr, i)));
+	g_assert_cmpuint(again->rules->len, ==, config->rules->len);
+	for (guint i = 0; i < config->rules->len; i++) {
+		WrNetcfgRule a =
+			wr_netcfg_rule_for(config, &g_array_index(config->rules, WrNetcfgRule, i));
+		WrNetcfgRule b =
+			wr_netcfg_rule_for(again, &g_array_index(again->rules, WrNetcfgRule, i));
+
+		g_assert_true(wr_netcfg_rule_equal(&a, &b));
+	}
 	check_diff(config);
 	return 0;
 }

@@ -17,7 +17,9 @@
 #      rest of the configuration is applied all the same;
 #   6. an invalid configuration is refused and changes nothing;
 #   7. a table and metric change moves every route of ours, and only ours;
-#   8. teardown removes everything of ours and nothing else; a second teardown does nothing.
+#   8. policy rules (the exit-node shape: marked traffic to main, the rest to our table) are
+#      added and changed beside a rule added by hand, which stays;
+#   9. teardown removes everything of ours and nothing else; a second teardown does nothing.
 #
 # Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN for `ip netns`), /dev/net/tun, ip and python3;
 # exits 77 otherwise.  WR_NETCFG_PROBE is the probe binary (meson sets it).
@@ -224,13 +226,60 @@ expect_state "table 100, metric 10" <<EOF
 EOF
 expect_answer "apply $WR_TMP/c4.conf" "ok 0"
 
-# 8. teardown: 5 routes, 2 addresses; MTU and link state stay
-expect_answer "teardown" "ok 7"
+# 8. policy rules, next to one of someone else's
+nsx "$NS" ip rule add pref 6000 fwmark 0x1 lookup 200
+THEIRS_RULE="rule ipv4 6000 fwmark 0x1/0xffffffff lookup 200 proto unspec"
+conf c5 <<EOF
+$(cat "$WR_TMP/c4.conf")
+rule ipv4 5210 fwmark 0x80000/0xff0000 lookup main
+rule ipv6 5210 fwmark 0x80000/0xff0000 lookup main
+rule ipv4 5250 unreachable
+rule ipv4 5270 lookup 100
+rule ipv6 5270 lookup 100
+EOF
+C4_STATE="
+	link $TUN mtu 1420 up
+	address 100.64.0.5/32
+	address fd7a:115c:a1e0::1/128
+	address 192.0.2.200/32
+	route 100.64.0.2/32 dev $TUN table 100 proto 87 metric 10
+	route 100.64.0.3/32 dev $TUN table 100 proto 87 metric 10
+	route 203.0.113.128/25 dev $TUN table 100 proto 87 metric 10
+	route fd7a:115c:a1e0::2/128 dev $TUN table 100 proto 87 metric 10
+	route 2001:db8:1::/48 dev $TUN table 100 proto 87 metric 10
+	$THEIRS_TUN
+	$THEIRS_VETH
+	$THEIRS_RULE"
+expect_answer "apply $WR_TMP/c5.conf" "ok 5"
+expect_state "policy rules" <<EOF
+	$C4_STATE
+	rule ipv4 5210 fwmark 0x80000/0xff0000 lookup main proto 87
+	rule ipv6 5210 fwmark 0x80000/0xff0000 lookup main proto 87
+	rule ipv4 5250 unreachable proto 87
+	rule ipv4 5270 lookup 100 proto 87
+	rule ipv6 5270 lookup 100 proto 87
+EOF
+expect_answer "apply $WR_TMP/c5.conf" "ok 0"
+# one rule goes, one changes priority
+grep -v '^rule ipv4 5250\|^rule ipv6 5270' "$WR_TMP/c5.conf" >"$WR_TMP/c6.conf"
+echo "rule ipv6 5271 lookup 100" >>"$WR_TMP/c6.conf"
+expect_answer "apply $WR_TMP/c6.conf" "ok 3"
+expect_state "policy rules changed" <<EOF
+	$C4_STATE
+	rule ipv4 5210 fwmark 0x80000/0xff0000 lookup main proto 87
+	rule ipv6 5210 fwmark 0x80000/0xff0000 lookup main proto 87
+	rule ipv4 5270 lookup 100 proto 87
+	rule ipv6 5271 lookup 100 proto 87
+EOF
+
+# 9. teardown: 4 rules, 5 routes, 2 addresses; MTU and link state stay
+expect_answer "teardown" "ok 11"
 expect_state "after teardown" <<EOF
 	link $TUN mtu 1420 up
 	address 192.0.2.200/32
 	$THEIRS_TUN
 	$THEIRS_VETH
+	$THEIRS_RULE
 EOF
 expect_answer "teardown" "ok 0"
 

@@ -10,6 +10,8 @@
 #   route DST dev DEV table T proto P metric M
 #                                      every route of both families and all tables, except the
 #                                      kernel's own (table local, proto kernel)
+#   rule ipv4|ipv6 PRIO [fwmark M/MASK] lookup T|unreachable proto P
+#                                      every policy rule but the kernel's three
 # tests/system/netcfg-netns.sh compares these lines with what it expects.
 
 import json
@@ -48,6 +50,18 @@ def main():
             lines.append(
                 f"route {dst} dev {r.get('dev', '?')} table {table} proto {proto} "
                 f"metric {r.get('metric', 0)}"
+            )
+    for family, name in (("-4", "ipv4"), ("-6", "ipv6")):
+        for r in ip_json("-d", family, "rule", "show"):
+            if r.get("protocol") == "kernel":
+                continue
+            mark = ""
+            if "fwmark" in r:
+                mark = f" fwmark {r['fwmark']}/{r.get('fwmask', '0xffffffff')}"
+            action = r.get("action")
+            action = action if action is not None else f"lookup {r.get('table', '?')}"
+            lines.append(
+                f"rule {name} {r['priority']}{mark} {action} proto {r.get('protocol', '?')}"
             )
     print("\n".join(sorted(lines)))
 

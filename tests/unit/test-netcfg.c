@@ -31,6 +31,7 @@ typedef struct {
 	const char *routes;   /* "DST TABLE METRIC ours|theirs", separated by ';' */
 	const char *owned;    /* space separated */
 	const char *expected; /* the operations, separated by "; " */
+	const char *rules;    /* ours in the kernel: "ipv4 5270 lookup 52", separated by ';' */
 } DiffCase;
 
 #define PEERS                                                                         \
@@ -104,6 +105,31 @@ static const DiffCase diff_cases[] = {
 	 "del address fd7a:115c:a1e0::1/128"},
 	/* teardown never touches MTU or link state, and owned-but-gone is nothing to do */
 	{"teardown-nothing", NULL, 9000, false, "", "", "100.64.0.1/32", ""},
+	/* rules go in after the routes of their table, with a mark's mask filled in */
+	{"rules-added-last",
+	 "table 52\nroute 0.0.0.0/0\nrule ipv4 5210 fwmark 0x80000 lookup main\n"
+	 "rule ipv4 5270 lookup 52\nrule ipv6 5250 unreachable\n",
+	 1280, true, "", "", "",
+	 "add route 0.0.0.0/0 table 52; add rule ipv4 5210 fwmark 0x80000/0xffffffff lookup main; "
+	 "add rule ipv4 5270 lookup 52; add rule ipv6 5250 unreachable"},
+	{"rules-applied",
+	 "table 52\nroute 0.0.0.0/0\nrule ipv4 5210 fwmark 0x80000/0xff0000 lookup main\n"
+	 "rule ipv4 5270 lookup 52\n",
+	 1280, true, "", "0.0.0.0/0 52 0 ours", "", "",
+	 "ipv4 5270 lookup 52; ipv4 5210 fwmark 0x80000/0xff0000 lookup main"},
+	/* ...and come out before them */
+	{"rules-removed-first", "", 1280, true, "", "0.0.0.0/0 52 0 ours", "",
+	 "del rule ipv4 5270 lookup 52; del route 0.0.0.0/0 table 52", "ipv4 5270 lookup 52"},
+	{"rule-changed", "table 52\nrule ipv4 5271 lookup 52\n", 1280, true, "", "", "",
+	 "del rule ipv4 5270 lookup 52; add rule ipv4 5271 lookup 52", "ipv4 5270 lookup 52"},
+	/* the kernel keeps identical rules side by side: each removal takes one */
+	{"rule-twice-in-kernel", "", 1280, true, "", "", "",
+	 "del rule ipv6 5250 unreachable; del rule ipv6 5250 unreachable",
+	 "ipv6 5250 unreachable; ipv6 5250 unreachable"},
+	{"rule-duplicates-once", "rule ipv4 5270 lookup 52\nrule ipv4 5270 lookup 52\n", 1280, true,
+	 "", "", "", "add rule ipv4 5270 lookup 52"},
+	{"teardown-rules", NULL, 1280, true, "", "0.0.0.0/0 52 0 ours", "",
+	 "del rule ipv4 5270 lookup 52; del route 0.0.0.0/0 table 52", "ipv4 5270 lookup 52"},
 };
 
 static WrCidr
@@ -138,6 +164,7 @@ state_new(const DiffCase *tc)
 	WrNetcfgState *s = wr_netcfg_state_new();
 	g_autoptr(GArray) addrs = cidr_list(tc->addrs);
 	g_auto(GStrv) routes = g_strsplit(tc->routes, ";", -1);
+	g_auto(GStrv) rules = g_strsplit(tc->rules != NULL ? tc->rules : "", ";", -1);
 
 	s->mtu = tc->mtu;
 	s->up = tc->up;
@@ -157,6 +184,17 @@ state_new(const DiffCase *tc)
 		k.route.metric = (uint32_t) g_ascii_strtoull(f[2], NULL, 10);
 		k.ours = g_str_equal(f[3], "ours");
 		g_array_append_val(s->routes, k);
+	}
+	for (guint i = 0; rules[i] != NULL; i++) {
+		g_autofree char *line = g_strdup_printf("rule %s", rules[i]);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(WrNetcfgConfig) c = NULL;
+
+		if (g_strstrip(rules[i])[0] == '\0')
+			continue;
+		c = wr_netcfg_config_parse(line, strlen(line), &error);
+		g_assert_no_error(error);
+		g_array_append_vals(s->rules, c->rules->data, c->rules->len);
 	}
 	return s;
 }
@@ -236,6 +274,19 @@ apply_to_state(WrNetcfgState *s, GArray *owned, GArray *ops)
 					g_array_remove_index(s->routes, j - 1);
 			}
 			break;
+		case WR_NETCFG_OP_ADD_RULE:
+			g_array_append_val(s->rules, op->rule);
+			break;
+		case WR_NETCFG_OP_DEL_RULE:
+			/* one removal takes one rule, as in the kernel */
+			for (guint j = 0; j < s->rules->len; j++) {
+				if (wr_netcfg_rule_equal(&g_array_index(s->rules, WrNetcfgRule, j),
+							 &op->rule)) {
+					g_array_remove_index(s->rules, j);
+					break;
+				}
+			}
+			break;
 		}
 	}
 }
@@ -311,12 +362,42 @@ static const ParseCase parse_cases[] = {
 	{"table 0\n", G_IO_ERROR_INVALID_DATA,
 	 "line 1: table '0': not a table number 1..4294967295"},
 	{"\n\ngateway 192.0.2.1\n", G_IO_ERROR_INVALID_DATA,
-	 "line 3: unknown directive 'gateway' (mtu, table, metric, address, route)"},
+	 "line 3: unknown directive 'gateway' (mtu, table, metric, address, route, rule)"},
 	{"mtu 100\n", G_IO_ERROR_INVALID_DATA, "mtu 100: out of range 576..65535"},
 	{"mtu 1000\nroute 100.64.0.2/32\n", 0, NULL},
 	{"mtu 1000\naddress fd7a:115c:a1e0::1/128\n", G_IO_ERROR_INVALID_DATA,
 	 "mtu 1000: IPv6 needs at least 1280"},
 	{"table 255\n", G_IO_ERROR_INVALID_DATA, "table 255: the kernel's local table"},
+	{"rule ipv4 5210 fwmark 0x80000/0xff0000 lookup main\nrule ipv6 5250 unreachable\n"
+	 "rule ipv4 5270 fwmark 7 lookup 52\n",
+	 0, NULL},
+	{"rule ipv5 5270 lookup 52\n", G_IO_ERROR_INVALID_DATA,
+	 "line 1: rule: family 'ipv5' is neither ipv4 nor ipv6"},
+	{"rule ipv4 lookup 52\n", G_IO_ERROR_INVALID_DATA,
+	 "line 1: rule: priority 'lookup' is not a number"},
+	{"rule ipv4 0 lookup 52\n", G_IO_ERROR_INVALID_DATA,
+	 "line 1: rule ipv4 0 lookup 52: priority 0 belongs to the local table's rule"},
+	{"rule ipv4 5\n", G_IO_ERROR_INVALID_DATA,
+	 "line 1: rule: expected ipv4|ipv6 PRIORITY [fwmark MARK[/MASK]] lookup TABLE|unreachable"},
+	{"rule ipv4 5 lookup\n", G_IO_ERROR_INVALID_DATA,
+	 "line 1: rule: expected 'lookup TABLE' or 'unreachable' at the end"},
+	{"rule ipv4 5 lookup 52 extra\n", G_IO_ERROR_INVALID_DATA,
+	 "line 1: rule: expected 'lookup TABLE' or 'unreachable' at the end"},
+	{"rule ipv4 5 blackhole\n", G_IO_ERROR_INVALID_DATA,
+	 "line 1: rule: expected 'lookup TABLE' or 'unreachable' at the end"},
+	{"rule ipv4 5 fwmark\n", G_IO_ERROR_INVALID_DATA, "line 1: rule: fwmark without a value"},
+	{"rule ipv4 5 fwmark 0x123456789 lookup 52\n", G_IO_ERROR_INVALID_DATA,
+	 "line 1: rule: fwmark '0x123456789' is not MARK or MARK/MASK"},
+	{"rule ipv4 5 fwmark 1/2/3 lookup 52\n", G_IO_ERROR_INVALID_DATA,
+	 "line 1: rule: fwmark '1/2/3' is not MARK or MARK/MASK"},
+	{"rule ipv4 5 fwmark 0xg lookup 52\n", G_IO_ERROR_INVALID_DATA,
+	 "line 1: rule: fwmark '0xg' is not MARK or MARK/MASK"},
+	{"rule ipv4 5 fwmark 0x3/0x1 lookup 52\n", G_IO_ERROR_INVALID_DATA,
+	 "line 1: rule ipv4 5 fwmark 0x3/0x1 lookup 52: the mark has bits outside the mask"},
+	{"rule ipv4 5 lookup 0\n", G_IO_ERROR_INVALID_DATA,
+	 "line 1: rule: table '0' is not main or a number 1..4294967295"},
+	{"rule ipv4 5 lookup 255\n", G_IO_ERROR_INVALID_DATA,
+	 "line 1: rule ipv4 5 lookup 255: the kernel's local table"},
 };
 
 static void
@@ -409,7 +490,12 @@ test_limits(void)
 	g_autoptr(WrNetcfgConfig) config = wr_netcfg_config_new();
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GString) text = g_string_new("");
-	WrNetcfgRule rule = {.family = AF_INET, .priority = 5270, .fwmark = 0x80000, .table = 52};
+	WrNetcfgRule rule = {.family = AF_INET,
+			     .action = WR_NETCFG_RULE_LOOKUP,
+			     .priority = 5270,
+			     .fwmark = 0x80000,
+			     .table = 52};
+	WrNetcfgRule normal;
 	WrCidr c = cidr("100.64.0.1/32");
 	WrCidr bad = {.family = AF_UNIX, .cidr = 8};
 
@@ -423,10 +509,26 @@ test_limits(void)
 	g_assert_true(wr_netcfg_config_validate(config, &error));
 	g_assert_no_error(error);
 
-	/* rules have their place in the API but are refused until issue 7 */
-	g_array_append_val(config->rules, rule);
+	/* rules: a mark gets the full mask, a lookup of table 0 the configuration's table */
+	wr_netcfg_config_add_rule(config, &rule);
+	g_assert_true(wr_netcfg_config_validate(config, &error));
+	g_assert_no_error(error);
+	normal = wr_netcfg_rule_for(config, &rule);
+	g_assert_cmphex(normal.fwmask, ==, 0xffffffff);
+	rule.table = 0;
+	config->table = 100;
+	normal = wr_netcfg_rule_for(config, &rule);
+	g_assert_cmpuint(normal.table, ==, 100);
+	rule.action = 3;
+	wr_netcfg_config_add_rule(config, &rule);
 	g_assert_false(wr_netcfg_config_validate(config, &error));
-	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+	g_assert_cmpstr(
+		error->message, ==,
+		"rule ipv4 5270 fwmark 0x80000/0x0 action 3: neither lookup nor unreachable");
+	g_clear_error(&error);
+	g_array_set_size(config->rules, WR_NETCFG_MAX_RULES + 1);
+	g_assert_false(wr_netcfg_config_validate(config, &error));
+	g_assert_cmpstr(error->message, ==, "17 rules: at most 16 are allowed");
 	g_clear_error(&error);
 	g_array_set_size(config->rules, 0);
 
