@@ -10,7 +10,8 @@
  * protocol WR_NETCFG_RTPROT; addresses are remembered by this object.  Nothing that is not
  * ours is removed, and no other link is touched.  docs/netcfg.md explains the choices.
  *
- * Blocking netlink calls, each a few µs: for the control-plane thread (the GLib main loop).
+ * Blocking netlink calls (the link, then dumps of addresses, routes and rules, then one request
+ * per change): for the control-plane thread (the GLib main loop).
  * One object per link; no globals, so several can live in one process.
  */
 
