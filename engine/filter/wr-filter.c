@@ -200,9 +200,8 @@ parse_ipv6(WrFilterPacket *p, const uint8_t *pkt, size_t len, bool quoted)
 	if (len < IPV6_HEADER)
 		return -EBADMSG;
 	end = IPV6_HEADER + (size_t) rd16(pkt + IPV6_OFF_PAYLOAD_LEN);
-	/* a payload length of 0 announces a jumbogram, which a tunnel never carries */
-	if (end == IPV6_HEADER && !quoted)
-		return -EBADMSG;
+	/* a jumbogram (payload length 0 and a hop-by-hop option, RFC 2675) never fits a tunnel:
+	 * its hop-by-hop header lies past the end and it is refused below */
 	if (end > len) {
 		if (!quoted)
 			return -EBADMSG;

@@ -519,13 +519,23 @@ test_parse(void)
 	/* not IP at all, and nothing */
 	{
 		static const uint8_t v5[40] = {0x50};
+		/* payload length 0: a jumbogram would need a hop-by-hop header */
 		static const uint8_t jumbo[48] = {0x60, [6] = IPPROTO_UDP};
+		static const uint8_t hop_jumbo[48] = {0x60, [6] = IPPROTO_HOPOPTS};
+		static const uint8_t no_next[40] = {0x60, [6] = IPPROTO_NONE};
 		WrFilterPacket p;
 
 		g_assert_cmpint(wr_filter_packet_parse(&p, v5, sizeof(v5)), ==, -EBADMSG);
 		g_assert_cmpint(wr_filter_packet_parse(&p, v5, 0), ==, -EBADMSG);
 		g_assert_cmpint(wr_filter_packet_parse(&p, NULL, 0), ==, -EBADMSG);
 		g_assert_cmpint(wr_filter_packet_parse(&p, jumbo, sizeof(jumbo)), ==, -EBADMSG);
+		g_assert_cmpint(wr_filter_packet_parse(&p, hop_jumbo, sizeof(hop_jumbo)), ==,
+				-EBADMSG);
+		/* an empty payload is fine for a protocol that needs none */
+		g_assert_cmpint(wr_filter_packet_parse(&p, no_next, sizeof(no_next)), ==, 0);
+		g_assert_cmpuint(p.l4, ==, WR_FILTER_L4_PORTLESS);
+		g_assert_cmpuint(p.proto, ==, IPPROTO_NONE);
+		g_assert_cmpuint(p.len, ==, 40);
 	}
 	/* a header length shorter than the header, or longer than the packet; a total length
 	 * shorter than the header */
