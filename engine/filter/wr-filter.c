@@ -16,7 +16,6 @@
 #include <gio/gio.h>
 
 #include "wr-addr.h"
-#include "wr-allowedips.h"
 #include "wr-filter.h"
 
 /* IP header layout (RFC 791, RFC 8200) */
@@ -369,16 +368,40 @@ typedef struct {
 
 typedef struct {
 	guint protos;
-	bool src_all[2];   /* 0.0.0.0/0, ::/0 */
-	WrAllowedIps *src; /* the other source prefixes; NULL when there are none */
+	bool src_all[2]; /* has 0.0.0.0/0, ::/0 among its sources */
 	Dst *dst;
 	guint n_dst;
 } Rule;
+
+/* an address as a 128-bit number in two host-order words; IPv4 takes the top 32 bits, so a
+ * prefix length counts from the top for both families */
+typedef struct {
+	uint64_t hi;
+	uint64_t lo;
+} Key128;
+
+/*
+ * The sources of all rules, indexed once rather than scanned rule by rule: per family, one level
+ * per prefix length that occurs, each a sorted array of the prefixes of that length with, for
+ * each, the rules that name it.  A packet costs one binary search per level (a policy's filter
+ * has a handful: /32 and /128 for nodes, a few subnet lengths, /0) and then only the rules its
+ * source is in are looked at.
+ */
+typedef struct {
+	uint8_t cidr;
+	guint n_keys;
+	Key128 *keys; /* sorted, unique */
+	uint32_t
+		*starts; /* n_keys + 1: the rules of keys[k] are rule_ids[starts[k]..starts[k+1]) */
+	uint32_t *rule_ids; /* ascending for each key */
+} SrcLevel;
 
 struct _WrFilterRuleset {
 	gatomicrefcount ref;
 	Rule *rules;
 	guint n_rules;
+	SrcLevel *levels[2]; /* per family, longest prefixes first */
+	guint n_levels[2];
 	/* per family, the protocols some rule lets in from anywhere to anything on any port */
 	guint allow_all[2];
 };
@@ -402,15 +425,77 @@ prefix_contains(const uint8_t *net, uint8_t cidr, const uint8_t *addr)
 	return ((net[full] ^ addr[full]) & (uint8_t) (0xff << (8 - rest))) == 0;
 }
 
+static inline uint64_t
+rd64(const uint8_t *p)
+{
+	return ((uint64_t) rd32(p) << 32) | rd32(p + 4);
+}
+
+static Key128
+key_from_addr(uint8_t family, const uint8_t *addr)
+{
+	Key128 k;
+
+	if (family == AF_INET) {
+		k.hi = (uint64_t) rd32(addr) << 32;
+		k.lo = 0;
+	} else {
+		k.hi = rd64(addr);
+		k.lo = rd64(addr + 8);
+	}
+	return k;
+}
+
+static Key128
+key_mask(Key128 k, uint8_t cidr)
+{
+	if (cidr == 0) {
+		k.hi = k.lo = 0;
+	} else if (cidr <= 64) {
+		k.hi &= G_MAXUINT64 << (64 - cidr);
+		k.lo = 0;
+	} else {
+		k.lo &= G_MAXUINT64 << (128 - cidr);
+	}
+	return k;
+}
+
+static int
+key_cmp(const Key128 *a, const Key128 *b)
+{
+	if (a->hi != b->hi)
+		return a->hi < b->hi ? -1 : 1;
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	return 0;
+}
+
+/* the index of key in the level, or -1 */
+static gssize
+level_find(const SrcLevel *level, const Key128 *key)
+{
+	gsize lo = 0;
+	gsize hi = level->n_keys;
+
+	while (lo < hi) {
+		gsize mid = lo + (hi - lo) / 2;
+		int c = key_cmp(&level->keys[mid], key);
+
+		if (c == 0)
+			return (gssize) mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* protocol, destination and port; the source was matched by the index */
 static bool
 rule_matches(const Rule *rule, const WrFilterPacket *p, guint flag, bool ports)
 {
-	guint fi = family_index(p->family);
-
 	if ((rule->protos & flag) == 0)
-		return false;
-	if (!rule->src_all[fi] &&
-	    (rule->src == NULL || wr_allowedips_lookup(rule->src, p->family, p->src) == NULL))
 		return false;
 	for (guint i = 0; i < rule->n_dst; i++) {
 		const Dst *d = &rule->dst[i];
@@ -428,6 +513,8 @@ wr_filter_ruleset_match(const WrFilterRuleset *self, const WrFilterPacket *p)
 {
 	guint flag = wr_filter_proto_flag(p->proto);
 	bool ports;
+	guint fi;
+	Key128 src;
 
 	if (flag == 0)
 		return WR_FILTER_REASON_NO_RULE;
@@ -438,9 +525,19 @@ wr_filter_ruleset_match(const WrFilterRuleset *self, const WrFilterPacket *p)
 		return WR_FILTER_REASON_NO_RULE;
 	/* ICMP and the other port-less protocols match on addresses alone, as in Tailscale */
 	ports = p->l4 == WR_FILTER_L4_PORTS;
-	for (guint i = 0; i < self->n_rules; i++) {
-		if (rule_matches(&self->rules[i], p, flag, ports))
-			return WR_FILTER_REASON_RULE;
+	fi = family_index(p->family);
+	src = key_from_addr(p->family, p->src);
+	for (guint l = 0; l < self->n_levels[fi]; l++) {
+		const SrcLevel *level = &self->levels[fi][l];
+		Key128 key = key_mask(src, level->cidr);
+		gssize k = level_find(level, &key);
+
+		if (k < 0)
+			continue;
+		for (uint32_t i = level->starts[k]; i < level->starts[k + 1]; i++) {
+			if (rule_matches(&self->rules[level->rule_ids[i]], p, flag, ports))
+				return WR_FILTER_REASON_RULE;
+		}
 	}
 	return WR_FILTER_REASON_NO_RULE;
 }
@@ -461,11 +558,17 @@ wr_filter_ruleset_ref(WrFilterRuleset *self)
 static void
 ruleset_free(WrFilterRuleset *self)
 {
-	for (guint i = 0; i < self->n_rules; i++) {
-		wr_allowedips_free(self->rules[i].src);
+	for (guint i = 0; i < self->n_rules; i++)
 		g_free(self->rules[i].dst);
-	}
 	g_free(self->rules);
+	for (guint f = 0; f < 2; f++) {
+		for (guint l = 0; l < self->n_levels[f]; l++) {
+			g_free(self->levels[f][l].keys);
+			g_free(self->levels[f][l].starts);
+			g_free(self->levels[f][l].rule_ids);
+		}
+		g_free(self->levels[f]);
+	}
 	g_free(self);
 }
 
@@ -522,8 +625,16 @@ parse_cidr(WrCidr *out, const char *text)
 	return true;
 }
 
+/* one source prefix of one rule, on its way into the index */
+typedef struct {
+	Key128 key;
+	uint32_t rule;
+	uint8_t family;
+	uint8_t cidr;
+} SrcEntry;
+
 static gboolean
-read_src(Rule *rule, guint r, JsonArray *array, GError **error)
+read_src(Rule *rule, guint r, JsonArray *array, GArray *sources, GError **error)
 {
 	guint n = json_array_get_length(array);
 
@@ -531,6 +642,7 @@ read_src(Rule *rule, guint r, JsonArray *array, GError **error)
 		JsonNode *node = json_array_get_element(array, i);
 		const char *text;
 		WrCidr cidr;
+		SrcEntry entry;
 
 		if (!holds_string(node)) {
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
@@ -544,14 +656,13 @@ read_src(Rule *rule, guint r, JsonArray *array, GError **error)
 				    "rule %u: src[%u]: bad prefix \"%s\"", r, i, text);
 			return FALSE;
 		}
-		if (cidr.cidr == 0) {
+		if (cidr.cidr == 0)
 			rule->src_all[family_index(cidr.family)] = true;
-			continue;
-		}
-		if (rule->src == NULL)
-			rule->src = wr_allowedips_new();
-		/* any non-NULL value marks membership */
-		(void) wr_allowedips_insert(rule->src, cidr.family, cidr.addr, cidr.cidr, rule);
+		entry.key = key_from_addr(cidr.family, cidr.addr);
+		entry.rule = r;
+		entry.family = cidr.family;
+		entry.cidr = cidr.cidr;
+		g_array_append_val(sources, entry);
 	}
 	return TRUE;
 }
@@ -716,7 +827,7 @@ get_array_member(JsonObject *obj, const char *name, guint r, JsonArray **out, GE
 }
 
 static gboolean
-read_rule(Rule *rule, guint r, JsonNode *node, guint *entries, GError **error)
+read_rule(Rule *rule, guint r, JsonNode *node, guint *entries, GArray *sources, GError **error)
 {
 	JsonObject *obj;
 	JsonArray *src;
@@ -751,7 +862,7 @@ read_rule(Rule *rule, guint r, JsonNode *node, guint *entries, GError **error)
 			    (guint) WR_FILTER_MAX_ENTRIES);
 		return FALSE;
 	}
-	if (!read_src(rule, r, src, error))
+	if (!read_src(rule, r, src, sources, error))
 		return FALSE;
 	rule->n_dst = json_array_get_length(dst);
 	rule->dst = g_new0(Dst, rule->n_dst);
@@ -780,10 +891,85 @@ note_allow_all(WrFilterRuleset *self, const Rule *rule)
 	}
 }
 
+/* by family, longest prefix first, then key and rule */
+static gint
+src_entry_cmp(gconstpointer pa, gconstpointer pb)
+{
+	const SrcEntry *a = pa;
+	const SrcEntry *b = pb;
+	int c;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	if (a->cidr != b->cidr)
+		return a->cidr > b->cidr ? -1 : 1;
+	c = key_cmp(&a->key, &b->key);
+	if (c != 0)
+		return c;
+	if (a->rule != b->rule)
+		return a->rule < b->rule ? -1 : 1;
+	return 0;
+}
+
+/* one level from the entries [from, to) that share family and length */
+static void
+build_level(SrcLevel *level, const SrcEntry *e, guint from, guint to)
+{
+	guint n_keys = 0;
+	guint n_ids = 0;
+
+	level->cidr = e[from].cidr;
+	for (guint i = from; i < to; i++) {
+		if (i == from || key_cmp(&e[i].key, &e[i - 1].key) != 0)
+			n_keys++;
+	}
+	level->keys = g_new(Key128, n_keys);
+	level->starts = g_new(uint32_t, n_keys + 1);
+	level->rule_ids = g_new(uint32_t, to - from);
+	for (guint i = from; i < to; i++) {
+		bool new_key = i == from || key_cmp(&e[i].key, &e[i - 1].key) != 0;
+
+		if (new_key) {
+			level->keys[level->n_keys] = e[i].key;
+			level->starts[level->n_keys] = n_ids;
+			level->n_keys++;
+		} else if (e[i].rule == e[i - 1].rule) {
+			/* the same prefix twice in one rule */
+			continue;
+		}
+		level->rule_ids[n_ids++] = e[i].rule;
+	}
+	level->starts[level->n_keys] = n_ids;
+}
+
+static void
+build_index(WrFilterRuleset *self, GArray *sources)
+{
+	const SrcEntry *e;
+	guint n = sources->len;
+	guint i = 0;
+
+	g_array_sort(sources, src_entry_cmp);
+	e = (const SrcEntry *) (void *) sources->data;
+	while (i < n) {
+		guint fi = family_index(e[i].family);
+		guint j = i;
+
+		while (j < n && e[j].family == e[i].family && e[j].cidr == e[i].cidr)
+			j++;
+		self->levels[fi] = g_renew(SrcLevel, self->levels[fi], self->n_levels[fi] + 1);
+		memset(&self->levels[fi][self->n_levels[fi]], 0, sizeof(SrcLevel));
+		build_level(&self->levels[fi][self->n_levels[fi]], e, i, j);
+		self->n_levels[fi]++;
+		i = j;
+	}
+}
+
 WrFilterRuleset *
 wr_filter_ruleset_new_from_json(JsonNode *packet_filter, GError **error)
 {
 	g_autoptr(WrFilterRuleset) self = NULL;
+	g_autoptr(GArray) sources = g_array_new(FALSE, FALSE, sizeof(SrcEntry));
 	JsonArray *array;
 	guint entries = 0;
 	guint n;
@@ -810,10 +996,11 @@ wr_filter_ruleset_new_from_json(JsonNode *packet_filter, GError **error)
 		/* counted before reading, so a failure frees what the rule holds so far */
 		self->n_rules = r + 1;
 		if (!read_rule(&self->rules[r], r, json_array_get_element(array, r), &entries,
-			       error))
+			       sources, error))
 			return NULL;
 		note_allow_all(self, &self->rules[r]);
 	}
+	build_index(self, sources);
 	return g_steal_pointer(&self);
 }
 

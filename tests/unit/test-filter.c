@@ -1226,6 +1226,169 @@ test_good_json(void)
 	g_assert_cmpuint(WR_FILTER_PROTO_DEFAULT, ==, WR_PROTO_DEFAULT);
 }
 
+/* the source index against a plain scan of random rules with prefixes of every length */
+
+typedef struct {
+	WrCidr src[6];
+	guint n_src;
+	WrCidr dst[3];
+	uint16_t first[3];
+	uint16_t last[3];
+	guint n_dst;
+	guint protos;
+} RefRule;
+
+static bool
+ref_contains(const WrCidr *net, uint8_t family, const uint8_t *addr)
+{
+	guint full = net->cidr / 8;
+	guint rest = net->cidr % 8;
+
+	if (net->family != family || memcmp(net->addr, addr, full) != 0)
+		return false;
+	return rest == 0 || ((net->addr[full] ^ addr[full]) & (0xff << (8 - rest))) == 0;
+}
+
+static bool
+ref_allows(const RefRule *rules, guint n, const WrFilterPacket *p)
+{
+	for (guint r = 0; r < n; r++) {
+		bool src_ok = false;
+
+		if ((rules[r].protos & wr_filter_proto_flag(p->proto)) == 0)
+			continue;
+		for (guint i = 0; i < rules[r].n_src; i++)
+			src_ok = src_ok || ref_contains(&rules[r].src[i], p->family, p->src);
+		if (!src_ok)
+			continue;
+		for (guint i = 0; i < rules[r].n_dst; i++) {
+			if (ref_contains(&rules[r].dst[i], p->family, p->dst) &&
+			    (p->l4 != WR_FILTER_L4_PORTS ||
+			     (p->dport >= rules[r].first[i] && p->dport <= rules[r].last[i])))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* an address near a few bases, so that prefixes overlap often */
+static void
+random_addr(GRand *rand, uint8_t family, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (family == AF_INET) {
+		out[0] = 10;
+		out[1] = (uint8_t) g_rand_int_range(rand, 0, 2);
+		out[2] = (uint8_t) g_rand_int_range(rand, 0, 4);
+		out[3] = (uint8_t) g_rand_int_range(rand, 0, 256);
+	} else {
+		out[0] = 0xfd;
+		out[1] = (uint8_t) g_rand_int_range(rand, 0, 2);
+		out[8] = (uint8_t) g_rand_int_range(rand, 0, 4);
+		out[15] = (uint8_t) g_rand_int_range(rand, 0, 256);
+	}
+}
+
+static void
+random_cidr(GRand *rand, WrCidr *out)
+{
+	out->family = g_rand_int_range(rand, 0, 4) == 0 ? AF_INET6 : AF_INET;
+	random_addr(rand, out->family, out->addr);
+	out->cidr = (uint8_t) g_rand_int_range(rand, 0, out->family == AF_INET ? 33 : 129);
+	/* mostly long prefixes, as a policy's node addresses are */
+	if (g_rand_boolean(rand))
+		out->cidr = out->family == AF_INET ? 32 : 128;
+	wr_cidr_mask(out);
+}
+
+static void
+test_index(void)
+{
+	static const guint protos[] = {WR_FILTER_PROTO_TCP, WR_FILTER_PROTO_UDP,
+				       WR_FILTER_PROTO_ICMP, WR_FILTER_PROTO_ICMPV6};
+	static const uint8_t numbers[] = {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6};
+
+	for (guint round = 0; round < 20; round++) {
+		g_autoptr(GRand) rand = g_rand_new_with_seed(round);
+		g_autoptr(GString) text = g_string_new("[");
+		g_autoptr(GError) error = NULL;
+		g_autoptr(WrFilterRuleset) rules = NULL;
+		RefRule ref[40];
+		guint n_rules = (guint) g_rand_int_range(rand, 0, G_N_ELEMENTS(ref) + 1);
+		guint accepted = 0;
+
+		for (guint r = 0; r < n_rules; r++) {
+			RefRule *rule = &ref[r];
+
+			rule->n_src =
+				(guint) g_rand_int_range(rand, 0, G_N_ELEMENTS(rule->src) + 1);
+			rule->n_dst =
+				(guint) g_rand_int_range(rand, 1, G_N_ELEMENTS(rule->dst) + 1);
+			rule->protos = 0;
+			g_string_append(text, r == 0 ? "{\"src\":[" : ",{\"src\":[");
+			for (guint i = 0; i < rule->n_src; i++) {
+				char buf[WR_CIDR_STRLEN];
+
+				/* sometimes the same prefix twice */
+				if (i > 0 && g_rand_int_range(rand, 0, 8) == 0)
+					rule->src[i] = rule->src[i - 1];
+				else
+					random_cidr(rand, &rule->src[i]);
+				wr_cidr_format(&rule->src[i], buf);
+				g_string_append_printf(text, "%s\"%s\"", i == 0 ? "" : ",", buf);
+			}
+			g_string_append(text, "],\"dst\":[");
+			for (guint i = 0; i < rule->n_dst; i++) {
+				char buf[WR_CIDR_STRLEN];
+
+				random_cidr(rand, &rule->dst[i]);
+				rule->first[i] = (uint16_t) g_rand_int_range(rand, 0, 100);
+				rule->last[i] =
+					(uint16_t) (rule->first[i] + g_rand_int_range(rand, 0, 30));
+				wr_cidr_format(&rule->dst[i], buf);
+				g_string_append_printf(text, "%s{\"net\":\"%s\",\"ports\":[%u,%u]}",
+						       i == 0 ? "" : ",", buf, rule->first[i],
+						       rule->last[i]);
+			}
+			g_string_append(text, "],\"proto\":[");
+			for (guint i = 0; i < G_N_ELEMENTS(protos); i++) {
+				if (rule->protos == 0
+					    ? i == G_N_ELEMENTS(protos) - 1 || g_rand_boolean(rand)
+					    : g_rand_boolean(rand)) {
+					g_string_append_printf(
+						text, "%s\"%s\"", rule->protos == 0 ? "" : ",",
+						wr_filter_proto_name((WrFilterProto) protos[i]));
+					rule->protos |= protos[i];
+				}
+			}
+			g_string_append(text, "]}");
+		}
+		g_string_append_c(text, ']');
+		rules = wr_filter_ruleset_new_from_data(text->str, text->len, &error);
+		g_assert_no_error(error);
+
+		for (guint i = 0; i < 20000; i++) {
+			WrFilterPacket p;
+			guint k = (guint) g_rand_int_range(rand, 0, G_N_ELEMENTS(numbers));
+			WrFilterReason reason;
+
+			memset(&p, 0, sizeof(p));
+			p.family = g_rand_int_range(rand, 0, 4) == 0 ? AF_INET6 : AF_INET;
+			p.proto = numbers[k];
+			p.l4 = k < 2 ? WR_FILTER_L4_PORTS : WR_FILTER_L4_ECHO_REQUEST;
+			p.dport = (uint16_t) g_rand_int_range(rand, 0, 140);
+			random_addr(rand, p.family, p.src);
+			random_addr(rand, p.family, p.dst);
+			reason = wr_filter_ruleset_match(rules, &p);
+			g_assert_cmpint(reason != WR_FILTER_REASON_NO_RULE, ==,
+					ref_allows(ref, n_rules, &p));
+			accepted += reason != WR_FILTER_REASON_NO_RULE;
+		}
+		g_test_message("round %u: %u rules, %u of 20000 accepted", round, n_rules,
+			       accepted);
+	}
+}
+
 /* end to end: the control server's compiler writes the filter, the node loads it */
 
 enum {
@@ -1397,6 +1560,7 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/filter/fragments", test_fragments);
 	g_test_add_func("/warren/filter/bad-json", test_bad_json);
 	g_test_add_func("/warren/filter/good-json", test_good_json);
+	g_test_add_func("/warren/filter/index", test_index);
 	g_test_add_func("/warren/filter/policy", test_policy);
 	g_test_add_func("/warren/filter/threads", test_threads);
 	return g_test_run();
