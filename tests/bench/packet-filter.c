@@ -2,7 +2,8 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * tests/bench/filter: what the packet filter (wr-filter) costs per inbound packet, on one core.
+ * tests/bench/packet-filter: what the packet filter (wr-filter) costs per inbound packet, on one
+ * core.
  *
  *  1. allow-all: the filter of a tailnet without a policy (the fast path);
  *  2. rules: a policy-sized filter, R rules of S single-address sources and 4 destinations each
@@ -17,7 +18,7 @@
  * with X = linear scan ns per packet / filter ns per packet (above 1: the filter is faster).
  * The ratio never fails the bench.
  *
- * Usage: filter [--rules R] [--sources S] [--packets N] [--rounds K]
+ * Usage: packet-filter [--rules R] [--sources S] [--packets N] [--rounds K]
  */
 
 #define G_LOG_DOMAIN "WrBenchFilter"
