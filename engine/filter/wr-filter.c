@@ -1103,6 +1103,7 @@ typedef struct {
 	uint32_t lru_prev;
 	uint32_t lru_next;
 	bool closing; /* TCP: we sent FIN or RST */
+	bool replied; /* an inbound packet matched it */
 } Entry;
 
 typedef struct {
@@ -1277,6 +1278,7 @@ shard_insert(WrPacketFilter *self, Shard *sh, const FlowKey *key, uint64_t h, gi
 	sh->free_head = e->next;
 	e->key = *key;
 	e->closing = false;
+	e->replied = false;
 	e->next = sh->buckets[h & sh->mask];
 	sh->buckets[h & sh->mask] = i;
 	lru_push_head(sh, i);
@@ -1293,7 +1295,9 @@ flow_timeout(const Entry *e)
 		return WR_FILTER_ICMP_TIMEOUT;
 	switch (e->key.proto) {
 	case IPPROTO_TCP:
-		return e->closing ? WR_FILTER_TCP_CLOSING_TIMEOUT : WR_FILTER_TCP_TIMEOUT;
+		if (e->closing)
+			return WR_FILTER_TCP_CLOSING_TIMEOUT;
+		return e->replied ? WR_FILTER_TCP_TIMEOUT : WR_FILTER_TCP_UNREPLIED_TIMEOUT;
 	case IPPROTO_UDP:
 		return WR_FILTER_UDP_TIMEOUT;
 	default:
@@ -1375,6 +1379,7 @@ table_lookup(WrPacketFilter *self, Table *t, const FlowKey *key, gint64 now, boo
 	g_mutex_lock(&sh->lock);
 	i = shard_find(sh, key, h, now);
 	if (i != NIL && refresh) {
+		sh->entries[i].replied = true;
 		sh->entries[i].expires = now + flow_timeout(&sh->entries[i]);
 		lru_unlink(sh, i);
 		lru_push_head(sh, i);
@@ -1402,10 +1407,13 @@ table_upsert(WrPacketFilter *self, Table *t, const FlowKey *key, gint64 now, uin
 	e = &sh->entries[i];
 	if (key->proto == IPPROTO_TCP && key->kind == KIND_FLOW) {
 		/* a new SYN on the same ports starts over after a close */
-		if ((tcp_flags & (WR_FILTER_TCP_FIN | WR_FILTER_TCP_RST)) != 0)
+		if ((tcp_flags & (WR_FILTER_TCP_FIN | WR_FILTER_TCP_RST)) != 0) {
 			e->closing = true;
-		else if ((tcp_flags & (WR_FILTER_TCP_SYN | WR_FILTER_TCP_ACK)) == WR_FILTER_TCP_SYN)
+		} else if (e->closing && (tcp_flags & (WR_FILTER_TCP_SYN | WR_FILTER_TCP_ACK)) ==
+						 WR_FILTER_TCP_SYN) {
 			e->closing = false;
+			e->replied = false;
+		}
 	}
 	e->expires = now + flow_timeout(e);
 	g_mutex_unlock(&sh->lock);

@@ -40,12 +40,13 @@
 #define WR_FILTER_MAX_EXT_HEADERS 8
 
 /* connection tracking timeouts, µs: a flow lives this long after its last packet */
-#define WR_FILTER_TCP_TIMEOUT	      (2 * G_TIME_SPAN_HOUR)
-#define WR_FILTER_TCP_CLOSING_TIMEOUT (2 * G_TIME_SPAN_MINUTE) /* after our FIN or RST */
-#define WR_FILTER_UDP_TIMEOUT	      (2 * G_TIME_SPAN_MINUTE)
-#define WR_FILTER_ICMP_TIMEOUT	      (30 * G_TIME_SPAN_SECOND) /* echo requests */
-#define WR_FILTER_OTHER_TIMEOUT	      (2 * G_TIME_SPAN_MINUTE)
-#define WR_FILTER_FRAGMENT_TIMEOUT    (30 * G_TIME_SPAN_SECOND) /* Linux's ipfrag_time */
+#define WR_FILTER_TCP_TIMEOUT		(5 * G_TIME_SPAN_DAY) /* once answered: Linux's established */
+#define WR_FILTER_TCP_UNREPLIED_TIMEOUT (2 * G_TIME_SPAN_MINUTE) /* until the first answer */
+#define WR_FILTER_TCP_CLOSING_TIMEOUT	(2 * G_TIME_SPAN_MINUTE) /* after our FIN or RST */
+#define WR_FILTER_UDP_TIMEOUT		(2 * G_TIME_SPAN_MINUTE)
+#define WR_FILTER_ICMP_TIMEOUT		(30 * G_TIME_SPAN_SECOND) /* echo requests */
+#define WR_FILTER_OTHER_TIMEOUT		(2 * G_TIME_SPAN_MINUTE)
+#define WR_FILTER_FRAGMENT_TIMEOUT	(30 * G_TIME_SPAN_SECOND) /* Linux's ipfrag_time */
 
 /* flows tracked by default; the fragment table holds an eighth of that (at least 64) */
 #define WR_FILTER_DEFAULT_MAX_FLOWS 16384

@@ -744,9 +744,16 @@ test_conntrack_tcp(void)
 
 	wr_packet_filter_set_ruleset(filter, rules);
 	g_assert_true(outbound(filter, &syn, T0));
-	g_assert_cmpint(inbound(filter, &synack, T0 + SEC), ==, REPLY);
-	/* TCP outlives UDP by far */
-	t = T0 + SEC + WR_FILTER_TCP_TIMEOUT - 1;
+	/* unanswered, a SYN is kept two minutes; its retransmission starts again */
+	g_assert_cmpint(inbound(filter, &synack, T0 + WR_FILTER_TCP_UNREPLIED_TIMEOUT), ==,
+			NO_RULE);
+	t = T0 + WR_FILTER_TCP_UNREPLIED_TIMEOUT;
+	g_assert_true(outbound(filter, &syn, t));
+	g_assert_true(outbound(filter, &syn, t + WR_FILTER_TCP_UNREPLIED_TIMEOUT - 1));
+	t += 2 * WR_FILTER_TCP_UNREPLIED_TIMEOUT - 2;
+	g_assert_cmpint(inbound(filter, &synack, t), ==, REPLY);
+	/* answered, TCP outlives UDP by far */
+	t += WR_FILTER_TCP_TIMEOUT - 1;
 	g_assert_cmpint(inbound(filter, &synack, t), ==, REPLY);
 	g_assert_true(outbound(filter, &ack, t));
 	/* after our FIN, two minutes */
@@ -756,11 +763,18 @@ test_conntrack_tcp(void)
 	t += 2 * WR_FILTER_TCP_CLOSING_TIMEOUT - 2;
 	g_assert_cmpint(inbound(filter, &synack, t), ==, REPLY);
 	g_assert_cmpint(inbound(filter, &synack, t + WR_FILTER_TCP_CLOSING_TIMEOUT), ==, NO_RULE);
-	/* a new SYN on the same ports starts a long-lived flow again */
+	/* a new SYN on the same ports starts a new flow: unanswered, then long-lived */
 	g_assert_true(outbound(filter, &fin, t));
 	g_assert_true(outbound(filter, &syn, t + 1));
-	g_assert_cmpint(inbound(filter, &synack, t + 1 + WR_FILTER_TCP_TIMEOUT - 1), ==, REPLY);
-	g_assert_cmpint(inbound(filter, &synack, t + 1 + 2 * WR_FILTER_TCP_TIMEOUT), ==, NO_RULE);
+	t += 1 + WR_FILTER_TCP_UNREPLIED_TIMEOUT - 1;
+	g_assert_cmpint(inbound(filter, &synack, t), ==, REPLY);
+	g_assert_cmpint(inbound(filter, &synack, t + WR_FILTER_TCP_TIMEOUT - 1), ==, REPLY);
+	g_assert_cmpint(inbound(filter, &synack, t + 3 * WR_FILTER_TCP_TIMEOUT), ==, NO_RULE);
+	/* an ACK of ours while closing does not reopen it */
+	g_assert_true(outbound(filter, &fin, t));
+	g_assert_true(outbound(filter, &ack, t + 1));
+	g_assert_cmpint(inbound(filter, &synack, t + 1 + WR_FILTER_TCP_CLOSING_TIMEOUT), ==,
+			NO_RULE);
 }
 
 static void
