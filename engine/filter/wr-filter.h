@@ -29,8 +29,8 @@
 
 #include <json-glib/json-glib.h>
 
-/* what a packet_filter may hold: the control server's own limits (wr-policy.h), so anything it
- * emits loads */
+/* what a packet_filter may hold: room for anything the control server emits (wr-policy.h: 4096
+ * acls, each at most two rules here; 1 Mi src plus dst entries) */
 #define WR_FILTER_MAX_RULES   16384
 #define WR_FILTER_MAX_ENTRIES (1024 * 1024) /* src plus dst entries of all rules */
 #define WR_FILTER_MAX_TEXT    (64 * 1024 * 1024)
