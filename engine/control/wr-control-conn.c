@@ -799,7 +799,6 @@ call_send(GTask *task)
 	Call *call = g_task_get_task_data(task);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GBytes) sealed = seal_request(self, call->request, &error);
-	g_autofree char *hex = NULL;
 	g_autofree char *path = NULL;
 
 	if (sealed == NULL) {
