@@ -220,6 +220,8 @@ static void
 connect_attempt(WrControlConn *self);
 static void
 restart_stream(WrControlConn *self);
+static void
+send_update(WrControlConn *self);
 
 static void
 set_state(WrControlConn *self, WrControlState state)
@@ -416,16 +418,14 @@ wr_control_conn_set_timing(WrControlConn *self, const WrControlTiming *timing)
 void
 wr_control_conn_set_hostinfo(WrControlConn *self, JsonObject *hostinfo)
 {
+	g_autoptr(JsonNode) n = json_node_new(JSON_NODE_OBJECT);
 	g_autoptr(JsonNode) copy = NULL;
 
-	{
-		g_autoptr(JsonNode) n = json_node_new(JSON_NODE_OBJECT);
-
-		json_node_set_object(n, hostinfo);
-		copy = json_node_copy(n);
-	}
+	json_node_set_object(n, hostinfo);
+	copy = json_node_copy(n);
 	g_clear_pointer(&self->hostinfo, json_object_unref);
 	self->hostinfo = json_object_ref(json_node_get_object(copy));
+	send_update(self);
 }
 
 const uint8_t *
@@ -1378,6 +1378,42 @@ handle_frame(WrControlConn *self, GBytes *frame, GError **error)
 	return TRUE;
 }
 
+/*
+ * What a stream callback holds: the attempt's cancellable and a weak reference to the
+ * connection.  A callback of an abandoned attempt (cancelled by stop, dispose, the watchdog or a
+ * rotation) must not touch the connection, which may be gone; it finds out here without doing so.
+ */
+typedef struct {
+	GWeakRef self;
+	GCancellable *cancellable;
+} Attempt;
+
+static Attempt *
+attempt_new(WrControlConn *self)
+{
+	Attempt *a = g_new0(Attempt, 1);
+
+	g_weak_ref_init(&a->self, self);
+	a->cancellable = g_object_ref(self->stream_cancellable);
+	return a;
+}
+
+/* frees a; a strong reference to the connection while the attempt is live, else NULL */
+static WrControlConn *
+attempt_take(Attempt *a)
+{
+	WrControlConn *self = NULL;
+
+	if (!g_cancellable_is_cancelled(a->cancellable))
+		self = g_weak_ref_get(&a->self);
+	if (self != NULL && self->stream_cancellable != a->cancellable)
+		g_clear_object(&self);
+	g_weak_ref_clear(&a->self);
+	g_object_unref(a->cancellable);
+	g_free(a);
+	return self;
+}
+
 static void
 stream_read(WrControlConn *self);
 
@@ -1387,9 +1423,9 @@ stream_read_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GBytes) bytes =
 		g_input_stream_read_bytes_finish(G_INPUT_STREAM(source), res, &error);
-	WrControlConn *self = user_data;
+	g_autoptr(WrControlConn) self = attempt_take(user_data);
 
-	if (bytes == NULL && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+	if (self == NULL)
 		return;
 	if (bytes == NULL || g_bytes_get_size(bytes) == 0) {
 		if (error == NULL)
@@ -1427,7 +1463,8 @@ static void
 stream_read(WrControlConn *self)
 {
 	g_input_stream_read_bytes_async(self->stream, READ_CHUNK, G_PRIORITY_DEFAULT,
-					self->stream_cancellable, stream_read_cb, self);
+					self->stream_cancellable, stream_read_cb,
+					attempt_new(self));
 }
 
 /* a non-200 answer to the stream request: read a little of its text for the error */
@@ -1437,10 +1474,10 @@ stream_error_text_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GBytes) bytes =
 		g_input_stream_read_bytes_finish(G_INPUT_STREAM(source), res, &error);
-	WrControlConn *self = user_data;
+	g_autoptr(WrControlConn) self = attempt_take(user_data);
 	g_autoptr(GError) http = NULL;
 
-	if (bytes == NULL && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+	if (self == NULL)
 		return;
 	http = http_error(self->stream_msg, bytes);
 	stream_failed(self, http);
@@ -1451,23 +1488,21 @@ stream_sent_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	g_autoptr(GError) error = NULL;
 	GInputStream *stream = soup_session_send_finish(SOUP_SESSION(source), res, &error);
-	WrControlConn *self = user_data;
+	g_autoptr(WrControlConn) self = attempt_take(user_data);
 
-	if (stream == NULL) {
-		if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-			stream_failed(self, error);
+	if (self == NULL) {
+		g_clear_object(&stream);
 		return;
 	}
-	if (g_cancellable_is_cancelled(self->stream_cancellable)) {
-		/* cannot happen while the attempt is live; be safe */
-		g_object_unref(stream);
+	if (stream == NULL) {
+		stream_failed(self, error);
 		return;
 	}
 	self->stream = stream;
 	if (soup_message_get_status(self->stream_msg) != SOUP_STATUS_OK) {
 		g_input_stream_read_bytes_async(stream, ERROR_TEXT_MAX, G_PRIORITY_DEFAULT,
 						self->stream_cancellable, stream_error_text_cb,
-						self);
+						attempt_new(self));
 		return;
 	}
 	self->streams++;
@@ -1496,7 +1531,7 @@ open_stream(WrControlConn *self)
 						 sealed);
 	watchdog_reset(self, self->timing.request_timeout_ms);
 	soup_session_send_async(self->session, self->stream_msg, G_PRIORITY_DEFAULT,
-				self->stream_cancellable, stream_sent_cb, self);
+				self->stream_cancellable, stream_sent_cb, attempt_new(self));
 }
 
 static void

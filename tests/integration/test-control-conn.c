@@ -506,6 +506,7 @@ test_register_and_stream(void)
 		g_autoptr(JsonObject) resp = wr_control_client_call(b, "map", req, &error);
 
 		g_assert_no_error(error);
+		g_assert_nonnull(resp);
 	}
 	wait_event(&n, "changed", bid);
 	peer = wr_netmap_lookup_peer(wr_control_conn_get_netmap(n.conn), bid);
