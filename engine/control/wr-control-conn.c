@@ -402,10 +402,13 @@ wr_control_conn_new(const char *server_url, const uint8_t machine_private[WR_CRY
 	}
 	memcpy(self->disco_public, disco_public, WR_CRYPTO_KEY_LEN);
 	/* no session-wide timeout: the stream is idle up to a minute between keep-alives, and
-	 * the watchdog and per-request timers below bound every wait instead */
-	self->session =
-		soup_session_new_with_options("timeout", 0, "idle-timeout", 0, "max-conns-per-host",
-					      8, "user-agent", "warrend/" PACKAGE_VERSION, NULL);
+	 * the watchdog and per-request timers below bound every wait instead.  No proxy: like
+	 * DERP, control is reached directly, and a root daemon has no business running the
+	 * desktop's proxy configuration (GIO's default resolver is libproxy, PAC scripts and all)
+	 */
+	self->session = soup_session_new_with_options(
+		"timeout", 0, "idle-timeout", 0, "max-conns-per-host", 8, "proxy-resolver", NULL,
+		"user-agent", "warrend/" PACKAGE_VERSION, NULL);
 	return g_steal_pointer(&self);
 }
 
