@@ -418,6 +418,19 @@ wr_control_conn_set_timing(WrControlConn *self, const WrControlTiming *timing)
 	self->timing = *timing;
 }
 
+gboolean
+wr_control_conn_set_ca_file(WrControlConn *self, const char *path, GError **error)
+{
+	g_autoptr(GTlsDatabase) db = g_tls_file_database_new(path, error);
+
+	if (db == NULL) {
+		g_prefix_error(error, "control CA file %s: ", path);
+		return FALSE;
+	}
+	g_object_set(self->session, "tls-database", db, NULL);
+	return TRUE;
+}
+
 void
 wr_control_conn_set_hostinfo(WrControlConn *self, JsonObject *hostinfo)
 {
@@ -1451,7 +1464,7 @@ stream_read_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 		watchdog_reset(self, self->timing.watchdog_ms);
 		if (!handle_frame(self, frame, &error)) {
 			g_prefix_error(&error, "map stream: ");
-			g_warning("control: %s", error->message);
+			g_message("control: %s", error->message);
 			stream_failed(self, error);
 			return;
 		}

@@ -124,6 +124,13 @@ wr_control_conn_new(const char *server_url, const uint8_t machine_private[WR_CRY
 
 void
 wr_control_conn_set_timing(WrControlConn *self, const WrControlTiming *timing);
+/*
+ * Trust only the CA certificates in this PEM file for https:// (a self-hosted control server
+ * with a private CA) instead of the system's trust store.  FALSE with a GIO error naming the
+ * file when it cannot be read.
+ */
+gboolean
+wr_control_conn_set_ca_file(WrControlConn *self, const char *path, GError **error);
 /* hostinfo sent with register and map requests (hostname, os, os_version, app_version,
  * routable_ips, request_tags); a copy is kept.  Default: this host's name, "linux". */
 void

@@ -36,11 +36,13 @@ typedef struct {
 	char *log_path;
 	char *url;
 	guint16 port;
+	gboolean tls;
 	GSubprocess *proc;
 } Ctl;
 
+/* server_extra goes into [server], extra at the end */
 static void
-ctl_init(Ctl *c, const char *extra)
+ctl_init_full(Ctl *c, const char *server_extra, const char *extra)
 {
 	static const char derp[] =
 		"{\"Regions\":{\"1\":{\"RegionID\":1,\"RegionCode\":\"lo\",\"RegionName\":"
@@ -65,6 +67,7 @@ ctl_init(Ctl *c, const char *extra)
 			       "server-url = %s\n"
 			       "state-dir = %s\n"
 			       "admin-socket = %s/admin.sock\n"
+			       "%s"
 			       "[database]\n"
 			       "url = %s\n"
 			       "[network]\n"
@@ -73,9 +76,16 @@ ctl_init(Ctl *c, const char *extra)
 			       "[limits]\n"
 			       "register-burst = 1000\n"
 			       "%s",
-			       c->port, c->url, c->dir, c->dir, c->db_url,
+			       c->port, c->url, c->dir, c->dir,
+			       server_extra != NULL ? server_extra : "", c->db_url,
 			       extra != NULL ? extra : "");
 	g_assert_true(g_file_set_contents(c->conf, text, -1, NULL));
+}
+
+static void
+ctl_init(Ctl *c, const char *extra)
+{
+	ctl_init_full(c, NULL, extra);
 }
 
 static char *
@@ -112,8 +122,12 @@ ctl_start(Ctl *c)
 	while (g_get_monotonic_time() < deadline) {
 		g_autoptr(WrControlClient) probe = wr_control_client_new(c->url, NULL);
 
+		g_autofree char *log = c->tls ? ctl_log(c) : NULL;
+
 		wr_control_client_set_timeout(probe, 1000);
-		if (wr_control_client_fetch_key(probe, NULL))
+		/* over TLS the test client cannot ask: the log says when it listens */
+		if (c->tls ? strstr(log, " serving") != NULL
+			   : wr_control_client_fetch_key(probe, NULL))
 			return;
 		if (g_subprocess_get_identifier(c->proc) == NULL)
 			break;
@@ -863,6 +877,54 @@ test_interactive(void)
 	ctl_clear(&c);
 }
 
+/* https:// with a private CA: trusted through set_ca_file, refused without it */
+static void
+test_tls(void)
+{
+	const char *data = g_getenv("WARREN_TEST_DATA");
+	g_autofree char *cert_path = g_build_filename(data, "derp-tls", "cert.pem", NULL);
+	g_autofree char *key_path = g_build_filename(data, "derp-tls", "key.pem", NULL);
+	g_autofree char *server_extra =
+		g_strdup_printf("tls-cert = %s\ntls-key = %s\n", cert_path, key_path);
+	g_autofree char *key = NULL;
+	g_autofree char *https = NULL;
+	g_autoptr(GError) error = NULL;
+	Ctl c;
+	Node n, untrusting;
+
+	g_assert_nonnull(data);
+	ctl_init_full(&c, server_extra, NULL);
+	c.tls = TRUE;
+	ctl_start(&c);
+	key = make_key(&c);
+	https = g_strdup_printf("https://127.0.0.1:%u", c.port);
+	g_free(c.url);
+	c.url = g_strdup(https);
+
+	node_init(&n, &c);
+	g_assert_false(wr_control_conn_set_ca_file(n.conn, "/nonexistent/ca.pem", &error));
+	g_assert_nonnull(error);
+	g_assert_true(g_str_has_prefix(error->message, "control CA file /nonexistent/ca.pem: "));
+	g_clear_error(&error);
+	g_assert_true(wr_control_conn_set_ca_file(n.conn, cert_path, &error));
+	g_assert_no_error(error);
+	node_register(&n, key);
+	wr_control_conn_start(n.conn);
+	wait_state(&n, WR_CONTROL_STATE_CONNECTED);
+	g_assert_nonnull(wr_netmap_get_self(wr_control_conn_get_netmap(n.conn)));
+
+	/* the system trust store does not know the test certificate */
+	node_init(&untrusting, &c);
+	wr_control_conn_start(untrusting.conn);
+	wait_state(&untrusting, WR_CONTROL_STATE_OFFLINE);
+	g_test_message("untrusted: %s", wr_control_conn_get_last_error(untrusting.conn));
+	g_assert_true(
+		g_str_has_prefix(wr_control_conn_get_last_error(untrusting.conn), "GET /key: "));
+	node_clear(&untrusting);
+	node_clear(&n);
+	ctl_clear(&c);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -875,5 +937,6 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/control-conn/watchdog", test_watchdog);
 	g_test_add_func("/warren/control-conn/needs-auth", test_needs_auth);
 	g_test_add_func("/warren/control-conn/interactive", test_interactive);
+	g_test_add_func("/warren/control-conn/tls", test_tls);
 	return g_test_run();
 }
