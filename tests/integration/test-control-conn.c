@@ -695,6 +695,12 @@ test_restart(void)
 		g_assert_cmpuint(r->delay_ms, <=, base);
 	}
 	g_assert_cmpuint(n.events->len, ==, 0);
+	/* an endpoint learnt while offline goes with the next stream request */
+	{
+		const char *const addrs[] = {"198.51.100.44:41641", NULL};
+
+		wr_control_conn_set_endpoints(n.conn, addrs, NULL);
+	}
 
 	ctl_start(&c);
 	wait_state(&n, WR_CONTROL_STATE_CONNECTED);
@@ -703,6 +709,12 @@ test_restart(void)
 	g_assert_null(wr_control_conn_dup_health(n.conn));
 	g_assert_cmpint(wr_netmap_get_self(wr_control_conn_get_netmap(n.conn))->id, ==, self_id);
 	g_assert_nonnull(wr_netmap_lookup_peer(wr_control_conn_get_netmap(n.conn), bid));
+	{
+		g_autofree char *ep =
+			first_endpoint(wr_netmap_get_self(wr_control_conn_get_netmap(n.conn)));
+
+		g_assert_cmpstr(ep, ==, "198.51.100.44:41641");
+	}
 	/* the peer was kept, so the full map after the restart does not add it again */
 	{
 		g_autofree char *added = g_strdup_printf("added:%" G_GINT64_FORMAT, bid);
@@ -721,10 +733,20 @@ test_restart(void)
 	ctl_clear(&c);
 }
 
+static void
+offline_error_cb(GObject *obj, GParamSpec *pspec, gpointer user_data)
+{
+	WrControlConn *conn = WR_CONTROL_CONN(obj);
+
+	if (wr_control_conn_get_state(conn) == WR_CONTROL_STATE_OFFLINE)
+		g_ptr_array_add(user_data, g_strdup(wr_control_conn_get_last_error(conn)));
+}
+
 /* no frame for longer than the watchdog allows: a new stream */
 static void
 test_watchdog(void)
 {
+	g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
 	Ctl c;
 	Node n;
 	g_autofree char *key = NULL;
@@ -744,10 +766,14 @@ test_watchdog(void)
 	wr_control_conn_start(n.conn);
 	wait_state(&n, WR_CONTROL_STATE_CONNECTED);
 	/* the server's keep-alives come every 60 s: the watchdog fires first, more than once */
+	g_signal_connect(n.conn, "notify::state", G_CALLBACK(offline_error_cb), errors);
 	deadline = g_get_monotonic_time() + WAIT_MS * 1000;
 	while (wr_control_conn_get_streams(n.conn) < 3 && g_get_monotonic_time() < deadline)
 		g_main_context_iteration(NULL, TRUE);
 	g_assert_cmpuint(wr_control_conn_get_streams(n.conn), >=, 3);
+	g_assert_cmpuint(errors->len, >=, 2);
+	for (guint i = 0; i < errors->len; i++)
+		g_assert_cmpstr(g_ptr_array_index(errors, i), ==, "no map frame for 700 ms");
 	g_assert_true(wr_netmap_has_state(wr_control_conn_get_netmap(n.conn)));
 	node_clear(&n);
 	ctl_clear(&c);
