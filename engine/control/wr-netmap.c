@@ -535,7 +535,8 @@ dns_parse(JsonNode *json, GError **error)
 			g_autofree char *elem = g_strdup_printf("nameservers[%u]", i);
 
 			dns_free(dns);
-			return fail(error, "dns", elem, "not an IP address"), NULL;
+			(void) fail(error, "dns", elem, "not an IP address");
+			return NULL;
 		}
 	}
 	return dns;
