@@ -152,6 +152,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json = wr_filter_to_json(filter, NULL);
 		parsed = json_from_string(json, NULL);
 		g_assert_nonnull(parsed);
+		/* the direct writer says what json-glib would */
+		{
+			g_autoptr(JsonNode) built = wr_filter_to_json_node(filter);
+			g_autofree gchar *generated = json_to_string(built, FALSE);
+
+			g_assert_cmpstr(json, ==, generated);
+		}
 		g_assert_true(JSON_NODE_HOLDS_ARRAY(parsed));
 		g_assert_cmpuint(json_array_get_length(json_node_get_array(parsed)), ==,
 				 filter->n_rules);

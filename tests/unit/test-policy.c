@@ -135,7 +135,7 @@ test_compile(void)
 		{"{\"acls\":[]}", ALICE_LAPTOP, "[]", ""},
 		/* a group to a tag; the rule lives on the tagged server only */
 		{policy_groups, SERVER,
-		 "[{\"src\":[\"100.64.0.1/32\",\"fd7a::1/128\",\"100.64.0.2/32\",\"fd7a::2/128\"],"
+		 "[{\"src\":[\"100.64.0.1/32\",\"100.64.0.2/32\",\"fd7a::1/128\",\"fd7a::2/128\"],"
 		 "\"dst\":[{\"net\":\"100.64.0.4/32\",\"ports\":[22,22]},"
 		 "{\"net\":\"100.64.0.4/32\",\"ports\":[80,90]},"
 		 "{\"net\":\"fd7a::4/128\",\"ports\":[22,22]},"
@@ -145,7 +145,7 @@ test_compile(void)
 		{policy_groups, BOB_LAPTOP, "[]", ""},
 		/* autogroup:self: each user's untagged nodes reach each other */
 		{policy_self, ALICE_LAPTOP,
-		 "[{\"src\":[\"100.64.0.1/32\",\"fd7a::1/128\",\"100.64.0.2/32\",\"fd7a::2/128\"],"
+		 "[{\"src\":[\"100.64.0.1/32\",\"100.64.0.2/32\",\"fd7a::1/128\",\"fd7a::2/128\"],"
 		 "\"dst\":[{\"net\":\"100.64.0.1/32\",\"ports\":[0,65535]},"
 		 "{\"net\":\"fd7a::1/128\",\"ports\":[0,65535]}]," DEFAULT_PROTO "}]",
 		 "1"},
@@ -195,7 +195,7 @@ test_compile(void)
 		{policy_v6, SERVER, "[]", "0,1"},
 		/* the internet through the exit node */
 		{policy_internet, EXIT,
-		 "[{\"src\":[\"100.64.0.1/32\",\"fd7a::1/128\",\"100.64.0.2/32\",\"fd7a::2/128\"],"
+		 "[{\"src\":[\"100.64.0.1/32\",\"100.64.0.2/32\",\"fd7a::1/128\",\"fd7a::2/128\"],"
 		 "\"dst\":[{\"net\":\"0.0.0.0/0\",\"ports\":[0,65535]},"
 		 "{\"net\":\"::/0\",\"ports\":[0,65535]}]," DEFAULT_PROTO "}]",
 		 "0,1"},
@@ -228,6 +228,13 @@ test_compile(void)
 		g_assert_nonnull(filter);
 		json = wr_filter_to_json(filter, NULL);
 		g_assert_cmpstr(json, ==, cases[i].filter);
+		/* the direct writer says what json-glib would */
+		{
+			g_autoptr(JsonNode) node = wr_filter_to_json_node(filter);
+			g_autofree gchar *generated = json_to_string(node, FALSE);
+
+			g_assert_cmpstr(json, ==, generated);
+		}
 
 		peers = wr_policy_visible_peers(policy, net.nodes, N_NODES, cases[i].node);
 		for (guint p = 0; p < peers->len; p++)
@@ -412,6 +419,121 @@ test_empty(void)
 	g_assert_false(wr_policy_allows_all(deny));
 }
 
+/* whether text (an IPv4 CIDR) covers 100.64.0.<host> */
+static gboolean
+covers(const gchar *text, guint host)
+{
+	WrCidr net, addr;
+	g_autofree gchar *a = g_strdup_printf("100.64.0.%u", host);
+	guint32 n, h, mask;
+
+	g_assert_true(wr_cidr_parse(&net, text));
+	g_assert_true(wr_cidr_parse(&addr, a));
+	if (net.family != AF_INET)
+		return FALSE;
+	memcpy(&n, net.addr, 4);
+	memcpy(&h, addr.addr, 4);
+	mask = net.cidr == 0 ? 0 : g_htonl(~0u << (32 - net.cidr));
+	return (n & mask) == (h & mask);
+}
+
+/* sources are merged into the fewest prefixes that cover exactly the same addresses */
+static void
+test_aggregate(void)
+{
+	static const struct {
+		const gchar *src;
+		const gchar *want;
+	} fixed[] = {
+		{"\"100.64.0.1\",\"100.64.0.0\"", "\"100.64.0.0/31\""},
+		{"\"100.64.0.1\",\"100.64.0.2\"", "\"100.64.0.1/32\",\"100.64.0.2/32\""},
+		{"\"100.64.0.4/31\",\"100.64.0.6/31\",\"100.64.0.0/30\"", "\"100.64.0.0/29\""},
+		{"\"100.64.0.0/24\",\"100.64.0.7\",\"fd7a::1\",\"fd7a::/127\"",
+		 "\"100.64.0.0/24\",\"fd7a::/127\""},
+		{"\"fd7a::3\",\"100.64.0.255\",\"fd7a::2\"", "\"100.64.0.255/32\",\"fd7a::2/127\""},
+		{"\"*\",\"100.64.0.1\"", "\"0.0.0.0/0\",\"::/0\""},
+	};
+	WrCidr addresses[N_NODES][2];
+	WrCidr routes[N_NODES][2];
+	Tailnet net;
+	g_autoptr(GRand) rand = g_rand_new_with_seed(7);
+
+	tailnet_init(&net, addresses, routes);
+	for (gsize i = 0; i < G_N_ELEMENTS(fixed); i++) {
+		g_autofree gchar *text = g_strdup_printf(
+			"{\"acls\":[{\"action\":\"accept\",\"src\":[%s],\"dst\":[\"*:22\"]}]}",
+			fixed[i].src);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(WrPolicy) policy = wr_policy_new_from_data(text, strlen(text), &error);
+		g_autoptr(WrFilter) filter = NULL;
+		g_autofree gchar *json = NULL;
+		g_autofree gchar *want = NULL;
+
+		g_assert_no_error(error);
+		filter = wr_policy_compile_filter(policy, net.nodes, N_NODES, ALICE_LAPTOP, &error);
+		g_assert_no_error(error);
+		json = wr_filter_to_json(filter, NULL);
+		want = g_strdup_printf("[{\"src\":[%s],", fixed[i].want);
+		g_assert_true(g_str_has_prefix(json, want));
+	}
+	/* random sets of addresses and prefixes in 100.64.0.0/24: exactly the same hosts are
+	 * covered, and the result cannot be shortened (no prefix inside or next to another) */
+	for (guint round = 0; round < 200; round++) {
+		g_autoptr(GString) text =
+			g_string_new("{\"acls\":[{\"action\":\"accept\",\"src\":[");
+		gboolean in[256] = {FALSE};
+		guint n = (guint) g_rand_int_range(rand, 1, 40);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(WrPolicy) policy = NULL;
+		g_autoptr(WrFilter) filter = NULL;
+		const WrFilterRule *rule;
+
+		for (guint k = 0; k < n; k++) {
+			guint bits = (guint) g_rand_int_range(rand, 27, 33);
+			guint size = 1u << (32 - bits);
+			guint base = (guint) g_rand_int_range(rand, 0, 256) & ~(size - 1);
+
+			g_string_append_printf(text, "%s\"100.64.0.%u/%u\"", k > 0 ? "," : "", base,
+					       bits);
+			for (guint h = base; h < base + size; h++)
+				in[h] = TRUE;
+		}
+		g_string_append(text, "],\"dst\":[\"*:22\"]}]}");
+		policy = wr_policy_new_from_data(text->str, text->len, &error);
+		g_assert_no_error(error);
+		filter = wr_policy_compile_filter(policy, net.nodes, N_NODES, ALICE_LAPTOP, &error);
+		g_assert_no_error(error);
+		g_assert_cmpuint(filter->n_rules, ==, 1);
+		rule = &filter->rules[0];
+		for (guint h = 0; h < 256; h++) {
+			gboolean covered = FALSE;
+
+			for (guint s = 0; s < rule->n_src; s++)
+				covered = covered || covers(rule->src[s], h);
+			g_assert_cmpint(covered, ==, in[h]);
+		}
+		for (guint s = 1; s < rule->n_src; s++) {
+			WrCidr a, b, parent;
+
+			g_assert_true(wr_cidr_parse(&a, rule->src[s - 1]));
+			g_assert_true(wr_cidr_parse(&b, rule->src[s]));
+			g_assert_cmpint(memcmp(a.addr, b.addr, 4), <, 0);
+			/* disjoint: b starts after a ends */
+			g_assert_false(covers(rule->src[s - 1], b.addr[3]));
+			/* not two halves of one prefix */
+			parent = a;
+			parent.cidr--;
+			wr_cidr_mask(&parent);
+			if (a.cidr == b.cidr && memcmp(parent.addr, a.addr, 4) == 0) {
+				gchar ptext[WR_CIDR_STRLEN];
+
+				wr_cidr_format(&parent, ptext);
+				g_assert_false(covers(ptext, b.addr[3]));
+			}
+		}
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -422,6 +544,7 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/policy/auto-approvers", test_auto_approvers);
 	g_test_add_func("/warren/policy/limits", test_limits);
 	g_test_add_func("/warren/policy/empty", test_empty);
+	g_test_add_func("/warren/policy/aggregate", test_aggregate);
 
 	return g_test_run();
 }

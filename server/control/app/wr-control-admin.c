@@ -470,7 +470,7 @@ node_tags(WrControl *self, SoupServerMessage *msg, const char *actor, CtlNode *n
 	rec->tags = g_steal_pointer(&tags);
 	ctl_node_auto_approve(self, node);
 	ctl_node_changed(self, node);
-	ctl_topology_changed(self);
+	ctl_node_topology_changed(self, rec->id);
 	target = node_target(node);
 	detail_text = builder_text(detail);
 	ctl_audit(self, actor, "node.tags", target, detail_text);
@@ -575,7 +575,7 @@ node_routes(WrControl *self, SoupServerMessage *msg, const char *actor, CtlNode 
 	g_strfreev(rec->approved_routes);
 	rec->approved_routes = g_steal_pointer(&approved);
 	ctl_node_changed(self, node);
-	ctl_topology_changed(self);
+	ctl_node_topology_changed(self, rec->id);
 	target = node_target(node);
 	detail_text = builder_text(detail);
 	ctl_audit(self, actor, "routes.approve", target, detail_text);

@@ -231,7 +231,7 @@ ctl_node_changed(WrControl *self, CtlNode *node)
 	node->snap = snap;
 	log_append(self, node->rec->id, old);
 	if ((old == NULL) != (snap == NULL))
-		ctl_topology_changed(self);
+		ctl_node_topology_changed(self, node->rec->id);
 	ctl_schedule_flush(self);
 }
 
@@ -244,7 +244,7 @@ ctl_node_removed(WrControl *self, CtlNode *node)
 		log_append(self, node->rec->id, node->snap);
 		node->snap = NULL;
 	}
-	ctl_topology_changed(self);
+	ctl_node_topology_changed(self, node->rec->id);
 	ctl_schedule_flush(self);
 }
 
@@ -253,20 +253,23 @@ ctl_topology_changed(WrControl *self)
 {
 	if (self->policy == NULL)
 		return;
+	self->topology_full = TRUE;
+	self->topology_dirty = TRUE;
+	ctl_schedule_flush(self);
+}
+
+void
+ctl_node_topology_changed(WrControl *self, gint64 id)
+{
+	if (self->policy == NULL)
+		return;
+	g_hash_table_add(self->topology_changed, g_memdup2(&id, sizeof(id)));
 	self->topology_dirty = TRUE;
 	ctl_schedule_flush(self);
 }
 
 /* ---- visible sets and filters, with a policy
  * ----------------------------------------------------- */
-
-static gint
-cmp_i64(gconstpointer a, gconstpointer b)
-{
-	gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
-
-	return x < y ? -1 : x > y;
-}
 
 static gboolean
 sorted_contains(const GArray *set, gint64 id)
@@ -288,14 +291,6 @@ sorted_contains(const GArray *set, gint64 id)
 			hi = mid;
 	}
 	return FALSE;
-}
-
-static gboolean
-arrays_equal(const GArray *a, const GArray *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return a->len == b->len && memcmp(a->data, b->data, (gsize) a->len * sizeof(gint64)) == 0;
 }
 
 typedef struct {
@@ -378,52 +373,106 @@ policy_input_build(WrControl *self, PolicyInput *in)
 	}
 }
 
+static CtlNode *
+node_by_id(WrControl *self, gint64 id)
+{
+	return g_hash_table_lookup(self->nodes, &id);
+}
+
+/* the index of id in the compiler's input (sorted by id), or -1 when peers do not see it */
+static gint
+policy_input_index(const PolicyInput *in, gint64 id)
+{
+	guint lo = 0, hi = in->n;
+
+	while (lo < hi) {
+		guint mid = lo + (hi - lo) / 2;
+		gint64 v = in->nodes[mid]->rec->id;
+
+		if (v == id)
+			return (gint) mid;
+		if (v < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* what node id sees now, into the visible sets; a node peers do not see sees none of them */
+static void
+visible_set_node(WrControl *self, const PolicyInput *in, gint64 id)
+{
+	g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+	g_autoptr(GArray) idx = NULL;
+	gint i;
+
+	if (node_by_id(self, id) == NULL) {
+		wr_visible_set(self->visible_sets, id, NULL);
+		return;
+	}
+	i = policy_input_index(in, id);
+	if (i >= 0) {
+		idx = wr_policy_visible_peers(self->policy, in->pnodes, in->n, (guint) i);
+		for (guint k = 0; k < idx->len; k++)
+			g_array_append_val(ids, in->nodes[g_array_index(idx, guint, k)]->rec->id);
+	}
+	wr_visible_set(self->visible_sets, id, ids);
+}
+
 /*
- * Recompiles every node's visible set and packet filter.  O(nodes × policy) per topology
- * change, batched; the allow-all case (no policy) never comes here.
+ * Brings visible sets and packet filters up to date with a policy.  Visible sets change only
+ * for the pairs of the nodes that changed (wr-visible.h): O(changed × nodes × rules) plus a
+ * copy of each set that gained or lost one of them; a new policy recomputes all of them.
+ * Filters share each rule's sources, compiled once per pass (wr_policy_tailnet_new), so all N
+ * of them cost O(N × rules) plus their size.  The allow-all case (no policy) never comes here.
  */
 static void
 recompute_topology(WrControl *self)
 {
 	PolicyInput in = {0};
+	g_autoptr(WrPolicyTailnet) tailnet = NULL;
+	g_autoptr(GArray) changed = NULL;
 	GHashTableIter iter;
-	gpointer value;
+	gpointer key;
 
 	self->topology_dirty = FALSE;
 	if (self->policy == NULL)
 		return;
 	policy_input_build(self, &in);
-	/* hidden nodes see nothing and are seen by none */
-	g_hash_table_iter_init(&iter, self->nodes);
-	while (g_hash_table_iter_next(&iter, NULL, &value)) {
-		CtlNode *node = value;
-
-		if (node->snap == NULL && (node->visible == NULL || node->visible->len > 0)) {
-			if (node->visible != NULL)
-				g_array_unref(node->visible);
-			node->visible = g_array_new(FALSE, FALSE, sizeof(gint64));
-		}
+	if (self->topology_full) {
+		wr_visible_reset(self->visible_sets);
+		g_hash_table_iter_init(&iter, self->nodes);
+		while (g_hash_table_iter_next(&iter, &key, NULL))
+			visible_set_node(self, &in, *(gint64 *) key);
+	} else {
+		g_hash_table_iter_init(&iter, self->topology_changed);
+		while (g_hash_table_iter_next(&iter, &key, NULL))
+			visible_set_node(self, &in, *(gint64 *) key);
 	}
+	self->topology_full = FALSE;
+	g_hash_table_remove_all(self->topology_changed);
+	changed = wr_visible_commit(self->visible_sets);
+	for (guint k = 0; k < changed->len; k++) {
+		CtlNode *node = node_by_id(self, g_array_index(changed, gint64, k));
+		GArray *set;
+
+		if (node == NULL)
+			continue;
+		set = wr_visible_lookup(self->visible_sets, node->rec->id);
+		if (node->visible != NULL)
+			g_array_unref(node->visible);
+		node->visible = set != NULL ? g_array_ref(set) : NULL;
+	}
+
+	tailnet = wr_policy_tailnet_new(self->policy, in.pnodes, in.n);
 	for (guint i = 0; i < in.n; i++) {
 		CtlNode *node = in.nodes[i];
-		g_autoptr(GArray) idx = wr_policy_visible_peers(self->policy, in.pnodes, in.n, i);
-		g_autoptr(GArray) ids = g_array_sized_new(FALSE, FALSE, sizeof(gint64), idx->len);
 		g_autoptr(WrFilter) filter = NULL;
 		g_autoptr(GError) error = NULL;
 		g_autofree char *text = NULL;
 
-		for (guint k = 0; k < idx->len; k++) {
-			gint64 id = in.nodes[g_array_index(idx, guint, k)]->rec->id;
-
-			g_array_append_val(ids, id);
-		}
-		g_array_sort(ids, cmp_i64);
-		if (!arrays_equal(node->visible, ids)) {
-			if (node->visible != NULL)
-				g_array_unref(node->visible);
-			node->visible = g_steal_pointer(&ids);
-		}
-		filter = wr_policy_compile_filter(self->policy, in.pnodes, in.n, i, &error);
+		filter = wr_policy_tailnet_filter(tailnet, i, &error);
 		if (filter == NULL) {
 			g_warning("packet filter of node %" G_GINT64_FORMAT ": %s", node->rec->id,
 				  error->message);
@@ -437,6 +486,7 @@ recompute_topology(WrControl *self)
 			node->filter_version = ++self->global_filter_version;
 		}
 	}
+	g_clear_pointer(&tailnet, wr_policy_tailnet_free);
 	policy_input_clear(&in);
 }
 
@@ -446,6 +496,11 @@ drop_topology(WrControl *self)
 {
 	GHashTableIter iter;
 	gpointer value;
+
+	wr_visible_reset(self->visible_sets);
+	g_array_unref(wr_visible_commit(self->visible_sets));
+	g_hash_table_remove_all(self->topology_changed);
+	self->topology_full = FALSE;
 
 	g_hash_table_iter_init(&iter, self->nodes);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
@@ -726,27 +781,34 @@ stream_fill(WrControl *self, CtlStream *s)
 	handled = g_hash_table_new(g_int64_hash, g_int64_equal);
 
 	/* peers that came into or went out of sight (a policy or its inputs changed) */
-	if (now_visible != s->sent_visible && !arrays_equal(now_visible, s->sent_visible)) {
-		GHashTableIter iter;
-		gpointer value;
+	if (now_visible != s->sent_visible && now_visible != NULL && s->sent_visible != NULL) {
+		const GArray *was = s->sent_visible, *is = now_visible;
+		guint i = 0, k = 0;
 
-		g_hash_table_iter_init(&iter, self->nodes);
-		while (g_hash_table_iter_next(&iter, NULL, &value)) {
-			CtlNode *peer = value;
-			gint64 *id = &peer->rec->id;
-			gboolean was = sorted_contains(s->sent_visible, *id);
-			gboolean is = sorted_contains(now_visible, *id);
+		/* the two sorted sets side by side: O(their size), lookups only for the
+		 * difference */
+		while (i < was->len || k < is->len) {
+			gint64 a = i < was->len ? g_array_index(was, gint64, i) : G_MAXINT64;
+			gint64 b = k < is->len ? g_array_index(is, gint64, k) : G_MAXINT64;
+			gboolean seen_before = a <= b, seen_now = b <= a;
+			gint64 id = MIN(a, b);
+			CtlNode *peer;
 
-			if (peer == me || was == is)
+			i += seen_before;
+			k += seen_now;
+			if (seen_before == seen_now)
 				continue;
-			g_hash_table_add(handled, id);
+			/* nodes deleted while in sight: the log below covers them */
+			peer = ctl_node_lookup(self, id);
+			if (peer == NULL || peer == me)
+				continue;
+			g_hash_table_add(handled, &peer->rec->id);
 			/* what the stream had: the snapshot as of its last frame, which the log
 			 * entries below would have told; the current one is close enough here as
 			 * a peer going out of sight only needs its id */
-			emit_peer(self, &parts, *id, was ? peer->snap : NULL,
-				  is ? peer->snap : NULL);
+			emit_peer(self, &parts, id, seen_before ? peer->snap : NULL,
+				  seen_now ? peer->snap : NULL);
 		}
-		/* nodes deleted while in sight: the log below covers them */
 	}
 	/* then what changed of the peers in sight before and after (and of deleted ones) */
 	for (guint64 seq = s->synced; seq < self->log_head; seq++) {
@@ -1132,6 +1194,8 @@ ctl_map_init(WrControl *self)
 {
 	self->log = g_new0(CtlChange, WR_CONTROL_LOG_SIZE);
 	self->streams = g_hash_table_new(NULL, NULL);
+	self->visible_sets = wr_visible_new();
+	self->topology_changed = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 }
 
 void
@@ -1140,7 +1204,7 @@ ctl_map_policy_mode_changed(WrControl *self)
 	if (self->policy == NULL)
 		drop_topology(self);
 	else
-		self->topology_dirty = TRUE;
+		ctl_topology_changed(self);
 	ctl_schedule_flush(self);
 }
 
@@ -1160,4 +1224,6 @@ ctl_map_shutdown(WrControl *self)
 		g_clear_pointer(&self->log, g_free);
 	}
 	g_clear_handle_id(&self->flush_source, g_source_remove);
+	g_clear_pointer(&self->visible_sets, wr_visible_free);
+	g_clear_pointer(&self->topology_changed, g_hash_table_unref);
 }

@@ -19,6 +19,7 @@
 #include "wr-policy.h"
 #include "wr-ratelimiter.h"
 #include "wr-store.h"
+#include "wr-visible.h"
 
 /* map streams: a keep-alive after this much silence (control.md), in seconds */
 #define WR_CONTROL_KEEPALIVE 60
@@ -118,7 +119,12 @@ struct _WrControl {
 	guint64 log_head; /* the next sequence number */
 	guint64 log_tail; /* the oldest still held */
 
-	gboolean topology_dirty; /* with a policy: visible sets and filters to recompute */
+	/* with a policy: who sees whom, kept incrementally; the nodes (ids) whose tags, routes,
+	 * owner or presence changed since the last pass, or all of them (a new policy) */
+	WrVisible *visible_sets;
+	GHashTable *topology_changed; /* gint64 * set */
+	gboolean topology_full;
+	gboolean topology_dirty; /* visible sets and filters to recompute */
 	guint flush_source;
 	gint64 flush_cost; /* µs the last pass over the streams took */
 	guint tick_source;
@@ -141,9 +147,12 @@ ctl_node_changed(WrControl *self, CtlNode *node);
 /* logs a node leaving peers' maps (deleted); the caller frees it after */
 void
 ctl_node_removed(WrControl *self, CtlNode *node);
-/* the policy, a node's tags, routes or user changed: visible sets and filters to recompute */
+/* the policy changed (or policy mode began): every visible set and filter to recompute */
 void
 ctl_topology_changed(WrControl *self);
+/* a node's tags, routes, owner or presence changed: its pairs and the filters to recompute */
+void
+ctl_node_topology_changed(WrControl *self, gint64 id);
 /* the DERP map, DNS or the allow-all filter changed */
 void
 ctl_globals_changed(WrControl *self);

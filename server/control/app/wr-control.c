@@ -290,7 +290,7 @@ ctl_node_auto_approve(WrControl *self, CtlNode *node)
 
 		ctl_audit(self, "policy:autoApprovers", "routes.approve", target, detail);
 	}
-	ctl_topology_changed(self);
+	ctl_node_topology_changed(self, rec->id);
 }
 
 /* applies hostinfo's advertised routes; TRUE if they changed */
@@ -309,7 +309,7 @@ node_set_advertised(WrControl *self, CtlNode *node, char **routes, gboolean exit
 	rec->advertised_routes = g_strdupv(routes);
 	rec->exit_node = exit_node;
 	ctl_node_auto_approve(self, node);
-	ctl_topology_changed(self);
+	ctl_node_topology_changed(self, rec->id);
 	return TRUE;
 }
 
@@ -370,7 +370,7 @@ node_create(WrControl *self, const char *machine_text, const char *node_key, gin
 	ctl_node_went_offline(self, node);
 	ctl_node_auto_approve(self, node);
 	ctl_node_changed(self, node);
-	ctl_topology_changed(self);
+	ctl_node_topology_changed(self, rec->id);
 	return node;
 }
 
@@ -1510,7 +1510,7 @@ load_tailnet(WrControl *self, GError **error)
 	for (guint64 seq = self->log_tail; seq < self->log_head; seq++)
 		g_clear_pointer(&self->log[seq % WR_CONTROL_LOG_SIZE].old, ctl_snap_unref);
 	self->log_tail = self->log_head;
-	self->topology_dirty = self->policy != NULL;
+	ctl_topology_changed(self);
 	return TRUE;
 }
 

@@ -1186,66 +1186,22 @@ wr_policy_visible_peers(const WrPolicy *policy, const WrPolicyNode *nodes, guint
 	return peers;
 }
 
-/* the filter under construction */
+/* the destinations of a filter rule under construction */
 
 typedef struct {
-	GPtrArray *src; /* gchar * */
-	GHashTable *seen;
 	GArray *dst; /* WrFilterDst */
 } RuleBuilder;
 
 static void
 builder_init(RuleBuilder *b)
 {
-	b->src = g_ptr_array_new_with_free_func(g_free);
-	b->seen = g_hash_table_new(g_str_hash, g_str_equal);
 	b->dst = g_array_new(FALSE, FALSE, sizeof(WrFilterDst));
 }
 
 static void
 builder_clear(RuleBuilder *b)
 {
-	g_clear_pointer(&b->seen, g_hash_table_unref);
-	g_clear_pointer(&b->src, g_ptr_array_unref);
 	g_clear_pointer(&b->dst, g_array_unref);
-}
-
-static void
-builder_add_src(RuleBuilder *b, const WrCidr *cidr, guint *entries)
-{
-	gchar text[WR_CIDR_STRLEN];
-
-	wr_cidr_format(cidr, text);
-	if (g_hash_table_contains(b->seen, text))
-		return;
-	g_ptr_array_add(b->src, g_strdup(text));
-	g_hash_table_add(b->seen, g_ptr_array_index(b->src, b->src->len - 1));
-	(*entries)++;
-}
-
-static void
-builder_add_node(RuleBuilder *b, const WrPolicyNode *node, guint *entries)
-{
-	for (guint i = 0; i < node->n_addresses; i++)
-		builder_add_src(b, &node->addresses[i], entries);
-}
-
-/* moves a finished rule into rules when it has both sources and destinations */
-static void
-builder_finish(RuleBuilder *b, guint protos, GArray *rules)
-{
-	WrFilterRule rule = {0};
-
-	if (b->src->len > 0 && b->dst->len > 0) {
-		rule.n_src = b->src->len;
-		g_ptr_array_add(b->src, NULL);
-		rule.src = (gchar **) g_ptr_array_free(g_steal_pointer(&b->src), FALSE);
-		rule.n_dst = b->dst->len;
-		rule.dst = (WrFilterDst *) (void *) g_array_free(g_steal_pointer(&b->dst), FALSE);
-		rule.protos = protos;
-		g_array_append_val(rules, rule);
-	}
-	builder_clear(b);
 }
 
 static void
@@ -1283,52 +1239,257 @@ add_dsts(RuleBuilder *b, const Dst *dst, GArray *nets, guint *entries)
 	}
 }
 
+/* source sets: aggregated, so that a group of nodes with neighbouring addresses costs a few
+ * prefixes in every filter that names it rather than two entries per node */
+
+static gint
+cmp_cidr(gconstpointer pa, gconstpointer pb)
+{
+	const WrCidr *a = pa, *b = pb;
+	int c;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	c = memcmp(a->addr, b->addr, a->family == AF_INET6 ? 16 : 4);
+	if (c != 0)
+		return c;
+	return a->cidr < b->cidr ? -1 : a->cidr > b->cidr;
+}
+
+static bool
+addr_bit(const WrCidr *c, guint bit)
+{
+	return (c->addr[bit / 8] & (0x80 >> (bit % 8))) != 0;
+}
+
+/* whether a and b are the two halves of one prefix one bit shorter, a the lower */
+static bool
+cidr_siblings(const WrCidr *a, const WrCidr *b)
+{
+	WrCidr parent;
+
+	if (a->family != b->family || a->cidr != b->cidr || a->cidr == 0)
+		return false;
+	if (addr_bit(a, a->cidr - 1u) || !addr_bit(b, b->cidr - 1u))
+		return false;
+	parent = *a;
+	parent.cidr--;
+	return cidr_contains(&parent, b);
+}
+
+/* the smallest list of prefixes that covers exactly the union of set (masked, sorted) */
 static void
-add_srcs(const WrPolicy *policy, RuleBuilder *b, const Rule *rule, const WrPolicyNode *nodes,
-	 guint n_nodes, const WrPolicyNode *self_owner, guint *entries)
+cidr_set_aggregate(GArray *set)
+{
+	guint n = 0;
+
+	for (guint i = 0; i < set->len; i++)
+		wr_cidr_mask(&g_array_index(set, WrCidr, i));
+	g_array_sort(set, cmp_cidr);
+	/* a stack of disjoint ascending prefixes in place: in this order a prefix that contains a
+	 * later one comes first, and only the top can contain or pair with the next */
+	for (guint i = 0; i < set->len; i++) {
+		WrCidr c = g_array_index(set, WrCidr, i);
+
+		if (n > 0 && cidr_contains(&g_array_index(set, WrCidr, n - 1), &c))
+			continue;
+		g_array_index(set, WrCidr, n++) = c;
+		while (n >= 2 && cidr_siblings(&g_array_index(set, WrCidr, n - 2),
+					       &g_array_index(set, WrCidr, n - 1))) {
+			g_array_index(set, WrCidr, n - 2).cidr--;
+			n--;
+		}
+	}
+	g_array_set_size(set, n);
+}
+
+static gchar **
+cidr_set_texts(const GArray *set)
+{
+	gchar **out = g_new0(gchar *, set->len + 1);
+
+	for (guint i = 0; i < set->len; i++) {
+		gchar text[WR_CIDR_STRLEN];
+
+		wr_cidr_format(&g_array_index(set, WrCidr, i), text);
+		out[i] = g_strdup(text);
+	}
+	return out;
+}
+
+/* a rule's sources, as text: the same for every node that the rule's other dsts cover, and
+ * for its autogroup:self dsts, one list per owner */
+typedef struct {
+	gchar **plain;
+	guint n_plain;
+	GHashTable *by_owner; /* lower-cased login -> gchar ** ; NULL without autogroup:self */
+	bool has_plain_dst;
+} RuleSources;
+
+struct _WrPolicyTailnet {
+	const WrPolicy *policy;
+	const WrPolicyNode *nodes;
+	guint n_nodes;
+	RuleSources *rules; /* one per policy rule */
+	guint n_rules;
+};
+
+static void
+node_add_addresses(GArray *set, const WrPolicyNode *node)
+{
+	g_array_append_vals(set, node->addresses, node->n_addresses);
+}
+
+static void
+rule_sources_build(const WrPolicy *policy, const Rule *rule, const WrPolicyNode *nodes,
+		   guint n_nodes, RuleSources *out)
 {
 	static const WrCidr any[] = {{.family = AF_INET}, {.family = AF_INET6}};
+	g_autoptr(GArray) plain = g_array_new(FALSE, FALSE, sizeof(WrCidr));
+	bool has_self = false;
 
-	for (guint s = 0; s < rule->src->len; s++) {
-		const Selector *sel = &g_array_index(rule->src, Selector, s);
+	for (guint d = 0; d < rule->dst->len; d++) {
+		if (g_array_index(rule->dst, Dst, d).sel.kind == SEL_SELF)
+			has_self = true;
+		else
+			out->has_plain_dst = true;
+	}
+	if (out->has_plain_dst) {
+		for (guint s = 0; s < rule->src->len; s++) {
+			const Selector *sel = &g_array_index(rule->src, Selector, s);
 
-		if (self_owner == NULL && sel->kind == SEL_ALL) {
-			builder_add_src(b, &any[0], entries);
-			builder_add_src(b, &any[1], entries);
-			continue;
-		}
-		if (self_owner == NULL && sel->kind == SEL_CIDR) {
-			builder_add_src(b, &sel->cidr, entries);
-			continue;
-		}
-		/* autogroup:self: only the same user's nodes, whatever the selector */
-		for (guint n = 0; n < n_nodes; n++) {
-			if (self_owner != NULL && !same_owner(self_owner, &nodes[n]))
+			if (sel->kind == SEL_ALL) {
+				g_array_append_vals(plain, any, G_N_ELEMENTS(any));
 				continue;
-			if (node_matches(policy, sel, &nodes[n]))
-				builder_add_node(b, &nodes[n], entries);
+			}
+			if (sel->kind == SEL_CIDR) {
+				g_array_append_val(plain, sel->cidr);
+				continue;
+			}
+			for (guint n = 0; n < n_nodes; n++) {
+				if (node_matches(policy, sel, &nodes[n]))
+					node_add_addresses(plain, &nodes[n]);
+			}
+		}
+		cidr_set_aggregate(plain);
+		out->plain = cidr_set_texts(plain);
+		out->n_plain = plain->len;
+	}
+	if (has_self) {
+		/* autogroup:self: only the same user's nodes, whatever the selector */
+		g_autoptr(GHashTable) sets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+								   (GDestroyNotify) g_array_unref);
+		GHashTableIter iter;
+		gpointer key, value;
+
+		for (guint n = 0; n < n_nodes; n++) {
+			const gchar *owner = node_owner(&nodes[n]);
+			g_autofree gchar *lower = NULL;
+			GArray *set;
+
+			if (owner == NULL || !src_matches(policy, rule, &nodes[n]))
+				continue;
+			lower = g_ascii_strdown(owner, -1);
+			set = g_hash_table_lookup(sets, lower);
+			if (set == NULL) {
+				set = g_array_new(FALSE, FALSE, sizeof(WrCidr));
+				g_hash_table_insert(sets, g_steal_pointer(&lower), set);
+			}
+			node_add_addresses(set, &nodes[n]);
+		}
+		out->by_owner = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+						      (GDestroyNotify) g_strfreev);
+		g_hash_table_iter_init(&iter, sets);
+		while (g_hash_table_iter_next(&iter, &key, &value)) {
+			cidr_set_aggregate(value);
+			g_hash_table_insert(out->by_owner, g_strdup(key), cidr_set_texts(value));
 		}
 	}
 }
 
-WrFilter *
-wr_policy_compile_filter(const WrPolicy *policy, const WrPolicyNode *nodes, guint n_nodes,
-			 guint self, GError **error)
+WrPolicyTailnet *
+wr_policy_tailnet_new(const WrPolicy *policy, const WrPolicyNode *nodes, guint n_nodes)
 {
-	g_autoptr(WrFilter) filter = g_new0(WrFilter, 1);
+	WrPolicyTailnet *t = g_new0(WrPolicyTailnet, 1);
+
+	t->policy = policy;
+	t->nodes = nodes;
+	t->n_nodes = n_nodes;
+	if (policy != NULL && n_nodes <= WR_POLICY_MAX_NODES) {
+		t->n_rules = policy->rules->len;
+		t->rules = g_new0(RuleSources, t->n_rules);
+		for (guint i = 0; i < t->n_rules; i++)
+			rule_sources_build(policy, &g_array_index(policy->rules, Rule, i), nodes,
+					   n_nodes, &t->rules[i]);
+	}
+	return t;
+}
+
+void
+wr_policy_tailnet_free(WrPolicyTailnet *t)
+{
+	if (t == NULL)
+		return;
+	for (guint i = 0; i < t->n_rules; i++) {
+		g_strfreev(t->rules[i].plain);
+		if (t->rules[i].by_owner != NULL)
+			g_hash_table_unref(t->rules[i].by_owner);
+	}
+	g_free(t->rules);
+	g_free(t);
+}
+
+/* moves a rule with these sources and b's destinations into rules, when both are there */
+static void
+rule_emit(RuleBuilder *b, const gchar *const *src, guint protos, GArray *rules, guint *entries)
+{
+	guint n_src = src != NULL ? g_strv_length((gchar **) src) : 0;
+
+	if (n_src > 0 && b->dst->len > 0) {
+		WrFilterRule rule = {0};
+
+		rule.src = g_strdupv((gchar **) src);
+		rule.n_src = n_src;
+		rule.n_dst = b->dst->len;
+		rule.dst = (WrFilterDst *) (void *) g_array_free(g_steal_pointer(&b->dst), FALSE);
+		rule.protos = protos;
+		g_array_append_val(rules, rule);
+		*entries += n_src;
+	}
+	builder_clear(b);
+}
+
+static WrFilter *
+filter_steal(GArray **rules)
+{
+	WrFilter *filter = g_new0(WrFilter, 1);
+
+	filter->n_rules = (*rules)->len;
+	filter->rules = (WrFilterRule *) (void *) g_array_free(g_steal_pointer(rules), FALSE);
+	return filter;
+}
+
+WrFilter *
+wr_policy_tailnet_filter(const WrPolicyTailnet *t, guint self, GError **error)
+{
 	g_autoptr(GArray) rules = g_array_new(FALSE, TRUE, sizeof(WrFilterRule));
 	g_autoptr(GArray) nets = g_array_new(FALSE, FALSE, sizeof(WrCidr));
+	const WrPolicy *policy = t->policy;
 	const WrPolicyNode *me;
+	g_autofree gchar *owner = NULL;
 	guint entries = 0;
 
-	g_return_val_if_fail(self < n_nodes, NULL);
-	if (n_nodes > WR_POLICY_MAX_NODES) {
+	g_return_val_if_fail(self < t->n_nodes, NULL);
+	if (t->n_nodes > WR_POLICY_MAX_NODES) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
-			    "%u nodes, more than the %u allowed", n_nodes,
+			    "%u nodes, more than the %u allowed", t->n_nodes,
 			    (guint) WR_POLICY_MAX_NODES);
 		return NULL;
 	}
-	me = &nodes[self];
+	g_array_set_clear_func(rules, (GDestroyNotify) filter_rule_clear);
+	me = &t->nodes[self];
+	if (node_owner(me) != NULL)
+		owner = g_ascii_strdown(node_owner(me), -1);
 	if (wr_policy_allows_all(policy)) {
 		WrFilterRule rule = {0};
 
@@ -1344,8 +1505,9 @@ wr_policy_compile_filter(const WrPolicy *policy, const WrPolicyNode *nodes, guin
 		rule.protos = WR_PROTO_DEFAULT;
 		g_array_append_val(rules, rule);
 	}
-	for (guint i = 0; policy != NULL && i < policy->rules->len; i++) {
+	for (guint i = 0; i < t->n_rules; i++) {
 		const Rule *rule = &g_array_index(policy->rules, Rule, i);
+		const RuleSources *src = &t->rules[i];
 		RuleBuilder plain;
 		RuleBuilder self_rule;
 
@@ -1359,26 +1521,33 @@ wr_policy_compile_filter(const WrPolicy *policy, const WrPolicyNode *nodes, guin
 			add_dsts(dst->sel.kind == SEL_SELF ? &self_rule : &plain, dst, nets,
 				 &entries);
 		}
-		if (plain.dst->len > 0)
-			add_srcs(policy, &plain, rule, nodes, n_nodes, NULL, &entries);
-		if (self_rule.dst->len > 0)
-			add_srcs(policy, &self_rule, rule, nodes, n_nodes, me, &entries);
-		builder_finish(&plain, rule->protos, rules);
-		builder_finish(&self_rule, rule->protos, rules);
+		rule_emit(&plain, (const gchar *const *) src->plain, rule->protos, rules, &entries);
+		rule_emit(&self_rule,
+			  owner != NULL && src->by_owner != NULL
+				  ? g_hash_table_lookup(src->by_owner, owner)
+				  : NULL,
+			  rule->protos, rules, &entries);
 		if (entries > WR_POLICY_MAX_FILTER_ENTRIES) {
+			/* rules and what it holds go on return (its clear func) */
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
 				    "the packet filter of node %" G_GUINT64_FORMAT
 				    " has more than %u entries",
 				    me->id, (guint) WR_POLICY_MAX_FILTER_ENTRIES);
-			filter->n_rules = rules->len;
-			filter->rules = (WrFilterRule *) (void *) g_array_free(
-				g_steal_pointer(&rules), FALSE);
 			return NULL;
 		}
 	}
-	filter->n_rules = rules->len;
-	filter->rules = (WrFilterRule *) (void *) g_array_free(g_steal_pointer(&rules), FALSE);
-	return g_steal_pointer(&filter);
+	return filter_steal(&rules);
+}
+
+WrFilter *
+wr_policy_compile_filter(const WrPolicy *policy, const WrPolicyNode *nodes, guint n_nodes,
+			 guint self, GError **error)
+{
+	g_autoptr(WrPolicyTailnet) t = NULL;
+
+	g_return_val_if_fail(self < n_nodes, NULL);
+	t = wr_policy_tailnet_new(policy, nodes, n_nodes);
+	return wr_policy_tailnet_filter(t, self, error);
 }
 
 /* auto-approval and tag ownership */
@@ -1501,12 +1670,47 @@ wr_filter_to_json_node(const WrFilter *filter)
 	return json_builder_get_root(builder);
 }
 
+/* written directly rather than through json-glib: warren-control renders every node's filter
+ * on every topology change, and nothing in a filter needs escaping (CIDR texts, numbers and
+ * protocol names) */
 gchar *
 wr_filter_to_json(const WrFilter *filter, gsize *out_len)
 {
-	g_autoptr(JsonNode) root = wr_filter_to_json_node(filter);
-	g_autoptr(JsonGenerator) generator = json_generator_new();
+	GString *out = g_string_sized_new(64);
 
-	json_generator_set_root(generator, root);
-	return json_generator_to_data(generator, out_len);
+	g_string_append_c(out, '[');
+	for (guint i = 0; i < filter->n_rules; i++) {
+		const WrFilterRule *rule = &filter->rules[i];
+		bool first = true;
+
+		g_string_append(out, i > 0 ? ",{\"src\":[" : "{\"src\":[");
+		for (guint s = 0; s < rule->n_src; s++) {
+			g_string_append(out, s > 0 ? ",\"" : "\"");
+			g_string_append(out, rule->src[s]);
+			g_string_append_c(out, '"');
+		}
+		g_string_append(out, "],\"dst\":[");
+		for (guint d = 0; d < rule->n_dst; d++) {
+			gchar net[WR_CIDR_STRLEN];
+
+			wr_cidr_format(&rule->dst[d].net, net);
+			g_string_append_printf(out, "%s{\"net\":\"%s\",\"ports\":[%u,%u]}",
+					       d > 0 ? "," : "", net, rule->dst[d].first,
+					       rule->dst[d].last);
+		}
+		g_string_append(out, "],\"proto\":[");
+		for (guint bit = 0; bit < 32; bit++) {
+			const gchar *name = wr_proto_name((WrProto) (1u << bit));
+
+			if ((rule->protos & (1u << bit)) == 0 || name == NULL)
+				continue;
+			g_string_append_printf(out, "%s\"%s\"", first ? "" : ",", name);
+			first = false;
+		}
+		g_string_append(out, "]}");
+	}
+	g_string_append_c(out, ']');
+	if (out_len != NULL)
+		*out_len = out->len;
+	return g_string_free(out, FALSE);
 }

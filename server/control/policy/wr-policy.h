@@ -99,8 +99,27 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(WrPolicy, wr_policy_free)
 bool
 wr_policy_allows_all(const WrPolicy *policy);
 
+/*
+ * A tailnet compiled against a policy: each rule's sources, computed once in
+ * O(nodes × rules) and shared by every node's filter, so that compiling all N filters costs
+ * O(N × rules) plus their size rather than O(N² × rules).  Sources are aggregated into the
+ * fewest prefixes that cover exactly the same addresses (neighbouring node addresses merge),
+ * IPv4 first, ascending.  Borrows policy and nodes, which must outlive it unchanged.
+ */
+typedef struct _WrPolicyTailnet WrPolicyTailnet;
+
+WrPolicyTailnet *
+wr_policy_tailnet_new(const WrPolicy *policy, const WrPolicyNode *nodes, guint n_nodes);
+void
+wr_policy_tailnet_free(WrPolicyTailnet *tailnet);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(WrPolicyTailnet, wr_policy_tailnet_free)
+/* the packet filter of the node at index self.  Fails (G_IO_ERROR_NO_SPACE) only past
+ * WR_POLICY_MAX_NODES or WR_POLICY_MAX_FILTER_ENTRIES. */
+WrFilter *
+wr_policy_tailnet_filter(const WrPolicyTailnet *tailnet, guint self, GError **error);
+
 /* node's packet filter (policy may be NULL: allow all); nodes is the whole tailnet, self an
- * index into it.  Fails (G_IO_ERROR_NO_SPACE) only past WR_POLICY_MAX_FILTER_ENTRIES. */
+ * index into it: wr_policy_tailnet_new() and _filter() for one node */
 WrFilter *
 wr_policy_compile_filter(const WrPolicy *policy, const WrPolicyNode *nodes, guint n_nodes,
 			 guint self, GError **error);
