@@ -462,6 +462,34 @@ wr_control_conn_get_netmap(WrControlConn *self)
 	return self->netmap;
 }
 
+gboolean
+wr_control_conn_restore_netmap(WrControlConn *self, GBytes *json, GError **error)
+{
+	gsize len = 0;
+	const char *text = g_bytes_get_data(json, &len);
+	g_autoptr(WrNetmapResponse) resp = NULL;
+	g_autoptr(WrNetmapChanges) changes = NULL;
+
+	if (wr_netmap_has_state(self->netmap)) {
+		g_set_error_literal(error, WR_CONTROL_CONN_ERROR, WR_CONTROL_CONN_ERROR_BUSY,
+				    "a network map is already held");
+		return FALSE;
+	}
+	resp = wr_netmap_response_parse(text != NULL ? text : "", len, error);
+	if (resp == NULL)
+		return FALSE;
+	if (!resp->full) {
+		g_set_error_literal(error, WR_NETMAP_ERROR, WR_NETMAP_ERROR_INVALID,
+				    "a saved network map must be a full map");
+		return FALSE;
+	}
+	changes = wr_netmap_apply(self->netmap, resp, error);
+	if (changes == NULL)
+		return FALSE;
+	g_signal_emit(self, signals[SIGNAL_NETMAP_CHANGED], 0, changes);
+	return TRUE;
+}
+
 const char *
 wr_control_conn_get_last_error(WrControlConn *self)
 {

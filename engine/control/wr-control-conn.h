@@ -211,6 +211,15 @@ wr_control_conn_stop(WrControlConn *self);
 
 WrControlState
 wr_control_conn_get_state(WrControlConn *self);
+/*
+ * Seeds the netmap with a saved one (wr_netmap_to_json's output, warrend's netmap.json) so the
+ * tailnet comes back at start-up before control answers; emits netmap-changed.  Only while no
+ * map is held (WR_CONTROL_CONN_ERROR_BUSY otherwise); a saved map that does not parse as a full
+ * map is a WR_NETMAP_ERROR and changes nothing.  The first full map from control then replaces
+ * it and reports only the difference.
+ */
+gboolean
+wr_control_conn_restore_netmap(WrControlConn *self, GBytes *json, GError **error);
 /* the network map (its state is empty before the first full map; kept while offline) */
 WrNetmap *
 wr_control_conn_get_netmap(WrControlConn *self);

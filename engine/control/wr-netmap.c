@@ -1252,3 +1252,202 @@ wr_netmap_get_control_time(const WrNetmap *self)
 {
 	return self->control_time;
 }
+
+/* ---- back to JSON ---- */
+
+static void
+add_cidrs(JsonBuilder *b, const char *name, const GArray *cidrs)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_begin_array(b);
+	for (guint i = 0; i < cidrs->len; i++) {
+		char text[WR_CIDR_STRLEN];
+
+		wr_cidr_format(&g_array_index(cidrs, WrCidr, i), text);
+		json_builder_add_string_value(b, text);
+	}
+	json_builder_end_array(b);
+}
+
+static void
+add_node(JsonBuilder *b, const WrNetmapNode *n)
+{
+	g_autofree char *nk = wr_key_to_text(WR_KEY_KIND_NODE, n->node_key);
+	g_autofree char *dk =
+		n->has_disco_key ? wr_key_to_text(WR_KEY_KIND_DISCO, n->disco_key) : g_strdup("");
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "id");
+	json_builder_add_int_value(b, n->id);
+	json_builder_set_member_name(b, "name");
+	json_builder_add_string_value(b, n->name);
+	json_builder_set_member_name(b, "dns_name");
+	json_builder_add_string_value(b, n->dns_name);
+	json_builder_set_member_name(b, "user_id");
+	json_builder_add_int_value(b, n->user_id);
+	json_builder_set_member_name(b, "node_key");
+	json_builder_add_string_value(b, nk);
+	json_builder_set_member_name(b, "disco_key");
+	json_builder_add_string_value(b, dk);
+	add_cidrs(b, "addresses", n->addresses);
+	add_cidrs(b, "allowed_ips", n->allowed_ips);
+	json_builder_set_member_name(b, "endpoints");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < n->endpoints->len; i++) {
+		char text[WR_ENDPOINT_STRLEN];
+
+		wr_endpoint_format(&g_array_index(n->endpoints, WrEndpoint, i), text);
+		json_builder_add_string_value(b, text);
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "derp_region");
+	json_builder_add_int_value(b, n->derp_region);
+	json_builder_set_member_name(b, "hostinfo");
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "os");
+	json_builder_add_string_value(b, n->os);
+	json_builder_set_member_name(b, "hostname");
+	json_builder_add_string_value(b, n->hostname);
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, "online");
+	json_builder_add_boolean_value(b, n->online);
+	json_builder_set_member_name(b, "last_seen");
+	json_builder_add_int_value(b, n->last_seen);
+	json_builder_set_member_name(b, "key_expiry");
+	json_builder_add_int_value(b, n->key_expiry);
+	json_builder_set_member_name(b, "exit_node_option");
+	json_builder_add_boolean_value(b, n->exit_node_option);
+	add_cidrs(b, "primary_routes", n->primary_routes);
+	json_builder_set_member_name(b, "tags");
+	json_builder_begin_array(b);
+	for (guint i = 0; n->tags[i] != NULL; i++)
+		json_builder_add_string_value(b, n->tags[i]);
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+}
+
+static gint
+cmp_user_ptr(gconstpointer a, gconstpointer b)
+{
+	const WrNetmapUser *x = *(const WrNetmapUser *const *) a;
+	const WrNetmapUser *y = *(const WrNetmapUser *const *) b;
+
+	return cmp_id(&x->id, &y->id);
+}
+
+GBytes *
+wr_netmap_to_json(const WrNetmap *self)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonNode) root = NULL;
+	g_autoptr(GPtrArray) peers = NULL;
+	g_autoptr(GPtrArray) users = g_ptr_array_new();
+	GHashTableIter iter;
+	gpointer value;
+	char *text;
+	gsize len = 0;
+
+	if (self->self == NULL)
+		return NULL;
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "node");
+	add_node(b, self->self);
+	json_builder_set_member_name(b, "peers");
+	json_builder_begin_array(b);
+	peers = wr_netmap_get_peers(self);
+	for (guint i = 0; i < peers->len; i++)
+		add_node(b, g_ptr_array_index(peers, i));
+	json_builder_end_array(b);
+	if (self->derp_map != NULL) {
+		g_autofree char *derp = wr_derp_map_to_json(self->derp_map, false, NULL);
+		g_autoptr(JsonParser) parser = json_parser_new();
+
+		/* our own output of a map that parsed: it parses */
+		if (json_parser_load_from_data(parser, derp, -1, NULL)) {
+			json_builder_set_member_name(b, "derp_map");
+			json_builder_add_value(b, json_node_copy(json_parser_get_root(parser)));
+		}
+	}
+	if (self->packet_filter != NULL) {
+		json_builder_set_member_name(b, "packet_filter");
+		json_builder_add_value(b, json_node_copy(self->packet_filter));
+	}
+	if (self->dns != NULL) {
+		json_builder_set_member_name(b, "dns");
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "magic_dns");
+		json_builder_add_boolean_value(b, self->dns->magic_dns);
+		json_builder_set_member_name(b, "domain");
+		json_builder_add_string_value(b, self->dns->domain);
+		json_builder_set_member_name(b, "nameservers");
+		json_builder_begin_array(b);
+		for (guint i = 0; self->dns->nameservers[i] != NULL; i++)
+			json_builder_add_string_value(b, self->dns->nameservers[i]);
+		json_builder_end_array(b);
+		json_builder_end_object(b);
+	}
+	json_builder_set_member_name(b, "user_profiles");
+	json_builder_begin_array(b);
+	g_hash_table_iter_init(&iter, self->users);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		g_ptr_array_add(users, value);
+	g_ptr_array_sort(users, cmp_user_ptr);
+	for (guint i = 0; i < users->len; i++) {
+		const WrNetmapUser *u = g_ptr_array_index(users, i);
+
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "id");
+		json_builder_add_int_value(b, u->id);
+		json_builder_set_member_name(b, "login_name");
+		json_builder_add_string_value(b, u->login_name);
+		json_builder_set_member_name(b, "display_name");
+		json_builder_add_string_value(b, u->display_name);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "collect_flows");
+	json_builder_add_boolean_value(b, self->collect_flows);
+	json_builder_set_member_name(b, "control_time");
+	json_builder_add_int_value(b, self->control_time);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json_generator_set_root(gen, root);
+	text = json_generator_to_data(gen, &len);
+	return g_bytes_new_take(text, len);
+}
+
+gboolean
+wr_netmap_equal(const WrNetmap *a, const WrNetmap *b)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	if ((a->self == NULL) != (b->self == NULL) ||
+	    (a->self != NULL && !wr_netmap_node_equal(a->self, b->self)) ||
+	    g_hash_table_size(a->peers) != g_hash_table_size(b->peers) ||
+	    g_hash_table_size(a->users) != g_hash_table_size(b->users) ||
+	    !filter_equal(a->packet_filter, b->packet_filter) || !dns_equal(a->dns, b->dns) ||
+	    (a->derp_map == NULL) != (b->derp_map == NULL) ||
+	    (a->derp_map != NULL && !wr_derp_map_equal(a->derp_map, b->derp_map)) ||
+	    a->collect_flows != b->collect_flows || a->control_time != b->control_time)
+		return FALSE;
+	g_hash_table_iter_init(&iter, a->peers);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		const WrNetmapNode *n = value;
+		const WrNetmapNode *m = g_hash_table_lookup(b->peers, &n->id);
+
+		if (m == NULL || !wr_netmap_node_equal(n, m))
+			return FALSE;
+	}
+	g_hash_table_iter_init(&iter, a->users);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		const WrNetmapUser *u = value;
+		const WrNetmapUser *v = g_hash_table_lookup(b->users, &u->id);
+
+		if (v == NULL || !g_str_equal(u->login_name, v->login_name) ||
+		    !g_str_equal(u->display_name, v->display_name))
+			return FALSE;
+	}
+	return TRUE;
+}

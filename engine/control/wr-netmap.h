@@ -201,3 +201,15 @@ wr_netmap_get_collect_flows(const WrNetmap *self);
 /* the last control_time seen, 0 if none */
 gint64
 wr_netmap_get_control_time(const WrNetmap *self);
+
+/*
+ * The state as one full MapResponse (compact JSON text, peers and profiles sorted by id), which
+ * wr_netmap_response_parse() and wr_netmap_apply() read back into an equal state: what warrend
+ * saves as netmap.json and restores at start-up before control answers.  NULL before the first
+ * full map.
+ */
+GBytes *
+wr_netmap_to_json(const WrNetmap *self);
+/* the same self, peers, filter, DERP map, DNS, profiles, collect_flows and control_time */
+gboolean
+wr_netmap_equal(const WrNetmap *a, const WrNetmap *b);

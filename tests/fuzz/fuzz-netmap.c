@@ -5,8 +5,8 @@
  * libFuzzer target for wr-netmap: a MapResponse parsed and applied as the first (full) map, then
  * a second one parsed and applied to that state as a delta.  Besides the sanitizers it checks the
  * contracts: a refused apply leaves the state as it was, a full map applied twice reports no
- * change the second time, and every reported id is one the state holds (added, changed) or no
- * longer holds (removed).
+ * change the second time, every reported id is one the state holds (added, changed) or no
+ * longer holds (removed), and the state's saved form (wr_netmap_to_json) reads back equal.
  *
  * Input: the first response, a NUL byte, the second (without a NUL, only the first is tried).
  */
@@ -76,6 +76,22 @@ apply_one(WrNetmap *nm, const char *text, gsize len, gboolean again)
 		return;
 	}
 	check_changes(nm, c);
+	/* the state's saved form reads back into an equal state */
+	{
+		g_autoptr(GBytes) json = wr_netmap_to_json(nm);
+		g_autoptr(WrNetmapResponse) back = NULL;
+		g_autoptr(WrNetmap) restored = wr_netmap_new();
+		g_autoptr(WrNetmapChanges) rc = NULL;
+		g_autoptr(GError) local = NULL;
+		gsize json_len = 0;
+		const char *json_text = g_bytes_get_data(json, &json_len);
+
+		back = wr_netmap_response_parse(json_text, json_len, &local);
+		g_assert_no_error(local);
+		rc = wr_netmap_apply(restored, back, &local);
+		g_assert_no_error(local);
+		g_assert_true(wr_netmap_equal(nm, restored));
+	}
 	if (again && r->full) {
 		g_autoptr(WrNetmapChanges) c2 = wr_netmap_apply(nm, r, NULL);
 

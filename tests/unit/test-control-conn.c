@@ -251,6 +251,64 @@ test_new(void)
 	wr_memzero(node, sizeof(node));
 }
 
+static void
+count_cb(WrControlConn *conn, const WrNetmapChanges *c, gpointer user_data)
+{
+	*(guint *) user_data += c->added->len;
+}
+
+/* a saved map brings the peers back before control answers */
+static void
+test_restore(void)
+{
+	static const char saved[] =
+		"{\"node\":{\"id\":1,\"node_key\":\"nodekey:"
+		"0101010101010101010101010101010101010101010101010101010101010101\"},"
+		"\"peers\":[{\"id\":2,\"name\":\"two\",\"node_key\":\"nodekey:"
+		"0202020202020202020202020202020202020202020202020202020202020202\","
+		"\"endpoints\":[\"192.0.2.2:41641\"]}],\"packet_filter\":[],\"control_time\":5}";
+	uint8_t machine[WR_CRYPTO_KEY_LEN], node[WR_CRYPTO_KEY_LEN], pub[WR_CRYPTO_KEY_LEN];
+	g_autoptr(GError) error = NULL;
+	g_autoptr(WrControlConn) conn = NULL;
+	g_autoptr(GBytes) json = g_bytes_new_static(saved, sizeof(saved) - 1);
+	g_autoptr(GBytes) delta = g_bytes_new_static("{\"keep_alive\":true}", 19);
+	g_autoptr(GBytes) again = NULL;
+	guint added = 0;
+
+	wr_x25519_generate(machine, pub);
+	wr_x25519_generate(node, pub);
+	conn = wr_control_conn_new("https://c.example", machine, node, pub, &error);
+	g_assert_no_error(error);
+	g_signal_connect(conn, "netmap-changed", G_CALLBACK(count_cb), &added);
+
+	/* a delta is no saved map, and changes nothing */
+	g_assert_false(wr_control_conn_restore_netmap(conn, delta, &error));
+	g_assert_error(error, WR_NETMAP_ERROR, WR_NETMAP_ERROR_INVALID);
+	g_clear_error(&error);
+	g_assert_false(wr_netmap_has_state(wr_control_conn_get_netmap(conn)));
+
+	g_assert_true(wr_control_conn_restore_netmap(conn, json, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(added, ==, 1);
+	g_assert_nonnull(wr_netmap_lookup_peer(wr_control_conn_get_netmap(conn), 2));
+	g_assert_cmpint(wr_netmap_get_control_time(wr_control_conn_get_netmap(conn)), ==, 5);
+	/* the saved form of the restored map restores to the same */
+	again = wr_netmap_to_json(wr_control_conn_get_netmap(conn));
+	{
+		g_autoptr(WrControlConn) other =
+			wr_control_conn_new("https://c.example", machine, node, pub, &error);
+		g_assert_true(wr_control_conn_restore_netmap(other, again, &error));
+		g_assert_true(wr_netmap_equal(wr_control_conn_get_netmap(conn),
+					      wr_control_conn_get_netmap(other)));
+	}
+	/* only while no map is held */
+	g_assert_false(wr_control_conn_restore_netmap(conn, json, &error));
+	g_assert_error(error, WR_CONTROL_CONN_ERROR, WR_CONTROL_CONN_ERROR_BUSY);
+	g_assert_cmpint(wr_control_conn_get_state(conn), ==, WR_CONTROL_STATE_STOPPED);
+	wr_memzero(machine, sizeof(machine));
+	wr_memzero(node, sizeof(node));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -261,5 +319,6 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/control-conn/frames", test_frames);
 	g_test_add_func("/warren/control-conn/frames-bad", test_frames_bad);
 	g_test_add_func("/warren/control-conn/new", test_new);
+	g_test_add_func("/warren/control-conn/restore", test_restore);
 	return g_test_run();
 }

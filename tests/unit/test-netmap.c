@@ -528,6 +528,56 @@ test_refused_changes_nothing(void)
 		json_array_get_length(json_node_get_array(wr_netmap_get_packet_filter(nm))), ==, 1);
 }
 
+/* the state to JSON and back is the same state, after a full map and after deltas */
+static void
+test_round_trip(void)
+{
+	g_autoptr(WrNetmap) nm = state_with_full();
+	g_autoptr(WrNetmap) empty = wr_netmap_new();
+	const char *deltas[] = {
+		"{\"peers_changed\":[%N4],\"user_profiles\":[{\"id\":9,\"login_name\":\"b@x\","
+		"\"display_name\":\"B\"}]}",
+		"{\"peers_patch\":[{\"id\":2,\"endpoints\":[\"[2001:db8::9]:7\"],\"disco_key\":"
+		"\"\"}]}",
+		"{\"packet_filter\":[],\"dns\":{\"magic_dns\":false,\"domain\":\"d\","
+		"\"nameservers\":[\"2001:db8::53\"]}}",
+		"{\"peers_removed\":[3]}",
+	};
+
+	g_assert_null(wr_netmap_to_json(empty));
+	for (guint i = 0; i <= G_N_ELEMENTS(deltas); i++) {
+		g_autoptr(GBytes) json = wr_netmap_to_json(nm);
+		g_autoptr(WrNetmapResponse) r = NULL;
+		g_autoptr(WrNetmap) back = wr_netmap_new();
+		g_autoptr(WrNetmapChanges) c = NULL;
+		g_autoptr(GError) error = NULL;
+		gsize len = 0;
+		const char *text = g_bytes_get_data(json, &len);
+
+		g_test_message("after %u deltas: %.*s", i, (int) MIN(len, 400), text);
+		r = wr_netmap_response_parse(text, len, &error);
+		g_assert_no_error(error);
+		g_assert_true(r->full);
+		c = wr_netmap_apply(back, r, &error);
+		g_assert_no_error(error);
+		g_assert_true(wr_netmap_equal(nm, back));
+		g_assert_true(wr_netmap_equal(back, nm));
+		g_assert_false(wr_netmap_equal(nm, empty));
+		if (i < G_N_ELEMENTS(deltas)) {
+			g_autofree char *d = expand(deltas[i]);
+			g_autoptr(WrNetmapResponse) dr = parse_ok(d);
+			g_autoptr(WrNetmapChanges) dc = wr_netmap_apply(nm, dr, &error);
+
+			g_assert_no_error(error);
+			g_assert_false(wr_netmap_changes_empty(dc));
+			/* the saved copy is now behind */
+			g_assert_false(wr_netmap_equal(nm, back));
+		}
+	}
+	g_assert_nonnull(wr_netmap_lookup_user(nm, 9));
+	g_assert_cmpstr(wr_netmap_get_dns(nm)->nameservers[0], ==, "2001:db8::53");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -541,5 +591,6 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/netmap/refused", test_refused);
 	g_test_add_func("/warren/netmap/limits", test_limits);
 	g_test_add_func("/warren/netmap/refused-changes-nothing", test_refused_changes_nothing);
+	g_test_add_func("/warren/netmap/round-trip", test_round_trip);
 	return g_test_run();
 }
