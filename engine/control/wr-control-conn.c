@@ -1045,8 +1045,43 @@ wr_control_conn_register_finish(WrControlConn *self, GAsyncResult *result, GErro
 }
 
 /* wait_login: followup registers until an answer is final */
+typedef struct {
+	char *url;
+	gint64 started; /* monotonic µs of the current poll */
+} Login;
+
+static void
+login_free(Login *login)
+{
+	g_free(login->url);
+	g_free(login);
+}
+
+/* polls come at most this often, even if a server answers a follow-up at once */
+#define LOGIN_POLL_MIN_US (1 * G_USEC_PER_SEC)
+
 static void
 login_poll(GTask *task);
+
+static gboolean
+login_poll_cb(gpointer user_data)
+{
+	login_poll(user_data);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+login_again(GTask *task)
+{
+	Login *login = g_task_get_task_data(task);
+	gint64 waited = g_get_monotonic_time() - login->started;
+
+	if (waited >= LOGIN_POLL_MIN_US)
+		login_poll(task);
+	else
+		g_timeout_add((guint) ((LOGIN_POLL_MIN_US - waited) / 1000) + 1, login_poll_cb,
+			      task);
+}
 
 static void
 login_done_cb(GObject *source, GAsyncResult *res, gpointer user_data)
@@ -1060,7 +1095,7 @@ login_done_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 	 * client-side timeout of one poll is no failure either: poll again */
 	if (answer == NULL && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) &&
 	    !g_cancellable_is_cancelled(g_task_get_cancellable(task))) {
-		login_poll(task);
+		login_again(task);
 		return;
 	}
 	if (answer == NULL) {
@@ -1072,7 +1107,7 @@ login_done_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 	reg = register_result(answer, &error);
 	if (reg != NULL && !reg->machine_authorized &&
 	    !g_cancellable_is_cancelled(g_task_get_cancellable(task))) {
-		login_poll(task);
+		login_again(task);
 		return;
 	}
 	WR_CONTROL_CONN(source)->busy = FALSE;
@@ -1097,10 +1132,11 @@ static void
 login_poll(GTask *task)
 {
 	WrControlConn *self = g_task_get_source_object(task);
-	const char *url = g_task_get_task_data(task);
+	Login *login = g_task_get_task_data(task);
 
+	login->started = g_get_monotonic_time();
 	call_async(self, "register",
-		   register_request(self, self->node_public, NULL, NULL, url, FALSE),
+		   register_request(self, self->node_public, NULL, NULL, login->url, FALSE),
 		   self->timing.followup_timeout_ms, g_task_get_cancellable(task), login_done_cb,
 		   task);
 }
@@ -1111,9 +1147,11 @@ wr_control_conn_wait_login_async(WrControlConn *self, const char *auth_url,
 				 gpointer user_data)
 {
 	GTask *task = g_task_new(self, cancellable, callback, user_data);
+	Login *login = g_new0(Login, 1);
 
+	login->url = g_strdup(auth_url);
 	g_task_set_source_tag(task, wr_control_conn_wait_login_async);
-	g_task_set_task_data(task, g_strdup(auth_url), g_free);
+	g_task_set_task_data(task, login, (GDestroyNotify) login_free);
 	if (auth_url == NULL || *auth_url == '\0') {
 		g_task_return_new_error(task, WR_CONTROL_CONN_ERROR, WR_CONTROL_CONN_ERROR_INVALID,
 					"no auth URL to wait for");
