@@ -4,7 +4,8 @@
  *
  * The sealed bodies of warren-control's /machine/ paths (shared/protocols/control.md, "Keys and
  * sealing"): nonce(24) || crypto_box_easy(json, nonce, server_pub, machine_priv) on the way in,
- * the same with the keys swapped and a fresh random nonce on the way out.
+ * the same with the keys swapped and a fresh random nonce on the way out.  It lives in the engine
+ * because warrend's client (wr-control-conn) seals and opens the same bodies.
  *
  * Pure: no I/O, no clock, no logging.  The caller passes `now` in unix seconds (wall clock, as
  * the bodies' "ts" is).  Opening checks, in this order, and stops at the first failure:
