@@ -192,11 +192,16 @@ check_string(JsonNode *m, const char *where, const char *name, const char **out,
 {
 	const char *s;
 
-	if (!JSON_NODE_HOLDS_VALUE(m) || json_node_get_value_type(m) != G_TYPE_STRING)
-		return fail(error, where, name, "not a string");
+	/* (fail() is not inlined: returning FALSE here lets gcc -O3 see *out is set on TRUE) */
+	if (!JSON_NODE_HOLDS_VALUE(m) || json_node_get_value_type(m) != G_TYPE_STRING) {
+		fail(error, where, name, "not a string");
+		return FALSE;
+	}
 	s = json_node_get_string(m);
-	if (strlen(s) > WR_NETMAP_MAX_STRING)
-		return fail(error, where, name, "longer than %d bytes", WR_NETMAP_MAX_STRING);
+	if (strlen(s) > WR_NETMAP_MAX_STRING) {
+		fail(error, where, name, "longer than %d bytes", WR_NETMAP_MAX_STRING);
+		return FALSE;
+	}
 	*out = s;
 	return TRUE;
 }
