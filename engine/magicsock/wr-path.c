@@ -643,27 +643,30 @@ int
 wr_path_send_data(WrPath *self, gint64 now, WrPathActions *actions)
 {
 	bool routed = false;
+	bool trusted;
 	WrPathAction *a;
 
 	now = enter(self, now, actions);
 
+	/* the round first: its pruning may take an expired best address with it, and then the
+	 * packet should not go there.  Every candidate here is a direct UDP address, so §4.3's
+	 * "not direct" is "none", which is untrusted. */
+	trusted = is_trusted(self, now);
+	if (!trusted)
+		discovery_round(self, now, true, actions);
 	if (has_best(self)) {
 		a = push(actions, WR_PATH_SEND_DATA);
 		if (a != NULL)
 			a->addr = self->best;
 		routed = true;
 	}
-	if (!is_trusted(self, now)) {
-		if (self->derp_region != 0) {
-			a = push(actions, WR_PATH_SEND_DATA);
-			if (a != NULL) {
-				a->via_derp = true;
-				a->derp_region = self->derp_region;
-			}
-			routed = true;
+	if (!trusted && self->derp_region != 0) {
+		a = push(actions, WR_PATH_SEND_DATA);
+		if (a != NULL) {
+			a->via_derp = true;
+			a->derp_region = self->derp_region;
 		}
-		/* every candidate here is a direct UDP address, so "not direct" is "none" */
-		discovery_round(self, now, true, actions);
+		routed = true;
 	}
 	self->last_send = now;
 	if (self->heartbeat_at == 0)

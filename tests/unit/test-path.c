@@ -773,7 +773,7 @@ test_path_netmap_change(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(wr_path_get_n_sent_pings(f->p), ==, 1);
 	(void) send_data(f);
 	g_assert_true(data_via_derp(f));
-	g_assert_cmpuint(f->acts->a[0].derp_region, ==, 7);
+	g_assert_cmpuint(first(f, WR_PATH_SEND_DATA)->derp_region, ==, 7);
 	g_assert_nonnull(ping_to(f, EP_V6));
 	g_assert_cmpint(pong(f, tx2, &e2), ==, 0);
 	assert_best(f, EP_PUB2);
