@@ -25,6 +25,7 @@
 #define POINTS_FULL	  100
 /* a is not better with this many points or fewer when b has none (under about 1 %) */
 #define POINTS_HYSTERESIS 1
+#define MAX_LATENCY_US	  (G_MAXINT64 / POINTS_FULL)
 
 typedef enum {
 	PING_DISCOVERY,
@@ -156,6 +157,10 @@ wr_path_better_addr(const WrEndpoint *a, gint64 a_latency_us, const WrEndpoint *
 {
 	gint64 a_points = 0;
 	gint64 b_points = 0;
+
+	/* x 100 must not overflow; real latencies are under WR_PATH_PING_TIMEOUT_US */
+	a_latency_us = CLAMP(a_latency_us, 0, MAX_LATENCY_US);
+	b_latency_us = CLAMP(b_latency_us, 0, MAX_LATENCY_US);
 
 	/* the same address is better only with a larger MTU, and every ping here has one size */
 	if (wr_endpoint_equal(a, b))
@@ -429,7 +434,8 @@ start_ping(WrPath *self, gint64 now, const WrEndpoint *addr, PingPurpose purpose
 		WrPathCandidate *c = find(self, addr);
 
 		a->addr = sp->to = *addr;
-		if (c != NULL)
+		/* a `warren ping` does not hold back discovery */
+		if (c != NULL && purpose != PING_CLI)
 			c->last_ping = now;
 	}
 	return true;

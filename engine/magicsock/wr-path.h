@@ -60,6 +60,15 @@
 #define WR_PATH_ENDPOINT_CACHE_US  ((5 * 60 + 10) * G_USEC_PER_SEC)
 #define WR_PATH_DERP_IDLE_CLOSE_US (60 * G_USEC_PER_SEC)
 #define WR_PATH_DERP_IDLE_CHECK_US (15 * G_USEC_PER_SEC)
+/* peer relays and UDP-lifetime probing are not implemented (every candidate is a direct
+ * address); their §4.1 timings, for whoever adds them */
+#define WR_PATH_RELAY_UPGRADE_INTERVAL_US	(60 * G_USEC_PER_SEC)
+#define WR_PATH_RELAY_DISCOVERY_MIN_INTERVAL_US (30 * G_USEC_PER_SEC)
+#define WR_PATH_LIFETIME_CLIFF1_US		(10 * G_USEC_PER_SEC)
+#define WR_PATH_LIFETIME_CLIFF2_US		(30 * G_USEC_PER_SEC)
+#define WR_PATH_LIFETIME_CLIFF3_US		(60 * G_USEC_PER_SEC)
+#define WR_PATH_LIFETIME_SLACK_US		(2 * G_USEC_PER_SEC)
+#define WR_PATH_LIFETIME_CYCLE_US		(24 * 60 * 60 * G_USEC_PER_SEC)
 /* latency samples kept per endpoint */
 #define WR_PATH_PONG_HISTORY 64
 /* §4.1 "candidate cap": above this the table is pruned; here it is also a hard limit (an
@@ -180,7 +189,8 @@ wr_path_send_data(WrPath *self, gint64 now, WrPathActions *actions);
 
 /*
  * A disco ping from src (§3.6 step 6): answers with a pong to src, and a UDP source becomes a
- * learned candidate.  -EALREADY (and no pong) for the TxID the same UDP source sent last.
+ * learned candidate.  -EALREADY (and no pong) for the TxID the same UDP source sent last;
+ * -EINVAL (and no pong) for a UDP source that cannot be an endpoint (port 0, unspecified).
  */
 int
 wr_path_recv_ping(WrPath *self, gint64 now, const WrDiscoPing *ping, const WrEndpoint *src,
@@ -238,7 +248,8 @@ wr_path_find_candidate(const WrPath *self, const WrEndpoint *addr);
 guint
 wr_path_get_n_sent_pings(const WrPath *self);
 
-/* §4.7 betterAddr(a, b), a and b with latencies in µs; an AF_UNSPEC address is invalid */
+/* §4.7 betterAddr(a, b), a and b with latencies in µs (negative ones count as 0); an
+ * AF_UNSPEC address is invalid */
 bool
 wr_path_better_addr(const WrEndpoint *a, gint64 a_latency_us, const WrEndpoint *b,
 		    gint64 b_latency_us);

@@ -329,6 +329,14 @@ test_path_better_addr(void)
 	/* invalid addresses; the same address is never better (no MTU probing) */
 	g_assert_true(better(EP_PUB1, 500, NULL, 0));
 	g_assert_false(better(NULL, 0, EP_PUB1, 500));
+	/* huge latencies do not overflow: G_MAXINT64 vs 1 ms is 100 points for the fast one */
+	{
+		WrEndpoint e1 = ep(EP_PUB1);
+		WrEndpoint e2 = ep(EP_PUB2);
+
+		g_assert_true(wr_path_better_addr(&e1, 1000, &e2, G_MAXINT64));
+		g_assert_false(wr_path_better_addr(&e1, G_MAXINT64, &e2, 1000));
+	}
 	g_assert_false(better(EP_PUB1, 10, EP_PUB1, 500));
 	/* zero latencies do not divide by zero */
 	g_assert_false(better(EP_PUB1, 0, EP_PUB2, 0));
@@ -981,9 +989,19 @@ test_path_cli_ping(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(a->derp_region, ==, REGION);
 	memcpy(tx_derp, a->tx_id, sizeof(tx_derp));
 	memcpy(tx_udp, ping_to(f, EP_PUB1)->tx_id, sizeof(tx_udp));
+	/* a CLI ping does not hold back the discovery pings */
+	(void) send_data(f);
+	g_assert_nonnull(ping_to(f, EP_PUB1));
 
+	/* an answer from another region is not the answer */
+	f->now += 70 * MS;
+	{
+		WrEndpoint elsewhere = derp_src(REGION + 1);
+
+		g_assert_cmpint(pong(f, tx_derp, &elsewhere), ==, -EPROTO);
+	}
 	/* DERP answers first: a result via DERP, still no direct path */
-	f->now += 80 * MS;
+	f->now += 10 * MS;
 	g_assert_cmpint(pong(f, tx_derp, &derp), ==, 0);
 	a = first(f, WR_PATH_PING_RESULT);
 	g_assert_nonnull(a);
