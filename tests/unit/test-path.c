@@ -1087,6 +1087,220 @@ test_path_clock(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(wr_path_get_n_sent_pings(f->p), ==, 1);
 }
 
+/*
+ * §4.11 end to end: two WrPaths wired together through two NATs with endpoint-independent
+ * mapping and address-restricted filtering (an inbound datagram passes only from an address
+ * the inside host has sent to), UDP 10 ms, DERP 50 ms.  A's first ping is dropped by B's NAT;
+ * A's CallMeMaybe makes B ping A, which opens B's NAT and gives B a direct path at once; A gets
+ * one at its next round, 5 s after its first ping.
+ */
+#define SIM_UDP_US  (10 * MS)
+#define SIM_DERP_US (50 * MS)
+
+typedef struct {
+	WrPath *p;
+	WrPathActions *acts;
+	WrEndpoint local;
+	WrEndpoint mapped;
+	WrEndpoint permitted[8]; /* the NAT's filter */
+	guint n_permitted;
+	gint64 direct_at; /* the first WR_PATH_CHANGED to direct */
+	guint changes;
+	WrPathState first_change;
+	guint derp_data;
+} SimNode;
+
+typedef struct {
+	gint64 due;
+	guint to;
+	WrPathActionKind kind;
+	uint8_t tx_id[WR_DISCO_TXID_LEN];
+	WrEndpoint src; /* as the receiver sees it */
+} SimMsg;
+
+static bool
+sim_permitted(const SimNode *n, const WrEndpoint *from)
+{
+	for (guint i = 0; i < n->n_permitted; i++) {
+		if (wr_endpoint_equal(&n->permitted[i], from))
+			return true;
+	}
+	return false;
+}
+
+static void
+sim_permit(SimNode *n, const WrEndpoint *to)
+{
+	if (!sim_permitted(n, to)) {
+		g_assert_cmpuint(n->n_permitted, <, G_N_ELEMENTS(n->permitted));
+		n->permitted[n->n_permitted++] = *to;
+	}
+}
+
+/* carries out node i's actions at now */
+static void
+sim_actions(SimNode *nodes, guint i, gint64 now, GArray *queue)
+{
+	SimNode *me = &nodes[i];
+	SimNode *peer = &nodes[1 - i];
+
+	for (guint k = 0; k < me->acts->n; k++) {
+		const WrPathAction *a = &me->acts->a[k];
+		SimMsg m = {0};
+
+		m.to = 1 - i;
+		m.kind = a->kind;
+		memcpy(m.tx_id, a->tx_id, sizeof(m.tx_id));
+		switch (a->kind) {
+		case WR_PATH_CHANGED:
+			if (me->changes++ == 0)
+				me->first_change = a->status.state;
+			if (a->status.state == WR_PATH_DIRECT && me->direct_at == 0)
+				me->direct_at = now;
+			continue;
+		case WR_PATH_SEND_CALL_ME_MAYBE:
+			m.due = now + SIM_DERP_US;
+			break;
+		case WR_PATH_SEND_PING:
+		case WR_PATH_SEND_PONG:
+		case WR_PATH_SEND_DATA:
+			if (a->via_derp) {
+				m.due = now + SIM_DERP_US;
+				m.src = derp_src(a->derp_region);
+				me->derp_data += a->kind == WR_PATH_SEND_DATA;
+				break;
+			}
+			/* the two LANs do not reach each other; only mapped addresses route */
+			sim_permit(me, &a->addr);
+			if (!wr_endpoint_equal(&a->addr, &peer->mapped))
+				continue;
+			m.due = now + SIM_UDP_US;
+			m.src = me->mapped;
+			break;
+		default:
+			continue;
+		}
+		if (a->kind != WR_PATH_SEND_DATA)
+			g_array_append_val(queue, m);
+	}
+}
+
+static void
+sim_deliver(SimNode *nodes, const SimMsg *m, gint64 now)
+{
+	SimNode *n = &nodes[m->to];
+	SimNode *from = &nodes[1 - m->to];
+
+	if (m->kind == WR_PATH_SEND_CALL_ME_MAYBE) {
+		WrDiscoCallMeMaybe cmm = {0};
+
+		cmm.n_endpoints = 2;
+		cmm.endpoints[0] = from->mapped;
+		cmm.endpoints[1] = from->local;
+		wr_path_recv_call_me_maybe(n->p, now, &cmm, n->acts);
+		return;
+	}
+	if (!wr_disco_endpoint_is_derp(&m->src) && !sim_permitted(n, &m->src)) {
+		n->acts->n = 0; /* dropped by the NAT: nothing to do */
+		return;
+	}
+	if (m->kind == WR_PATH_SEND_PING) {
+		WrDiscoPing ping = {0};
+
+		memcpy(ping.tx_id, m->tx_id, sizeof(ping.tx_id));
+		g_assert_cmpint(wr_path_recv_ping(n->p, now, &ping, &m->src, n->acts), ==, 0);
+	} else {
+		WrDiscoPong pong = {0};
+
+		memcpy(pong.tx_id, m->tx_id, sizeof(pong.tx_id));
+		pong.src = m->src;
+		(void) wr_path_recv_pong(n->p, now, &pong, &m->src, n->acts);
+	}
+}
+
+static void
+test_path_nat_traversal(Fixture *f, gconstpointer data)
+{
+	const char *local[2] = {"192.168.1.2:41641", "10.0.0.2:41641"};
+	const char *mapped[2] = {"203.0.113.10:1000", "198.51.100.20:2000"};
+	g_autoptr(GArray) queue = g_array_new(FALSE, TRUE, sizeof(SimMsg));
+	SimNode nodes[2];
+	gint64 next_data[2] = {T0, T0 + 100 * MS}; /* B answers A's first packet */
+	gint64 now = T0;
+	gint64 until = T0 + 12 * G_USEC_PER_SEC;
+	uint8_t key[WR_DISCO_KEY_LEN];
+
+	(void) data;
+	memset(nodes, 0, sizeof(nodes));
+	memset(key, 0x42, sizeof(key));
+	for (guint i = 0; i < 2; i++) {
+		WrEndpoint eps[2];
+
+		nodes[i].p = wr_path_new(counter_random, f);
+		nodes[i].acts = g_new0(WrPathActions, 1);
+		nodes[i].local = ep(local[i]);
+		nodes[i].mapped = ep(mapped[i]);
+		/* the network map lists the peer's STUN and LAN endpoints */
+		eps[0] = ep(mapped[1 - i]);
+		eps[1] = ep(local[1 - i]);
+		wr_path_set_peer(nodes[i].p, now, key, eps, 2, i == 0 ? 1 : 2, nodes[i].acts);
+	}
+
+	while (true) {
+		gint64 next = MIN(next_data[0], next_data[1]);
+
+		for (guint i = 0; i < 2; i++)
+			next = MIN(next, wr_path_next_wakeup(nodes[i].p, now));
+		for (guint k = 0; k < queue->len; k++)
+			next = MIN(next, g_array_index(queue, SimMsg, k).due);
+		if (next > until)
+			break;
+		now = next;
+		for (guint i = 0; i < 2; i++) {
+			if (wr_path_next_wakeup(nodes[i].p, now) == now) {
+				wr_path_tick(nodes[i].p, now, nodes[i].acts);
+				sim_actions(nodes, i, now, queue);
+			}
+			if (next_data[i] == now) {
+				(void) wr_path_send_data(nodes[i].p, now, nodes[i].acts);
+				sim_actions(nodes, i, now, queue);
+				next_data[i] += 200 * MS;
+			}
+		}
+		for (guint k = 0; k < queue->len; k++) {
+			SimMsg m = g_array_index(queue, SimMsg, k);
+
+			if (m.due != now)
+				continue;
+			g_array_remove_index(queue, k--);
+			sim_deliver(nodes, &m, now);
+			sim_actions(nodes, m.to, now, queue);
+		}
+	}
+
+	/* B: trusted once A answers the ping B's CallMeMaybe prompted (CallMeMaybe at 50 ms, B's
+	 * ping at A at 60 ms, A's pong at B at 70 ms), so B's first packet at 100 ms already goes
+	 * direct, and never via DERP */
+	g_assert_cmpint(nodes[1].first_change, ==, WR_PATH_DIRECT);
+	g_assert_cmpint(nodes[1].direct_at, ==, T0 + 100 * MS);
+	g_assert_cmpuint(nodes[1].derp_data, ==, 0);
+	/* A: DERP first; direct at its next round to B's mapped address, 5 s after the first
+	 * (B's NAT dropped that one), with the pong 20 ms on */
+	g_assert_cmpint(nodes[0].first_change, ==, WR_PATH_DERP);
+	g_assert_cmpint(nodes[0].direct_at, ==,
+			T0 + WR_PATH_DISCO_PING_INTERVAL_US + 2 * SIM_UDP_US);
+	g_assert_cmpuint(nodes[0].derp_data, ==, 26); /* every 200 ms from 0 to 5 s */
+	for (guint i = 0; i < 2; i++) {
+		WrPathStatus st;
+
+		wr_path_get_status(nodes[i].p, now, &st);
+		g_assert_cmpint(st.state, ==, WR_PATH_DIRECT);
+		g_assert_true(wr_endpoint_equal(&st.best, &nodes[1 - i].mapped));
+		wr_path_free(nodes[i].p);
+		g_free(nodes[i].acts);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1110,6 +1324,7 @@ main(int argc, char **argv)
 	ADD("cli-ping", test_path_cli_ping);
 	ADD("errors", test_path_errors);
 	ADD("clock", test_path_clock);
+	ADD("nat-traversal", test_path_nat_traversal);
 #undef ADD
 	return g_test_run();
 }
