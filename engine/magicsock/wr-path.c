@@ -681,17 +681,23 @@ wr_path_send_data(WrPath *self, gint64 now, WrPathActions *actions)
 	return routed ? 0 : -EHOSTUNREACH;
 }
 
-int
-wr_path_recv_ping(WrPath *self, gint64 now, const WrDiscoPing *ping, const WrEndpoint *src,
-		  WrPathActions *actions)
+static int
+recv_ping(WrPath *self, gint64 now, const WrDiscoPing *ping, const WrEndpoint *src,
+	  WrPathActions *actions)
 {
 	WrPathAction *a;
 	WrEndpoint from;
+	guint64 region = 0;
 	bool via_derp = wr_disco_endpoint_is_derp(src);
 
-	now = enter(self, now, actions);
+	if (via_derp) {
+		WrEndpoint plain = *src;
 
-	if (!via_derp) {
+		wr_endpoint_unmap(&plain);
+		region = ntohs(plain.in4.sin_port);
+		if (region == 0)
+			return -EINVAL; /* no way back */
+	} else {
 		WrPathCandidate *c;
 
 		if (!normalize(src, &from))
@@ -712,19 +718,27 @@ wr_path_recv_ping(WrPath *self, gint64 now, const WrDiscoPing *ping, const WrEnd
 	if (a != NULL) {
 		memcpy(a->tx_id, ping->tx_id, sizeof(a->tx_id));
 		if (via_derp) {
-			WrEndpoint plain = *src;
-
-			wr_endpoint_unmap(&plain);
 			a->via_derp = true;
-			a->derp_region = ntohs(plain.in4.sin_port);
-			a->pong_src = plain;
+			a->derp_region = region;
+			wr_path_derp_source(region, &a->pong_src);
 		} else {
 			a->addr = from;
 			a->pong_src = from;
 		}
 	}
-	note_state(self, now, actions);
 	return 0;
+}
+
+int
+wr_path_recv_ping(WrPath *self, gint64 now, const WrDiscoPing *ping, const WrEndpoint *src,
+		  WrPathActions *actions)
+{
+	int r;
+
+	now = enter(self, now, actions);
+	r = recv_ping(self, now, ping, src, actions);
+	note_state(self, now, actions);
+	return r;
 }
 
 static void

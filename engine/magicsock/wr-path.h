@@ -190,7 +190,8 @@ wr_path_send_data(WrPath *self, gint64 now, WrPathActions *actions);
 /*
  * A disco ping from src (§3.6 step 6): answers with a pong to src, and a UDP source becomes a
  * learned candidate.  -EALREADY (and no pong) for the TxID the same UDP source sent last;
- * -EINVAL (and no pong) for a UDP source that cannot be an endpoint (port 0, unspecified).
+ * -EINVAL (and no pong) for a UDP source that cannot be an endpoint (port 0, unspecified) or
+ * DERP region 0.
  */
 int
 wr_path_recv_ping(WrPath *self, gint64 now, const WrDiscoPing *ping, const WrEndpoint *src,

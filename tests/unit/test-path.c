@@ -882,6 +882,16 @@ test_path_recv_ping(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(a->derp_region, ==, 9);
 	assert_ep(&a->pong_src, "127.3.3.40:9");
 	g_assert_cmpint(ping_from(f, &derp, 0x13), ==, 0); /* DERP pings are not deduplicated */
+	/* sources with no way back */
+	{
+		WrEndpoint region0 = derp_src(0);
+		WrEndpoint port0 = ep("203.0.113.5:1");
+
+		port0.in4.sin_port = 0;
+		g_assert_cmpint(ping_from(f, &region0, 0x14), ==, -EINVAL);
+		g_assert_cmpint(ping_from(f, &port0, 0x15), ==, -EINVAL);
+		g_assert_cmpuint(count(f, WR_PATH_SEND_PONG), ==, 0);
+	}
 	g_assert_cmpuint(wr_path_get_n_candidates(f->p), ==, 2);
 
 	/* the learned endpoint is pinged by rounds, and expires 45 s after its last ping */
