@@ -64,9 +64,10 @@ struct WrDevice {
 	GQueue handshake_queue;	 /* of QueuedHandshake */
 	int64_t last_under_load; /* 0: not recently */
 	bool force_under_load;
-	GQueue outbox;	/* of WrDatagram */
-	int outbox_len; /* atomic mirror of outbox.length */
-	int wake;	/* atomic */
+	bool no_roaming; /* endpoints are set from outside (warrend's path choice) */
+	GQueue outbox;	 /* of WrDatagram */
+	int outbox_len;	 /* atomic mirror of outbox.length */
+	int wake;	 /* atomic */
 	int64_t planned_wake;
 	int64_t realtime_offset;
 	WrDeviceStats stats;
@@ -275,6 +276,18 @@ outbox_push(WrDevice *self, WrDatagram *d)
 	}
 	g_queue_push_tail(&self->outbox, d);
 	g_atomic_int_set(&self->outbox_len, (int) self->outbox.length);
+}
+
+/*
+ * Roaming: the last authenticated source is where the peer is now.  Off, the endpoint is only
+ * ever set from outside (wr_device_peer_set_endpoint), except that a peer with none at all
+ * takes the source of its first authenticated packet, so that it can be answered.
+ */
+static void
+roam(WrDevice *self, WrPeer *peer, const WrEndpoint *src)
+{
+	if (!self->no_roaming || peer->endpoint.sa.sa_family == AF_UNSPEC)
+		peer->endpoint = *src;
 }
 
 static void
@@ -627,7 +640,7 @@ process_handshake(WrDevice *self, const QueuedHandshake *q, int64_t now)
 			return;
 		}
 		peer = peer_of_handshake(hs);
-		peer->endpoint = q->src;
+		roam(self, peer, &q->src);
 		send_response(self, peer, now);
 	} else {
 		const struct wr_message_handshake_response *msg = (const void *) q->data;
@@ -646,7 +659,7 @@ process_handshake(WrDevice *self, const QueuedHandshake *q, int64_t now)
 			return;
 		}
 		peer = entry->peer;
-		peer->endpoint = q->src;
+		roam(self, peer, &q->src);
 		if (begin_session(self, peer, now)) {
 			wr_peer_timers_session_derived(peer, &self->timings, now);
 			wr_peer_timers_handshake_complete(peer, now + self->realtime_offset);
@@ -782,8 +795,7 @@ receive_data(WrDevice *self, WrPacket *pkt, WrKeypair *kp, int64_t now)
 	keep_key_fresh_receive(self, peer, now);
 	wr_peer_timers_any_authenticated_packet_received(peer);
 	wr_peer_timers_any_authenticated_packet_traversal(peer, now);
-	/* roaming: the last authenticated source is where the peer is now */
-	peer->endpoint = pkt->endpoint;
+	roam(self, peer, &pkt->endpoint);
 	peer->rx_bytes += wire_len;
 	self->stats.rx_packets++;
 	self->stats.rx_bytes += wire_len;
@@ -1302,6 +1314,28 @@ wr_device_peer_get_endpoint(WrDevice *self, const uint8_t public_key[WR_KEY_LEN]
 		*out = peer->endpoint;
 	g_mutex_unlock(&self->lock);
 	return peer != NULL;
+}
+
+bool
+wr_device_peer_set_endpoint(WrDevice *self, const uint8_t public_key[WR_KEY_LEN],
+			    const WrEndpoint *endpoint)
+{
+	WrPeer *peer;
+
+	g_mutex_lock(&self->lock);
+	peer = g_hash_table_lookup(self->peers_by_key, public_key);
+	if (peer != NULL)
+		peer->endpoint = *endpoint;
+	g_mutex_unlock(&self->lock);
+	return peer != NULL;
+}
+
+void
+wr_device_set_roaming(WrDevice *self, bool roaming)
+{
+	g_mutex_lock(&self->lock);
+	self->no_roaming = !roaming;
+	g_mutex_unlock(&self->lock);
 }
 
 void

@@ -128,6 +128,16 @@ wr_device_peer_has_session(WrDevice *self, const uint8_t public_key[WR_KEY_LEN])
 /* for tests: the peer's current endpoint; false when the peer is unknown */
 bool
 wr_device_peer_get_endpoint(WrDevice *self, const uint8_t public_key[WR_KEY_LEN], WrEndpoint *out);
+/* sets where the peer is reached (any family; AF_UNSPEC: nowhere); false when the peer is
+ * unknown.  warrend's path choice does this for every peer (docs/warrend.md). */
+bool
+wr_device_peer_set_endpoint(WrDevice *self, const uint8_t public_key[WR_KEY_LEN],
+			    const WrEndpoint *endpoint);
+/* roaming (the default, as WireGuard has it): a peer's endpoint follows the source of its
+ * last authenticated packet.  Off, only wr_device_peer_set_endpoint() moves it, except that a
+ * peer with no endpoint at all takes the source of its first one, to be answered. */
+void
+wr_device_set_roaming(WrDevice *self, bool roaming);
 /* for tests: forces the next handshakes to be treated as under load (cookie required) */
 void
 wr_device_set_force_under_load(WrDevice *self, bool under_load);

@@ -1250,6 +1250,40 @@ test_roaming(void)
 	g_assert_false(wr_device_peer_get_endpoint(net->node[B].dev, net->node[B].public_key, &ep));
 }
 
+/* roaming off: a genuine packet from a new address moves nothing; the endpoint moves only when
+ * set, and a packet sent after that goes there */
+static void
+test_no_roaming(void)
+{
+	g_autoptr(Net) net = net_new();
+	g_autoptr(GBytes) pkt = packet_to_other(net, A, 100, 40);
+	g_autoptr(GBytes) reply = packet_to_other(net, B, 102, 40);
+	g_autoptr(GBytes) datagram = NULL;
+	WrEndpoint moved, chosen, ep;
+	gsize len;
+	const uint8_t *d;
+
+	establish(net);
+	wr_device_set_roaming(net->node[B].dev, false);
+	g_assert_true(wr_endpoint_parse(&moved, "203.0.113.9:4000"));
+	net->node[A].alias = moved;
+	g_assert_cmpint(encrypt(net, A, pkt, &datagram), ==, WR_VERDICT_SEND);
+	d = g_bytes_get_data(datagram, &len);
+	g_assert_cmpint(deliver_from(net, A, &moved, d, (uint32_t) len), ==, WR_VERDICT_TUN);
+	assert_tun_one(net, B, pkt);
+	g_assert_true(wr_device_peer_get_endpoint(net->node[B].dev, net->node[A].public_key, &ep));
+	g_assert_true(wr_endpoint_equal(&ep, &net->node[A].udp));
+
+	g_assert_true(wr_endpoint_parse(&chosen, "[2001:db8::7]:41641"));
+	g_assert_true(
+		wr_device_peer_set_endpoint(net->node[B].dev, net->node[A].public_key, &chosen));
+	g_assert_cmpint(send_ip(net, B, reply), ==, WR_VERDICT_SEND);
+	g_assert_true(wr_endpoint_equal(&net->node[B].last_dst, &chosen));
+	/* an unknown peer */
+	g_assert_false(
+		wr_device_peer_set_endpoint(net->node[B].dev, net->node[B].public_key, &chosen));
+}
+
 /* a peer configured with the wrong public key: no session ever, no crash */
 static void
 test_wrong_key(void)
@@ -1749,6 +1783,7 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/device/no-route", test_no_route);
 	g_test_add_func("/warren/device/no-endpoint", test_no_endpoint);
 	g_test_add_func("/warren/device/roaming", test_roaming);
+	g_test_add_func("/warren/device/no-roaming", test_no_roaming);
 	g_test_add_func("/warren/device/wrong-key", test_wrong_key);
 	g_test_add_func("/warren/device/staged-bound", test_staged_bound);
 	g_test_add_func("/warren/device/apply-atomic", test_apply_atomic);

@@ -1486,6 +1486,7 @@ wr_policy_tailnet_filter(const WrPolicyTailnet *t, guint self, GError **error)
 			    (guint) WR_POLICY_MAX_NODES);
 		return NULL;
 	}
+	g_array_set_clear_func(rules, (GDestroyNotify) filter_rule_clear);
 	me = &t->nodes[self];
 	if (node_owner(me) != NULL)
 		owner = g_ascii_strdown(node_owner(me), -1);
@@ -1527,8 +1528,7 @@ wr_policy_tailnet_filter(const WrPolicyTailnet *t, guint self, GError **error)
 				  : NULL,
 			  rule->protos, rules, &entries);
 		if (entries > WR_POLICY_MAX_FILTER_ENTRIES) {
-			g_autoptr(WrFilter) partial = filter_steal(&rules);
-
+			/* rules and what it holds go on return (its clear func) */
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
 				    "the packet filter of node %" G_GUINT64_FORMAT
 				    " has more than %u entries",
