@@ -123,6 +123,17 @@ ping_to(Fixture *f, const char *addr)
 	return NULL;
 }
 
+/* the UDP ping to addr, which must be there */
+static const WrPathAction *
+ping_to_some(Fixture *f, const char *addr)
+{
+	const WrPathAction *a = ping_to(f, addr);
+
+	if (a == NULL)
+		g_error("no UDP ping to %s", addr);
+	return a;
+}
+
 static const WrPathAction *
 first(Fixture *f, WrPathActionKind kind)
 {
@@ -131,6 +142,17 @@ first(Fixture *f, WrPathActionKind kind)
 			return &f->acts->a[i];
 	}
 	return NULL;
+}
+
+/* the first action of a kind that must be there */
+static const WrPathAction *
+first_some(Fixture *f, WrPathActionKind kind)
+{
+	const WrPathAction *a = first(f, kind);
+
+	if (a == NULL)
+		g_error("no action of kind %d", (int) kind);
+	return a;
 }
 
 static bool
@@ -365,12 +387,10 @@ test_path_derp_then_direct(Fixture *f, gconstpointer data)
 	a = ping_to(f, EP_PUB1);
 	g_assert_nonnull(a);
 	memcpy(tx, a->tx_id, sizeof(tx));
-	a = first(f, WR_PATH_SEND_CALL_ME_MAYBE);
-	g_assert_nonnull(a);
+	a = first_some(f, WR_PATH_SEND_CALL_ME_MAYBE);
 	g_assert_true(a->via_derp);
 	g_assert_cmpuint(a->derp_region, ==, REGION);
-	a = first(f, WR_PATH_CHANGED);
-	g_assert_nonnull(a);
+	a = first_some(f, WR_PATH_CHANGED);
 	g_assert_cmpint(a->status.state, ==, WR_PATH_DERP);
 	g_assert_cmpuint(a->status.derp_region, ==, REGION);
 	g_assert_cmpint(state(f), ==, WR_PATH_DERP);
@@ -387,8 +407,7 @@ test_path_derp_then_direct(Fixture *f, gconstpointer data)
 	f->now = T0 + 20 * MS;
 	f->now += 100 * MS;
 	g_assert_cmpint(pong(f, tx, &e), ==, 0);
-	a = first(f, WR_PATH_CHANGED);
-	g_assert_nonnull(a);
+	a = first_some(f, WR_PATH_CHANGED);
 	g_assert_cmpint(a->status.state, ==, WR_PATH_DIRECT);
 	assert_ep(&a->status.best, EP_PUB1);
 	g_assert_cmpint(a->status.latency_us, ==, 120 * MS);
@@ -424,9 +443,9 @@ test_path_two_candidates(Fixture *f, gconstpointer data)
 	set_peer(f, addrs, REGION);
 	g_assert_cmpint(send_data(f), ==, 0);
 	g_assert_cmpuint(count(f, WR_PATH_SEND_PING), ==, 3);
-	memcpy(tx1, ping_to(f, EP_PUB1)->tx_id, sizeof(tx1));
-	memcpy(tx2, ping_to(f, EP_PUB2)->tx_id, sizeof(tx2));
-	memcpy(tx3, ping_to(f, EP_PRIV)->tx_id, sizeof(tx3));
+	memcpy(tx1, ping_to_some(f, EP_PUB1)->tx_id, sizeof(tx1));
+	memcpy(tx2, ping_to_some(f, EP_PUB2)->tx_id, sizeof(tx2));
+	memcpy(tx3, ping_to_some(f, EP_PRIV)->tx_id, sizeof(tx3));
 
 	/* PUB1 answers first, at 50 ms: untrusted before, so it is taken */
 	f->now = T0 + 50 * MS;
@@ -452,8 +471,8 @@ test_path_two_candidates(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(count(f, WR_PATH_SEND_CALL_ME_MAYBE), ==, 1);
 	g_assert_nonnull(ping_to(f, EP_PUB1));
 	g_assert_nonnull(ping_to(f, EP_PRIV));
-	memcpy(tx1, ping_to(f, EP_PUB1)->tx_id, sizeof(tx1));
-	memcpy(tx3, ping_to(f, EP_PRIV)->tx_id, sizeof(tx3));
+	memcpy(tx1, ping_to_some(f, EP_PUB1)->tx_id, sizeof(tx1));
+	memcpy(tx3, ping_to_some(f, EP_PRIV)->tx_id, sizeof(tx3));
 	f->now += 50 * MS;
 	g_assert_cmpint(pong(f, tx1, &e1), ==, 0);
 	assert_best(f, EP_PUB1);
@@ -463,7 +482,7 @@ test_path_two_candidates(Fixture *f, gconstpointer data)
 	assert_best(f, EP_PRIV);
 	g_assert_cmpint(state(f), ==, WR_PATH_DIRECT);
 	g_assert_cmpuint(count(f, WR_PATH_CHANGED), ==, 1);
-	assert_ep(&first(f, WR_PATH_CHANGED)->status.best, EP_PRIV);
+	assert_ep(&first_some(f, WR_PATH_CHANGED)->status.best, EP_PRIV);
 }
 
 /* IPv6 against IPv4 through the state machine: +10 decides a near tie */
@@ -479,8 +498,8 @@ test_path_ipv6_preferred(Fixture *f, gconstpointer data)
 	(void) data;
 	set_peer(f, addrs, REGION);
 	(void) send_data(f);
-	memcpy(tx4, ping_to(f, EP_PUB1)->tx_id, sizeof(tx4));
-	memcpy(tx6, ping_to(f, EP_V6)->tx_id, sizeof(tx6));
+	memcpy(tx4, ping_to_some(f, EP_PUB1)->tx_id, sizeof(tx4));
+	memcpy(tx6, ping_to_some(f, EP_V6)->tx_id, sizeof(tx6));
 	f->now = T0 + 10 * MS;
 	g_assert_cmpint(pong(f, tx4, &e4), ==, 0);
 	/* 10.5 ms: the IPv4 path gets 100 - 1000/10.5 = 5 points, IPv6 10 */
@@ -747,7 +766,7 @@ test_path_fallback(Fixture *f, gconstpointer data)
 		g_assert_cmpint(pong(f, tx, &e), ==, 0);
 	}
 	g_assert_cmpint(state(f), ==, WR_PATH_DIRECT);
-	g_assert_cmpint(first(f, WR_PATH_CHANGED)->status.state, ==, WR_PATH_DIRECT);
+	g_assert_cmpint(first_some(f, WR_PATH_CHANGED)->status.state, ==, WR_PATH_DIRECT);
 }
 
 /* §4.2: a new network map drops the endpoints it no longer lists, with their pings */
@@ -764,8 +783,8 @@ test_path_netmap_change(Fixture *f, gconstpointer data)
 	(void) data;
 	set_peer(f, map1, REGION);
 	(void) send_data(f);
-	memcpy(tx1, ping_to(f, EP_PUB1)->tx_id, sizeof(tx1));
-	memcpy(tx2, ping_to(f, EP_PUB2)->tx_id, sizeof(tx2));
+	memcpy(tx1, ping_to_some(f, EP_PUB1)->tx_id, sizeof(tx1));
+	memcpy(tx2, ping_to_some(f, EP_PUB2)->tx_id, sizeof(tx2));
 	f->now += 10 * MS;
 	g_assert_cmpint(pong(f, tx1, &e1), ==, 0);
 	assert_best(f, EP_PUB1);
@@ -775,13 +794,13 @@ test_path_netmap_change(Fixture *f, gconstpointer data)
 	g_assert_null(wr_path_find_candidate(f->p, &e1));
 	g_assert_nonnull(wr_path_find_candidate(f->p, &e2));
 	assert_best(f, NULL);
-	g_assert_cmpint(first(f, WR_PATH_CHANGED)->status.state, ==, WR_PATH_DERP);
-	g_assert_cmpuint(first(f, WR_PATH_CHANGED)->status.derp_region, ==, 7);
+	g_assert_cmpint(first_some(f, WR_PATH_CHANGED)->status.state, ==, WR_PATH_DERP);
+	g_assert_cmpuint(first_some(f, WR_PATH_CHANGED)->status.derp_region, ==, 7);
 	/* PUB2's ping is still outstanding, PUB1's is gone */
 	g_assert_cmpuint(wr_path_get_n_sent_pings(f->p), ==, 1);
 	(void) send_data(f);
 	g_assert_true(data_via_derp(f));
-	g_assert_cmpuint(first(f, WR_PATH_SEND_DATA)->derp_region, ==, 7);
+	g_assert_cmpuint(first_some(f, WR_PATH_SEND_DATA)->derp_region, ==, 7);
 	g_assert_nonnull(ping_to(f, EP_V6));
 	g_assert_cmpint(pong(f, tx2, &e2), ==, 0);
 	assert_best(f, EP_PUB2);
@@ -815,7 +834,7 @@ test_path_bad_pongs(Fixture *f, gconstpointer data)
 	(void) data;
 	set_peer(f, addrs, REGION);
 	(void) send_data(f);
-	memcpy(tx, ping_to(f, EP_PUB1)->tx_id, sizeof(tx));
+	memcpy(tx, ping_to_some(f, EP_PUB1)->tx_id, sizeof(tx));
 	memcpy(bogus, tx, sizeof(bogus));
 	bogus[0] ^= 1;
 
@@ -838,7 +857,7 @@ test_path_bad_pongs(Fixture *f, gconstpointer data)
 	/* a pong after its ping timed out: unknown */
 	f->now += G_USEC_PER_SEC;
 	(void) wr_path_cli_ping(f->p, f->now, f->acts);
-	memcpy(tx, ping_to(f, EP_PUB1)->tx_id, sizeof(tx));
+	memcpy(tx, ping_to_some(f, EP_PUB1)->tx_id, sizeof(tx));
 	f->now += WR_PATH_PING_TIMEOUT_US;
 	g_assert_cmpint(pong(f, tx, &e), ==, -ENOENT);
 }
@@ -857,8 +876,7 @@ test_path_recv_ping(Fixture *f, gconstpointer data)
 	(void) data;
 	set_peer(f, addrs, REGION);
 	g_assert_cmpint(ping_from(f, &learned, 0x11), ==, 0);
-	a = first(f, WR_PATH_SEND_PONG);
-	g_assert_nonnull(a);
+	a = first_some(f, WR_PATH_SEND_PONG);
 	g_assert_false(a->via_derp);
 	assert_ep(&a->addr, EP_OTHER);
 	assert_ep(&a->pong_src, EP_OTHER);
@@ -877,7 +895,7 @@ test_path_recv_ping(Fixture *f, gconstpointer data)
 
 	/* over DERP: a pong back over DERP with Src 127.3.3.40:region, nothing learned */
 	g_assert_cmpint(ping_from(f, &derp, 0x13), ==, 0);
-	a = first(f, WR_PATH_SEND_PONG);
+	a = first_some(f, WR_PATH_SEND_PONG);
 	g_assert_true(a->via_derp);
 	g_assert_cmpuint(a->derp_region, ==, 9);
 	assert_ep(&a->pong_src, "127.3.3.40:9");
@@ -994,11 +1012,11 @@ test_path_cli_ping(Fixture *f, gconstpointer data)
 	set_peer(f, addrs, REGION);
 	g_assert_cmpint(wr_path_cli_ping(f->p, f->now, f->acts), ==, 0);
 	g_assert_cmpuint(count(f, WR_PATH_SEND_PING), ==, 2);
-	a = first(f, WR_PATH_SEND_PING);
+	a = first_some(f, WR_PATH_SEND_PING);
 	g_assert_true(a->via_derp);
 	g_assert_cmpuint(a->derp_region, ==, REGION);
 	memcpy(tx_derp, a->tx_id, sizeof(tx_derp));
-	memcpy(tx_udp, ping_to(f, EP_PUB1)->tx_id, sizeof(tx_udp));
+	memcpy(tx_udp, ping_to_some(f, EP_PUB1)->tx_id, sizeof(tx_udp));
 	/* a CLI ping does not hold back the discovery pings */
 	(void) send_data(f);
 	g_assert_nonnull(ping_to(f, EP_PUB1));
@@ -1013,8 +1031,7 @@ test_path_cli_ping(Fixture *f, gconstpointer data)
 	/* DERP answers first: a result via DERP, still no direct path */
 	f->now += 10 * MS;
 	g_assert_cmpint(pong(f, tx_derp, &derp), ==, 0);
-	a = first(f, WR_PATH_PING_RESULT);
-	g_assert_nonnull(a);
+	a = first_some(f, WR_PATH_PING_RESULT);
 	g_assert_true(a->via_derp);
 	g_assert_cmpuint(a->derp_region, ==, REGION);
 	g_assert_cmpint(a->latency_us, ==, 80 * MS);
@@ -1022,8 +1039,7 @@ test_path_cli_ping(Fixture *f, gconstpointer data)
 	/* then UDP: a result via the address, and the address becomes the best */
 	f->now += 10 * MS;
 	g_assert_cmpint(pong(f, tx_udp, &e), ==, 0);
-	a = first(f, WR_PATH_PING_RESULT);
-	g_assert_nonnull(a);
+	a = first_some(f, WR_PATH_PING_RESULT);
 	g_assert_false(a->via_derp);
 	assert_ep(&a->addr, EP_PUB1);
 	g_assert_cmpint(a->latency_us, ==, 90 * MS);
@@ -1058,7 +1074,7 @@ test_path_errors(Fixture *f, gconstpointer data)
 	wr_path_note_send_error(f->p, f->now, &e, f->acts);
 	assert_best(f, NULL);
 	g_assert_cmpuint(wr_path_find_candidate(f->p, &e)->n_pongs, ==, 0);
-	g_assert_cmpint(first(f, WR_PATH_CHANGED)->status.state, ==, WR_PATH_DERP);
+	g_assert_cmpint(first_some(f, WR_PATH_CHANGED)->status.state, ==, WR_PATH_DERP);
 
 	wr_path_free(f->p);
 	f->p = wr_path_new(counter_random, f);
