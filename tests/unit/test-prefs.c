@@ -189,8 +189,10 @@ test_prefs_refused(void)
 	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
 		g_autoptr(GError) error = NULL;
 		g_autoptr(WrPrefs) prefs = parse(bad[i].text, &error);
+		/* escaped: TAP output must be valid UTF-8 */
+		g_autofree gchar *shown = g_strescape(bad[i].text, NULL);
 
-		g_test_message("case %" G_GSIZE_FORMAT ": %s", i, bad[i].text);
+		g_test_message("case %" G_GSIZE_FORMAT ": %s", i, shown);
 		g_assert_null(prefs);
 		g_assert_error(error, WR_PREFS_ERROR, (gint) bad[i].code);
 		if (bad[i].message != NULL)
