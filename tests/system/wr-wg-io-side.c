@@ -6,7 +6,10 @@
  * real parts.  Two network namespaces, each with a real TUN device, a WrDevice and a WrWgIo;
  * each one's peer has a DERP endpoint (wr-derp-endpoint.h), so that nothing WireGuard goes
  * over UDP: what comes out of one side's derp_send callback is handed to the other side's
- * wr_wg_io_inject(), standing in for a DERP relay.  Checked:
+ * wr_wg_io_inject(), standing in for a DERP relay — or, with WARREN_DERP set to the warren-derp
+ * binary, through a real warren-derp on loopback (in the test's own namespace) and one
+ * WrDerpClient per side, logged in with the side's WireGuard key as node key, as warrend does.
+ * Checked:
  *  - UDP datagrams between the tunnel addresses get through both ways, started from either
  *    side (handshake and data both travel through the side channel);
  *  - a disco packet and a STUN binding request sent to A's WireGuard port reach the received
@@ -27,14 +30,17 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <sched.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "wr-crypto.h"
+#include "wr-derp-client.h"
 #include "wr-derp-endpoint.h"
 #include "wr-disco.h"
 #include "wr-key.h"
@@ -64,6 +70,9 @@ struct Side {
 	WrWgIo *io;
 	int app_fd; /* a UDP socket on the tunnel address, inside the namespace */
 	Side *other;
+	WrDerpClient *derp; /* with WARREN_DERP only */
+	guint derp_refused;
+	guint derp_wrong_source;
 	/* seen by the callbacks */
 	guint derp_sent;
 	guint bad_derp;
@@ -73,6 +82,8 @@ struct Side {
 };
 
 static Side sides[2];
+static GSubprocess *derp_server;
+static char *derp_tmp;
 static int orig_netns_fd = -1;
 
 static void
@@ -84,6 +95,10 @@ cleanup(void)
 	for (int i = 0; i < 2; i++) {
 		Side *s = &sides[i];
 
+		if (s->derp != NULL) {
+			wr_derp_client_stop(s->derp);
+			g_clear_object(&s->derp);
+		}
 		g_clear_pointer(&s->io, wr_wg_io_free);
 		g_clear_pointer(&s->device, wr_device_free);
 		g_clear_pointer(&s->tun, wr_tun_free);
@@ -102,6 +117,18 @@ cleanup(void)
 					    NULL, NULL, NULL, NULL, NULL);
 			s->netns[0] = '\0';
 		}
+	}
+	if (derp_server != NULL) {
+		g_subprocess_force_exit(derp_server);
+		(void) g_subprocess_wait(derp_server, NULL, NULL);
+		g_clear_object(&derp_server);
+	}
+	if (derp_tmp != NULL) {
+		g_autofree char *key = g_build_filename(derp_tmp, "derp.key", NULL);
+
+		(void) unlink(key);
+		(void) rmdir(derp_tmp);
+		g_clear_pointer(&derp_tmp, g_free);
 	}
 }
 
@@ -187,11 +214,107 @@ derp_send_cb(uint32_t region, uint32_t peer, const uint8_t *data, size_t len, gp
 		s->bad_derp++;
 		return;
 	}
+	if (s->derp != NULL) {
+		/* DERP routes on the node key, which is the WireGuard key */
+		if (!wr_derp_client_send(s->derp, s->other->public_key, data, len))
+			s->derp_refused++;
+		return;
+	}
 	/* on the other side, we are the peer with our number in the same region */
 	wr_derp_endpoint_encode(REGION, s->number, &src);
 	r = wr_wg_io_inject(s->other->io, &src, data, len);
 	if (r != 0)
 		fail("%s: inject: %s", s->other->label, g_strerror(-r));
+}
+
+/* a frame from the relay: WireGuard from the other side goes into our device */
+static void
+derp_packet_cb(WrDerpClient *client, gpointer src_key, GBytes *packet, gpointer user_data)
+{
+	Side *s = user_data;
+	WrEndpoint src;
+	gsize len;
+	const uint8_t *data = g_bytes_get_data(packet, &len);
+	int r;
+
+	(void) client;
+	if (memcmp(src_key, s->other->public_key, WR_KEY_BYTES) != 0 ||
+	    wr_disco_classify(data, len) != WR_PACKET_WIREGUARD) {
+		s->derp_wrong_source++;
+		return;
+	}
+	wr_derp_endpoint_encode(REGION, s->other->number, &src);
+	r = wr_wg_io_inject(s->io, &src, data, len);
+	if (r != 0)
+		fail("%s: inject: %s", s->label, g_strerror(-r));
+}
+
+static void
+derp_child_setup(gpointer user_data)
+{
+	(void) user_data;
+	/* the relay goes with us however we end */
+	(void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static bool
+both_connected(gpointer data)
+{
+	(void) data;
+	return wr_derp_client_is_connected(sides[0].derp) &&
+	       wr_derp_client_is_connected(sides[1].derp);
+}
+
+static bool
+spin_until(bool (*done)(gpointer), gpointer data, gint64 deadline);
+
+/* warren-derp on a free loopback port, and both clients logged in to it; done before any
+ * setns, so that every socket of the relay path is in the test's own namespace */
+static void
+start_relay(const char *binary)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSubprocessLauncher) launcher = NULL;
+	g_autofree char *key_file = NULL;
+	g_autofree char *listen = NULL;
+	g_autofree char *url = NULL;
+	WrEndpoint bound;
+	socklen_t len;
+	int fd;
+
+	derp_tmp = g_dir_make_tmp("wr-wg-io-side-XXXXXX", &error);
+	if (derp_tmp == NULL)
+		fail("tmp: %s", error->message);
+	key_file = g_build_filename(derp_tmp, "derp.key", NULL);
+	/* a free TCP port: bind, read it back, close; warren-derp takes it right after */
+	memset(&bound, 0, sizeof(bound));
+	bound.in4.sin_family = AF_INET;
+	bound.in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	len = sizeof(bound);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, &bound.sa, sizeof(bound.in4)) != 0 ||
+	    getsockname(fd, &bound.sa, &len) != 0)
+		fail("a free TCP port: %s", g_strerror(errno));
+	close(fd);
+	listen = g_strdup_printf("127.0.0.1:%u", ntohs(bound.in4.sin_port));
+	url = g_strdup_printf("http://%s/derp", listen);
+	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+	g_subprocess_launcher_set_child_setup(launcher, derp_child_setup, NULL, NULL);
+	derp_server = g_subprocess_launcher_spawn(launcher, &error, binary, "--key-file", key_file,
+						  "--http-listen", listen, NULL);
+	if (derp_server == NULL)
+		fail("%s: %s", binary, error->message);
+	for (int i = 0; i < 2; i++) {
+		Side *s = &sides[i];
+
+		s->derp = wr_derp_client_new(url, s->private_key, NULL);
+		g_signal_connect(s->derp, "packet-received", G_CALLBACK(derp_packet_cb), s);
+		/* the first dials may come before the server listens; the backoff retries */
+		wr_derp_client_start(s->derp);
+	}
+	if (!spin_until(both_connected, NULL, g_get_monotonic_time() + TIMEOUT_S * G_USEC_PER_SEC))
+		fail("the DERP clients did not log in to warren-derp at %s", url);
+	g_print("ok both DERP clients logged in to warren-derp at %s\n", url);
 }
 
 static void
@@ -208,13 +331,10 @@ setup_side(Side *s, const char *label, int index, uint32_t number)
 
 	s->label = label;
 	s->number = number;
-	s->app_fd = -1;
-	s->netns_fd = -1;
 	g_snprintf(s->netns, sizeof(s->netns), "wrside-%d-%s", (int) getpid(), label);
 	g_snprintf(s->addr, sizeof(s->addr), "192.0.2.%d", index + 1);
 	s->received = g_ptr_array_new_with_free_func((GDestroyNotify) g_bytes_unref);
 	s->received_kinds = g_array_new(FALSE, FALSE, sizeof(int));
-	wr_x25519_generate(s->private_key, s->public_key);
 
 	cmd = g_strdup_printf("ip netns add %s", s->netns);
 	run(cmd);
@@ -565,6 +685,7 @@ main(int argc, char **argv)
 	WrWgIoSideChannel funcs = {.received = received_cb, .derp_send = derp_send_cb};
 	WrWgIoSideStats sa, sb;
 	g_autofree char *ip = NULL;
+	const char *derp;
 
 	(void) argc;
 	(void) argv;
@@ -577,11 +698,24 @@ main(int argc, char **argv)
 		g_print("SKIP: needs ip(8) and /dev/net/tun\n");
 		return 77;
 	}
-	if (sodium_init() < 0)
-		fail("sodium_init");
+	if (!wr_crypto_init())
+		fail("wr_crypto_init");
+	/* the DERP clients write to sockets the relay may close */
+	signal(SIGPIPE, SIG_IGN);
 	orig_netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	a->other = b;
 	b->other = a;
+	for (int i = 0; i < 2; i++) {
+		sides[i].app_fd = -1;
+		sides[i].netns_fd = -1;
+		wr_x25519_generate(sides[i].private_key, sides[i].public_key);
+	}
+	derp = g_getenv("WARREN_DERP");
+	if (derp != NULL && derp[0] != '\0') {
+		if (!g_file_test(derp, G_FILE_TEST_IS_EXECUTABLE))
+			fail("WARREN_DERP=%s is not an executable", derp);
+		start_relay(derp);
+	}
 	setup_side(a, "A", 0, 1);
 	setup_side(b, "B", 1, 2);
 	add_peer(a);
@@ -596,6 +730,22 @@ main(int argc, char **argv)
 	if (a->bad_derp != 0 || b->bad_derp != 0)
 		fail("derp_send for the wrong region or peer: A %u, B %u", a->bad_derp,
 		     b->bad_derp);
+	if (a->derp_wrong_source != 0 || b->derp_wrong_source != 0)
+		fail("DERP frames from an unexpected key or not WireGuard: A %u, B %u",
+		     a->derp_wrong_source, b->derp_wrong_source);
+	if (a->derp != NULL) {
+		WrDerpClientStats da, db;
+
+		wr_derp_client_get_stats(a->derp, &da);
+		wr_derp_client_get_stats(b->derp, &db);
+		if (da.packets_out < 2 * EXCHANGES || db.packets_in < 2 * EXCHANGES)
+			fail("the relay did not carry the traffic: A out %" G_GUINT64_FORMAT
+			     ", B in %" G_GUINT64_FORMAT,
+			     da.packets_out, db.packets_in);
+		g_print("relay: A sent %" G_GUINT64_FORMAT " frames, B received %" G_GUINT64_FORMAT
+			"; refused A %u, B %u\n",
+			da.packets_out, db.packets_in, a->derp_refused, b->derp_refused);
+	}
 	if (!wr_device_peer_has_session(a->device, b->public_key))
 		fail("A has no session with B");
 	wr_wg_io_get_side_stats(a->io, &sa);
