@@ -720,7 +720,19 @@ main(int argc, char **argv)
 	setup_side(b, "B", 1, 2);
 	add_peer(a);
 	add_peer(b);
-	wr_wg_io_set_side_channel(a->io, &funcs, a);
+	{
+		/* bad injections are refused with nothing queued */
+		static uint8_t big[65536];
+		WrEndpoint src;
+
+		wr_derp_endpoint_encode(REGION, 2, &src);
+		if (wr_wg_io_inject(a->io, &src, big, 32) != -EINVAL)
+			fail("inject without a side channel was not refused");
+		wr_wg_io_set_side_channel(a->io, &funcs, a);
+		if (wr_wg_io_inject(a->io, &src, big, 0) != -EINVAL ||
+		    wr_wg_io_inject(a->io, &src, big, sizeof(big)) != -EINVAL)
+			fail("an empty or oversized injection was not refused");
+	}
 	wr_wg_io_set_side_channel(b->io, &funcs, b);
 
 	for (int round = 0; round < EXCHANGES; round++)
