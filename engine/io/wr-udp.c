@@ -483,6 +483,22 @@ wr_udp_send_datagrams(WrUdp *self, GQueue *datagrams)
 	}
 }
 
+int
+wr_udp_send_one(WrUdp *self, const WrEndpoint *to, const uint8_t *data, size_t len)
+{
+	struct mmsghdr msg;
+	struct iovec iov;
+	WrEndpoint name;
+
+	if (len > UINT32_MAX || wr_endpoint_socklen(to) == 0)
+		return -EINVAL;
+	if (!reachable(self, to))
+		return -EAFNOSUPPORT;
+	/* sendmsg does not write to the buffer; the iovec only lacks const */
+	fill_msg(self, &msg, &iov, &name, to, (uint8_t *) data, (uint32_t) len);
+	return send_msgs(self, &msg, 1);
+}
+
 void
 wr_udp_get_stats(WrUdp *self, WrUdpStats *out)
 {

@@ -62,5 +62,8 @@ wr_udp_send_batch(WrUdp *self, WrPacket *pkts, unsigned int n);
 /* sends a queue of WrDatagram (the device's outbox) and frees them */
 void
 wr_udp_send_datagrams(WrUdp *self, GQueue *datagrams);
+/* sends one datagram now (disco, STUN from the control side); 0 or a negative errno */
+int
+wr_udp_send_one(WrUdp *self, const WrEndpoint *to, const uint8_t *data, size_t len);
 void
 wr_udp_get_stats(WrUdp *self, WrUdpStats *out);

@@ -9,12 +9,14 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
 #include <glib-unix.h>
 
+#include "wr-derp-endpoint.h"
 #include "wr-source.h"
 #include "wr-udp.h"
 #include "wr-wg-io.h"
@@ -27,8 +29,19 @@
 #define IO_RX_BUFS_PLAIN 64
 /* datagrams per batch on the UDP reader, after GRO buffers are cut up */
 #define IO_RX_PKTS 1024
+/* the largest datagram wr_wg_io_inject() takes */
+#define INJECT_MAX_LEN 65535
 /* how often the control side re-reads the interface MTU (wg-quick sets it after start) */
 #define MTU_REFRESH_SECONDS 1
+
+/* a bounded queue of WrDatagram between a data thread and the main context */
+typedef struct {
+	GMutex lock;
+	GQueue items;
+	guint max;
+	uint64_t queued;  /* guarded by lock */
+	uint64_t dropped; /* guarded by lock */
+} SideQueue;
 
 struct WrWgIo {
 	WrDevice *device;
@@ -46,6 +59,15 @@ struct WrWgIo {
 	int tun_gone; /* atomic */
 	int wake_fd;  /* data threads -> control side */
 	int rx_fd;    /* control side -> rx thread: socket swapped or stop */
+
+	/* the side channel: side_on is set once (atomic) after side and side_data */
+	int side_on;
+	WrWgIoSideChannel side;
+	gpointer side_data;
+	SideQueue side_rx;	 /* disco/STUN from the socket -> main context */
+	SideQueue derp_tx;	 /* datagrams for DERP endpoints -> main context */
+	SideQueue inject;	 /* datagrams that came over DERP -> UDP reader thread */
+	uint64_t rx_derp_source; /* atomic */
 
 	GSource *wake_source;
 	GSource *timer_source;
@@ -70,6 +92,89 @@ packets_free(WrPacket *pkts, unsigned int n)
 	g_free(pkts);
 }
 
+static void
+side_queue_init(SideQueue *q, guint max)
+{
+	g_mutex_init(&q->lock);
+	g_queue_init(&q->items);
+	q->max = max;
+}
+
+static void
+side_queue_clear(SideQueue *q)
+{
+	g_queue_clear_full(&q->items, (GDestroyNotify) wr_datagram_free);
+	g_mutex_clear(&q->lock);
+}
+
+/* takes d; false (d freed, counted) when the queue is full */
+static bool
+side_queue_push(SideQueue *q, WrDatagram *d)
+{
+	bool ok;
+
+	g_mutex_lock(&q->lock);
+	ok = q->items.length < q->max;
+	if (ok) {
+		g_queue_push_tail(&q->items, d);
+		q->queued++;
+	} else {
+		q->dropped++;
+	}
+	g_mutex_unlock(&q->lock);
+	if (!ok)
+		wr_datagram_free(d);
+	return ok;
+}
+
+/* moves everything queued to out */
+static void
+side_queue_take(SideQueue *q, GQueue *out)
+{
+	g_mutex_lock(&q->lock);
+	*out = q->items;
+	g_queue_init(&q->items);
+	g_mutex_unlock(&q->lock);
+}
+
+static WrDatagram *
+datagram_copy(const WrEndpoint *endpoint, const uint8_t *data, uint32_t len)
+{
+	WrDatagram *d = wr_datagram_new(len);
+
+	memcpy(d->buf, data, len);
+	d->len = len;
+	d->endpoint = *endpoint;
+	return d;
+}
+
+static bool
+side_on(WrWgIo *self)
+{
+	return G_UNLIKELY(g_atomic_int_get(&self->side_on));
+}
+
+/* the outbox with the side channel on: DERP endpoints to derp_tx, the rest stays in out;
+ * returns whether anything was queued */
+static bool
+divert_outbox(WrWgIo *self, GQueue *out)
+{
+	bool queued = false;
+	GList *l = out->head;
+
+	while (l != NULL) {
+		GList *next = l->next;
+		WrDatagram *d = l->data;
+
+		if (wr_derp_endpoint_is_derp(&d->endpoint)) {
+			g_queue_delete_link(out, l);
+			queued |= side_queue_push(&self->derp_tx, d);
+		}
+		l = next;
+	}
+	return queued;
+}
+
 /* sends the device's outbox; must hold sock_lock for reading */
 static void
 send_outbox(WrWgIo *self)
@@ -79,7 +184,58 @@ send_outbox(WrWgIo *self)
 	if (!wr_device_has_outgoing(self->device))
 		return;
 	wr_device_take_outgoing(self->device, &out);
+	if (side_on(self) && divert_outbox(self, &out))
+		wr_eventfd_poke(self->wake_fd);
 	wr_udp_send_datagrams(self->udp, &out);
+}
+
+/* the TUN reader's batch with the side channel on: what goes to a DERP endpoint is copied to
+ * derp_tx and taken out of the UDP send */
+static void
+divert_tx_batch(WrWgIo *self, WrPacket *pkts, unsigned int n)
+{
+	bool queued = false;
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (pkts[i].verdict != WR_VERDICT_SEND ||
+		    !wr_derp_endpoint_is_derp(&pkts[i].endpoint))
+			continue;
+		queued |= side_queue_push(&self->derp_tx, datagram_copy(&pkts[i].endpoint,
+									pkts[i].data, pkts[i].len));
+		pkts[i].verdict = WR_VERDICT_CONSUMED;
+	}
+	if (queued)
+		wr_eventfd_poke(self->wake_fd);
+}
+
+/* the UDP reader's batch with the side channel on: disco and STUN are copied to side_rx, and
+ * a source inside the DERP endpoint block (which only injected datagrams may have) is dropped;
+ * the WireGuard datagrams are packed to the front.  Returns how many are left. */
+static unsigned int
+divert_rx_batch(WrWgIo *self, WrPacket *pkts, unsigned int n)
+{
+	unsigned int m = 0;
+	bool queued = false;
+
+	for (unsigned int i = 0; i < n; i++) {
+		WrPacket *p = &pkts[i];
+
+		if (wr_disco_classify(p->data, p->len) != WR_PACKET_WIREGUARD) {
+			queued |= side_queue_push(&self->side_rx,
+						  datagram_copy(&p->endpoint, p->data, p->len));
+			continue;
+		}
+		if (wr_derp_endpoint_is_derp(&p->endpoint)) {
+			__atomic_add_fetch(&self->rx_derp_source, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		if (m != i)
+			pkts[m] = *p;
+		m++;
+	}
+	if (queued)
+		wr_eventfd_poke(self->wake_fd);
+	return m;
 }
 
 static void
@@ -114,6 +270,8 @@ tx_thread_cb(gpointer user_data)
 		}
 		wr_device_feed_ip_packets(self->device, pkts, (unsigned int) n,
 					  g_get_monotonic_time());
+		if (side_on(self))
+			divert_tx_batch(self, pkts, (unsigned int) n);
 		g_rw_lock_reader_lock(&self->sock_lock);
 		(void) wr_udp_send_batch(self->udp, pkts, (unsigned int) n);
 		send_outbox(self);
@@ -122,6 +280,43 @@ tx_thread_cb(gpointer user_data)
 	}
 	packets_free(pkts, IO_BATCH);
 	return NULL;
+}
+
+/* decrypts a batch of datagrams and writes the plaintext to the TUN */
+static void
+rx_process(WrWgIo *self, WrPacket *pkts, unsigned int n)
+{
+	wr_device_feed_datagrams(self->device, pkts, n, g_get_monotonic_time());
+	(void) wr_tun_write_batch(self->tun, pkts, n);
+	g_rw_lock_reader_lock(&self->sock_lock);
+	send_outbox(self);
+	g_rw_lock_reader_unlock(&self->sock_lock);
+	after_batch(self);
+}
+
+/* feeds what wr_wg_io_inject() queued, n_bufs at a time through the receive buffers */
+static void
+rx_injected(WrWgIo *self, uint8_t **bufs, unsigned int n_bufs, WrPacket *pkts)
+{
+	GQueue items;
+	WrDatagram *d;
+
+	side_queue_take(&self->inject, &items);
+	while (!g_queue_is_empty(&items)) {
+		unsigned int n = 0;
+
+		while (n < n_bufs && (d = g_queue_pop_head(&items)) != NULL) {
+			memcpy(bufs[n], d->buf, d->len);
+			memset(&pkts[n], 0, sizeof(pkts[n]));
+			pkts[n].buf = bufs[n];
+			pkts[n].data = bufs[n];
+			pkts[n].len = d->len;
+			pkts[n].endpoint = d->endpoint;
+			wr_datagram_free(d);
+			n++;
+		}
+		rx_process(self, pkts, n);
+	}
 }
 
 /* the UDP reader: ciphertext in, plaintext to the TUN */
@@ -153,8 +348,11 @@ rx_thread_cb(gpointer user_data)
 		if (poll(pfds, 2, -1) < 0)
 			continue;
 		if (pfds[1].revents & POLLIN) {
-			/* the socket was swapped, or we are asked to stop */
+			/* the socket was swapped, datagrams were injected, or we are asked to stop
+			 */
 			wr_eventfd_drain(self->rx_fd);
+			if (side_on(self))
+				rx_injected(self, bufs, n_bufs, pkts);
 			continue;
 		}
 		do {
@@ -163,13 +361,14 @@ rx_thread_cb(gpointer user_data)
 			g_rw_lock_reader_unlock(&self->sock_lock);
 			if (n <= 0)
 				break;
-			wr_device_feed_datagrams(self->device, pkts, (unsigned int) n,
-						 g_get_monotonic_time());
-			(void) wr_tun_write_batch(self->tun, pkts, (unsigned int) n);
-			g_rw_lock_reader_lock(&self->sock_lock);
-			send_outbox(self);
-			g_rw_lock_reader_unlock(&self->sock_lock);
-			after_batch(self);
+			if (side_on(self)) {
+				unsigned int m = divert_rx_batch(self, pkts, (unsigned int) n);
+
+				if (m > 0)
+					rx_process(self, pkts, m);
+			} else {
+				rx_process(self, pkts, (unsigned int) n);
+			}
 		} while (n > 0 && !g_atomic_int_get(&self->stop));
 	}
 	for (unsigned int i = 0; i < n_bufs; i++)
@@ -177,6 +376,34 @@ rx_thread_cb(gpointer user_data)
 	g_free(bufs);
 	g_free(pkts);
 	return NULL;
+}
+
+/* hands what the data threads queued to the side channel's callbacks */
+static void
+deliver_side(WrWgIo *self)
+{
+	GQueue items;
+	WrDatagram *d;
+
+	side_queue_take(&self->side_rx, &items);
+	while ((d = g_queue_pop_head(&items)) != NULL) {
+		const uint8_t *data = d->buf + d->offset;
+
+		if (self->side.received != NULL)
+			self->side.received(wr_disco_classify(data, d->len), &d->endpoint, data,
+					    d->len, self->side_data);
+		wr_datagram_free(d);
+	}
+	side_queue_take(&self->derp_tx, &items);
+	while ((d = g_queue_pop_head(&items)) != NULL) {
+		uint32_t region, peer;
+
+		if (self->side.derp_send != NULL &&
+		    wr_derp_endpoint_decode(&d->endpoint, &region, &peer))
+			self->side.derp_send(region, peer, d->buf + d->offset, d->len,
+					     self->side_data);
+		wr_datagram_free(d);
+	}
 }
 
 /* the control side: tick, send, schedule the next tick */
@@ -189,6 +416,8 @@ service(WrWgIo *self)
 	send_outbox(self);
 	g_rw_lock_reader_unlock(&self->sock_lock);
 	g_source_set_ready_time(self->timer_source, next == INT64_MAX ? -1 : next);
+	if (side_on(self))
+		deliver_side(self);
 }
 
 static gboolean
@@ -242,6 +471,9 @@ wr_wg_io_new(WrDevice *device, WrTun *tun, GMainContext *context, WrWgIoGoneFunc
 	self->gone_func = gone_func;
 	self->gone_data = user_data;
 	g_rw_lock_init(&self->sock_lock);
+	side_queue_init(&self->side_rx, WR_WG_IO_SIDE_RX_MAX);
+	side_queue_init(&self->derp_tx, WR_WG_IO_DERP_TX_MAX);
+	side_queue_init(&self->inject, WR_WG_IO_INJECT_MAX);
 	self->udp = g_steal_pointer(&udp);
 	self->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	self->rx_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -304,6 +536,9 @@ wr_wg_io_free(WrWgIo *self)
 		close(self->rx_fd);
 	wr_udp_free(self->udp);
 	g_rw_lock_clear(&self->sock_lock);
+	side_queue_clear(&self->side_rx);
+	side_queue_clear(&self->derp_tx);
+	side_queue_clear(&self->inject);
 	g_main_context_unref(self->context);
 	g_free(self);
 }
@@ -402,4 +637,59 @@ wr_wg_io_describe_stats(WrWgIo *self)
 		d.rx_packets, d.rx_bytes, d.tx_packets, d.tx_bytes, u.rx_syscalls, u.tx_syscalls,
 		t.read_packets, t.read_superpackets, t.written_writes, t.written_packets,
 		d.drop_replay, d.drop_decrypt_failed, d.drop_no_route, d.drop_bad_inner);
+}
+
+void
+wr_wg_io_set_side_channel(WrWgIo *self, const WrWgIoSideChannel *funcs, gpointer user_data)
+{
+	g_return_if_fail(funcs != NULL);
+	g_return_if_fail(!g_atomic_int_get(&self->side_on));
+
+	self->side = *funcs;
+	self->side_data = user_data;
+	/* the data threads read side_on first; the callbacks are only called here */
+	g_atomic_int_set(&self->side_on, 1);
+}
+
+int
+wr_wg_io_inject(WrWgIo *self, const WrEndpoint *src, const uint8_t *data, size_t len)
+{
+	if (!g_atomic_int_get(&self->side_on) || src->sa.sa_family == AF_UNSPEC || len == 0 ||
+	    len > INJECT_MAX_LEN)
+		return -EINVAL;
+	if (!side_queue_push(&self->inject, datagram_copy(src, data, (uint32_t) len)))
+		return -ENOBUFS;
+	wr_eventfd_poke(self->rx_fd);
+	return 0;
+}
+
+int
+wr_wg_io_send_raw(WrWgIo *self, const WrEndpoint *dst, const uint8_t *data, size_t len)
+{
+	int r;
+
+	if (wr_derp_endpoint_is_derp(dst))
+		return -EINVAL;
+	g_rw_lock_reader_lock(&self->sock_lock);
+	r = wr_udp_send_one(self->udp, dst, data, len);
+	g_rw_lock_reader_unlock(&self->sock_lock);
+	return r;
+}
+
+static void
+side_queue_counts(SideQueue *q, uint64_t *queued, uint64_t *dropped)
+{
+	g_mutex_lock(&q->lock);
+	*queued = q->queued;
+	*dropped = q->dropped;
+	g_mutex_unlock(&q->lock);
+}
+
+void
+wr_wg_io_get_side_stats(WrWgIo *self, WrWgIoSideStats *out)
+{
+	side_queue_counts(&self->side_rx, &out->rx_queued, &out->rx_dropped);
+	side_queue_counts(&self->derp_tx, &out->derp_tx_queued, &out->derp_tx_dropped);
+	side_queue_counts(&self->inject, &out->injected, &out->inject_dropped);
+	out->rx_derp_source = __atomic_load_n(&self->rx_derp_source, __ATOMIC_RELAXED);
 }

@@ -10,6 +10,12 @@
  * a ready time), answers handshakes when the data threads poke an eventfd, sends the outbox,
  * and applies configuration.  The socket is swapped under a reader/writer lock when the
  * listen port changes, so the data threads never see a closed fd.
+ *
+ * The side channel (warrend; off unless wr_wg_io_set_side_channel() is called) shares the one
+ * UDP socket with disco and STUN and sends through DERP what the device addresses to a DERP
+ * endpoint (wr-derp-endpoint.h); docs/data-plane.md, "The side channel".  The data threads
+ * never call out: they copy into bounded queues and poke the control side, which calls the
+ * callbacks on the main context.  Off, each datagram batch costs one extra branch.
  */
 
 #pragma once
@@ -18,6 +24,7 @@
 #include <stdbool.h>
 
 #include "wr-device.h"
+#include "wr-disco.h"
 #include "wr-tun.h"
 #include "wr-uapi.h"
 
@@ -44,3 +51,48 @@ wr_wg_io_get_info(WrWgIo *self, WrUapiDeviceInfo *info);
 /* counters for logs and benchmarks, one line */
 char *
 wr_wg_io_describe_stats(WrWgIo *self);
+
+/* bounds of the side channel's queues, in datagrams: past them new ones are dropped and
+ * counted (WrWgIoSideStats), as a full socket buffer would */
+#define WR_WG_IO_SIDE_RX_MAX 512
+#define WR_WG_IO_DERP_TX_MAX 2048
+#define WR_WG_IO_INJECT_MAX  2048
+
+typedef struct {
+	/* a disco or STUN datagram (kind) that arrived on the UDP socket from src */
+	void (*received)(WrPacketKind kind, const WrEndpoint *src, const uint8_t *data, size_t len,
+			 gpointer user_data);
+	/* a WireGuard datagram (data or handshake) the device sent to the DERP endpoint of
+	 * (region, peer): the caller hands it to that region's DERP client */
+	void (*derp_send)(uint32_t region, uint32_t peer, const uint8_t *data, size_t len,
+			  gpointer user_data);
+} WrWgIoSideChannel;
+
+typedef struct {
+	uint64_t rx_queued;	  /* disco/STUN datagrams handed to received() */
+	uint64_t rx_dropped;	  /* ... dropped because the queue was full */
+	uint64_t rx_derp_source;  /* socket datagrams with a DERP-endpoint source: dropped */
+	uint64_t derp_tx_queued;  /* datagrams handed to derp_send() */
+	uint64_t derp_tx_dropped; /* ... dropped because the queue was full */
+	uint64_t injected;	  /* datagrams wr_wg_io_inject() queued for the device */
+	uint64_t inject_dropped;  /* ... refused because the queue was full */
+} WrWgIoSideStats;
+
+/* turns the side channel on, once, from the main context; funcs is copied, user_data
+ * borrowed until wr_wg_io_free() */
+void
+wr_wg_io_set_side_channel(WrWgIo *self, const WrWgIoSideChannel *funcs, gpointer user_data);
+/*
+ * A WireGuard datagram that came over DERP, from the main context: queued for the UDP reader
+ * thread (the only TUN writer), which feeds it to the device as received from src (the
+ * sender's DERP endpoint).  Returns 0, -EINVAL (no side channel, no source, empty or longer
+ * than 65535 bytes) or -ENOBUFS (queue full; counted).
+ */
+int
+wr_wg_io_inject(WrWgIo *self, const WrEndpoint *src, const uint8_t *data, size_t len);
+/* sends a disco or STUN datagram on the UDP socket now; 0 or a negative errno (-EINVAL for
+ * a DERP endpoint: those go to the DERP client) */
+int
+wr_wg_io_send_raw(WrWgIo *self, const WrEndpoint *dst, const uint8_t *data, size_t len);
+void
+wr_wg_io_get_side_stats(WrWgIo *self, WrWgIoSideStats *out);
