@@ -42,6 +42,7 @@ struct _WrDaemon {
 	WrControlConn *conn;	    /* NULL while not signed in or no control server is set */
 	uint8_t disco_public[WR_CRYPTO_KEY_LEN];
 	gboolean login_busy;
+	gboolean key_unregistered; /* the node key was made for the sign-in under way */
 	gboolean needs_machine_auth;
 	char *auth_url;
 	GCancellable *login_cancel; /* the sign-in under way */
@@ -53,7 +54,8 @@ struct _WrDaemon {
 static gboolean
 signed_in(WrDaemon *self)
 {
-	return wr_state_get_node_key_origin(self->state) != WR_STATE_KEY_NONE;
+	return wr_state_get_node_key_origin(self->state) != WR_STATE_KEY_NONE &&
+	       !self->key_unregistered;
 }
 
 static const char *
@@ -338,7 +340,7 @@ ensure_conn(WrDaemon *self, GError **error)
 				    "no control server is set: call SetControlURL first");
 		return FALSE;
 	}
-	if (!signed_in(self)) {
+	if (wr_state_get_node_key_origin(self->state) == WR_STATE_KEY_NONE) {
 		g_set_error_literal(error, WR_DBUS_ERROR, WR_DBUS_ERROR_NEEDS_LOGIN,
 				    "not signed in");
 		return FALSE;
@@ -396,6 +398,7 @@ sign_out_locally(WrDaemon *self)
 		g_cancellable_cancel(self->login_cancel);
 	g_clear_object(&self->login_cancel);
 	self->login_busy = FALSE;
+	self->key_unregistered = FALSE;
 	drop_conn(self);
 	if (!wr_state_clear_node_key(self->state, &error)) {
 		g_warning("%s", error->message);
@@ -600,6 +603,7 @@ login_failed(LoginOp *op, const GError *error)
 	}
 	g_warning("sign-in failed: %s", error->message);
 	self->login_busy = FALSE;
+	self->key_unregistered = FALSE;
 	g_clear_object(&self->login_cancel);
 	g_clear_pointer(&self->auth_url, g_free);
 	if (op->fresh_key) {
@@ -622,6 +626,7 @@ login_done(LoginOp *op, const WrControlRegister *reg)
 	WrDaemon *self = op->daemon;
 
 	self->login_busy = FALSE;
+	self->key_unregistered = FALSE;
 	g_clear_object(&self->login_cancel);
 	g_clear_pointer(&self->auth_url, g_free);
 	self->needs_machine_auth = !reg->machine_authorized;
@@ -700,6 +705,7 @@ begin_login(WrDaemon *self, GDBusMethodInvocation *inv, const char *auth_key)
 			return;
 		}
 		fresh = TRUE;
+		self->key_unregistered = TRUE;
 	}
 	if (!ensure_conn(self, &error)) {
 		if (fresh) {
@@ -707,6 +713,7 @@ begin_login(WrDaemon *self, GDBusMethodInvocation *inv, const char *auth_key)
 
 			if (!wr_state_clear_node_key(self->state, &local))
 				g_warning("%s", local->message);
+			self->key_unregistered = FALSE;
 		}
 		return_error(inv, WR_DBUS_ERROR_FAILED, "%s", error->message);
 		return;

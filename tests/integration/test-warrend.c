@@ -9,7 +9,9 @@
  *
  *   lifecycle     up with an auth key -> Running; the other node in status --json; ip; down ->
  *                 Stopped; restart with want-running off and on, control down at the restart
- *                 (the saved map answers); logout -> NeedsLogin; PeerEvent "added"
+ *                 (the saved map answers); logout -> NeedsLogin; PeerEvents added, online,
+ *                 offline
+ *   interactive-login  Login: AuthURL from control, a second Login Busy, logout cancels it
  *   bad-arguments SetControlURL "ftp://x" (D-Bus and CLI), SetPrefs with an unknown key, a
  *                 wrong type, a bad value beside a good one, an empty auth key, Ping count 0:
  *                 InvalidArgument naming it, prefs.conf unchanged; not yet implemented methods
@@ -400,6 +402,18 @@ test_lifecycle(void)
 	g_assert_true(found);
 	g_clear_pointer(&out, g_free);
 
+	/* the other node connects and goes away: online and offline PeerEvents */
+	{
+		g_autoptr(JsonObject) req = wr_control_client_map_request(other, NULL, TRUE, NULL);
+		g_autoptr(WrControlStream) stream =
+			wr_control_client_map_stream(other, req, &error);
+
+		g_assert_no_error(error);
+		g_assert_nonnull(stream);
+		wait_for(&f, saw_event, "online:otter", "PeerEvent online otter");
+	}
+	wait_for(&f, saw_event, "offline:otter", "PeerEvent offline otter");
+
 	/* ip: this node's address */
 	g_assert_cmpint(cli(&f, &out, NULL, "ip", "-4", NULL), ==, 0);
 	g_assert_cmpstr(g_strstrip(out), ==, addr);
@@ -549,6 +563,56 @@ test_bad_arguments(void)
 }
 
 static gboolean
+has_auth_url(Fix *f, gconstpointer data)
+{
+	return g_str_has_prefix(wr_dbus_engine1_get_auth_url(f->engine), data);
+}
+
+static gboolean
+no_auth_url(Fix *f, gconstpointer data)
+{
+	return g_strcmp0(wr_dbus_engine1_get_auth_url(f->engine), "") == 0;
+}
+
+/* Login: AuthURL from control while the follow-up waits; a second Login is Busy; Logout
+ * cancels it */
+static void
+test_interactive_login(void)
+{
+	Ctl c;
+	Fix f;
+	g_autofree char *oidc = NULL;
+	g_autofree char *url_arg = NULL;
+	g_autofree char *prefix = NULL;
+	g_autoptr(GError) error = NULL;
+
+	(void) wr_dbus_error_quark();
+	/* discovery is lazy: nothing needs to listen on the issuer until a browser comes */
+	oidc = g_strdup_printf("[oidc]\nissuer = http://127.0.0.1:%u\nclient-id = warren\n"
+			       "client-secret = s\n",
+			       wr_test_free_port(SOCK_STREAM));
+	ctl_init(&c, oidc);
+	ctl_start(&c);
+	fix_init(&f);
+	url_arg = g_strdup_printf("--control-url=%s", c.url);
+	daemon_start(&f, url_arg);
+	g_assert_true(wr_dbus_engine1_call_login_sync(f.engine, NULL, &error));
+	g_assert_no_error(error);
+	prefix = g_strdup_printf("%s/a/", c.url);
+	wait_for(&f, has_auth_url, prefix, "AuthURL");
+	g_assert_cmpstr(wr_dbus_engine1_get_state(f.engine), ==, "NeedsLogin");
+	g_assert_false(wr_dbus_engine1_call_login_sync(f.engine, NULL, &error));
+	g_assert_error(error, WR_DBUS_ERROR, WR_DBUS_ERROR_BUSY);
+	g_clear_error(&error);
+	g_assert_cmpint(cli(&f, NULL, NULL, "logout", NULL), ==, 0);
+	wait_for(&f, no_auth_url, NULL, "AuthURL cleared");
+	g_assert_cmpstr(wr_dbus_engine1_get_state(f.engine), ==, "NeedsLogin");
+	g_assert_null(read_state_file(&f, "node.key"));
+	fix_clear(&f);
+	ctl_clear(&c);
+}
+
+static gboolean
 health_mentions_prefs(Fix *f, gconstpointer data)
 {
 	const char *const *health = wr_dbus_engine1_get_health(f->engine);
@@ -598,6 +662,7 @@ main(int argc, char **argv)
 		return 77;
 	}
 	g_test_add_func("/warren/warrend/lifecycle", test_lifecycle);
+	g_test_add_func("/warren/warrend/interactive-login", test_interactive_login);
 	g_test_add_func("/warren/warrend/bad-arguments", test_bad_arguments);
 	g_test_add_func("/warren/warrend/corrupt-prefs", test_corrupt_prefs);
 	return g_test_run();
