@@ -625,6 +625,16 @@ login_done(LoginOp *op, const WrControlRegister *reg)
 {
 	WrDaemon *self = op->daemon;
 
+	if (!reg->machine_authorized && reg->node_key_expired) {
+		g_autoptr(GError) error =
+			g_error_new_literal(WR_CONTROL_CONN_ERROR, WR_CONTROL_CONN_ERROR_REFUSED,
+					    "the control server says the node key has expired");
+
+		op->fresh_key = TRUE; /* useless now: removed, the next sign-in makes another */
+		login_failed(op, error);
+		return;
+	}
+
 	self->login_busy = FALSE;
 	self->key_unregistered = FALSE;
 	g_clear_object(&self->login_cancel);
@@ -698,7 +708,10 @@ begin_login(WrDaemon *self, GDBusMethodInvocation *inv, const char *auth_key)
 			     "no control server is set: call SetControlURL first");
 		return;
 	}
-	if (!signed_in(self)) {
+	/* a node key control refuses (expired, or forgotten by the server) is not signed in
+	 * again: a new one is registered in its place */
+	if (!signed_in(self) || (self->conn != NULL && wr_control_conn_get_state(self->conn) ==
+							       WR_CONTROL_STATE_NEEDS_AUTH)) {
 		drop_conn(self);
 		if (!wr_state_new_node_key(self->state, &error)) {
 			return_error(inv, WR_DBUS_ERROR_FAILED, "%s", error->message);

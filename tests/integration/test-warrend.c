@@ -445,8 +445,35 @@ test_lifecycle(void)
 	addr = self_address(&f);
 	g_assert_nonnull(addr);
 
-	/* control back; logout: NeedsLogin, the node key gone */
+	/* control back; the administrator expires this node: NeedsLogin, and signing in again
+	 * registers a new node key */
 	ctl_start(&c);
+	{
+		GVariant *self = wr_dbus_engine1_get_self(f.engine);
+		const char *id = NULL;
+		const char *bin = g_getenv("WARREN_CONTROL");
+		const char *argv[] = {bin, "--config", c.conf, "nodes", "expire", NULL, NULL};
+		g_autofree char *node_key3 = NULL;
+		int status = 0;
+
+		g_assert_true(g_variant_lookup(self, "id", "&s", &id));
+		argv[5] = id;
+		g_assert_true(g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL,
+					   NULL, NULL, NULL, NULL, &status, &error));
+		g_assert_no_error(error);
+		g_assert_true(g_spawn_check_wait_status(status, &error));
+		g_assert_no_error(error);
+		wait_state(&f, "NeedsLogin");
+		g_assert_cmpint(
+			cli(&f, NULL, NULL, "up", "--auth-key", key, "--timeout", "30", NULL), ==,
+			0);
+		wait_state(&f, "Running");
+		node_key3 = read_state_file(&f, "node.key");
+		g_assert_nonnull(node_key3);
+		g_assert_cmpstr(node_key3, !=, node_key);
+	}
+
+	/* logout: NeedsLogin, the node key gone */
 	g_assert_cmpint(cli(&f, NULL, NULL, "logout", NULL), ==, 0);
 	wait_state(&f, "NeedsLogin");
 	g_assert_cmpint(cli(&f, NULL, NULL, "status", NULL), ==, 4);
