@@ -613,6 +613,9 @@ login_failed(LoginOp *op, const GError *error)
 		drop_conn(self);
 		if (!wr_state_clear_node_key(self->state, &local))
 			g_warning("%s", local->message);
+	} else {
+		/* signed in before and still: the stream stopped for the sign-in resumes */
+		start_if_wanted(self);
 	}
 	if (op->inv != NULL)
 		return_control_error(op->inv, error);
@@ -935,111 +938,24 @@ add_action(GPtrArray *actions, const char *action)
 	g_ptr_array_add(actions, (gpointer) action);
 }
 
-/* every key checked into a copy of the prefs; FALSE with the error naming the key */
-static WrPrefs *
-parse_prefs_dict(WrDaemon *self, GVariant *dict, GPtrArray *actions, GError **error)
+/* the polkit action of each SetPrefs key (the XML's table); NULL for a key it does not know */
+static const char *
+pref_action(const char *key)
 {
-	g_autoptr(WrPrefs) prefs = wr_prefs_copy(wr_state_get_prefs(self->state));
-	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
-	GVariantIter iter;
-	const char *key;
-	GVariant *value;
+	static const struct {
+		const char *key, *action;
+	} table[] = {
+		{"exit-node-allow-lan", ACTION_EXIT_NODE},
+		{"accept-routes", ACTION_CONNECT},
+		{"hostname", ACTION_CONNECT},
+		{"advertise-routes", ACTION_ADVERTISE_ROUTES},
+		{"advertise-exit-node", ACTION_ADVERTISE_EXIT_NODE},
+	};
 
-	g_variant_iter_init(&iter, dict);
-	while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
-		const char *want = NULL;
-		gboolean *flag = NULL;
-
-		if (!g_hash_table_add(seen, (gpointer) key)) {
-			g_set_error(error, WR_DBUS_ERROR, WR_DBUS_ERROR_INVALID_ARGUMENT,
-				    "prefs: key \"%s\" given twice", key);
-			return NULL;
-		}
-		if (g_strcmp0(key, "exit-node-allow-lan") == 0) {
-			want = "b";
-			flag = &prefs->exit_node_allow_lan;
-			add_action(actions, ACTION_EXIT_NODE);
-		} else if (g_strcmp0(key, "accept-routes") == 0) {
-			want = "b";
-			flag = &prefs->accept_routes;
-			add_action(actions, ACTION_CONNECT);
-		} else if (g_strcmp0(key, "advertise-exit-node") == 0) {
-			want = "b";
-			flag = &prefs->advertise_exit_node;
-			add_action(actions, ACTION_ADVERTISE_EXIT_NODE);
-		} else if (g_strcmp0(key, "hostname") == 0) {
-			want = "s";
-			add_action(actions, ACTION_CONNECT);
-		} else if (g_strcmp0(key, "advertise-routes") == 0) {
-			want = "as";
-			add_action(actions, ACTION_ADVERTISE_ROUTES);
-		} else {
-			g_autofree char *shown = g_strescape(key, NULL);
-
-			g_set_error(error, WR_DBUS_ERROR, WR_DBUS_ERROR_INVALID_ARGUMENT,
-				    "prefs: unknown key \"%.64s\"", shown);
-			return NULL;
-		}
-		if (!g_variant_is_of_type(value, G_VARIANT_TYPE(want))) {
-			g_set_error(error, WR_DBUS_ERROR, WR_DBUS_ERROR_INVALID_ARGUMENT,
-				    "prefs: %s: must be of type %s, not %s", key, want,
-				    g_variant_get_type_string(value));
-			return NULL;
-		}
-		if (flag != NULL) {
-			*flag = g_variant_get_boolean(value);
-		} else if (g_strcmp0(key, "hostname") == 0) {
-			g_autoptr(GError) local = NULL;
-			const char *h = g_variant_get_string(value, NULL);
-
-			if (!wr_prefs_check_hostname(h, &local)) {
-				g_set_error(error, WR_DBUS_ERROR, WR_DBUS_ERROR_INVALID_ARGUMENT,
-					    "prefs: hostname: %s", local->message);
-				return NULL;
-			}
-			g_free(prefs->hostname);
-			prefs->hostname = g_strdup(h);
-		} else {
-			g_autoptr(GPtrArray) routes = g_ptr_array_new_with_free_func(g_free);
-			g_autofree const char **in = g_variant_get_strv(value, NULL);
-
-			for (guint i = 0; in[i] != NULL; i++) {
-				g_autoptr(GError) local = NULL;
-				char *norm = NULL;
-
-				if (i >= WR_PREFS_MAX_ROUTES) {
-					g_set_error(error, WR_DBUS_ERROR,
-						    WR_DBUS_ERROR_INVALID_ARGUMENT,
-						    "prefs: advertise-routes: more than %u routes",
-						    WR_PREFS_MAX_ROUTES);
-					return NULL;
-				}
-				if (!wr_prefs_check_route(in[i], &norm, &local)) {
-					g_set_error(error, WR_DBUS_ERROR,
-						    WR_DBUS_ERROR_INVALID_ARGUMENT,
-						    "prefs: advertise-routes[%u]: %s", i,
-						    local->message);
-					return NULL;
-				}
-				for (guint j = 0; j < routes->len; j++) {
-					if (g_strcmp0(routes->pdata[j], norm) == 0) {
-						g_set_error(error, WR_DBUS_ERROR,
-							    WR_DBUS_ERROR_INVALID_ARGUMENT,
-							    "prefs: advertise-routes[%u]: %s given "
-							    "twice",
-							    i, norm);
-						g_free(norm);
-						return NULL;
-					}
-				}
-				g_ptr_array_add(routes, norm);
-			}
-			g_ptr_array_add(routes, NULL);
-			g_strfreev(prefs->advertise_routes);
-			prefs->advertise_routes = (char **) g_ptr_array_steal(routes, NULL);
-		}
-	}
-	return g_steal_pointer(&prefs);
+	for (gsize i = 0; i < G_N_ELEMENTS(table); i++)
+		if (g_strcmp0(table[i].key, key) == 0)
+			return table[i].action;
+	return NULL;
 }
 
 static gboolean
@@ -1049,11 +965,21 @@ handle_set_prefs_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, GVariant 
 	WrDaemon *self = user_data;
 	g_autoptr(GPtrArray) actions = g_ptr_array_new();
 	g_autoptr(GError) error = NULL;
-	WrPrefs *prefs = parse_prefs_dict(self, dict, actions, &error);
+	WrPrefs *prefs = wr_prefs_apply_dict(wr_state_get_prefs(self->state), dict, &error);
+	GVariantIter iter;
+	const char *key;
 
 	if (prefs == NULL) {
-		g_dbus_method_invocation_return_gerror(inv, error);
+		return_error(inv, WR_DBUS_ERROR_INVALID_ARGUMENT, "prefs: %s", error->message);
 		return TRUE;
+	}
+	/* every key is known now (wr_prefs_apply_dict refuses the others) */
+	g_variant_iter_init(&iter, dict);
+	while (g_variant_iter_next(&iter, "{&sv}", &key, NULL)) {
+		const char *action = pref_action(key);
+
+		g_assert(action != NULL);
+		add_action(actions, action);
 	}
 	authorize(self, inv, actions, do_set_prefs, prefs, (GDestroyNotify) wr_prefs_free);
 	return TRUE;

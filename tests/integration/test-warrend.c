@@ -349,6 +349,7 @@ test_lifecycle(void)
 	JsonArray *jpeers;
 	gboolean found = FALSE;
 
+	(void) wr_dbus_error_quark();
 	ctl_init(&c, NULL);
 	ctl_start(&c);
 	key = make_key(&c);
@@ -358,6 +359,23 @@ test_lifecycle(void)
 	g_assert_cmpstr(wr_dbus_engine1_get_state(f.engine), ==, "NeedsLogin");
 	g_assert_cmpstr(wr_dbus_engine1_get_control_url(f.engine), ==, "");
 	g_assert_cmpint(cli(&f, NULL, NULL, "status", NULL), ==, 4);
+
+	/* a key control does not know: refused (ControlError, exit 1), no node key kept */
+	g_assert_cmpint(cli(&f, NULL, NULL, "up", "--login-server", c.url, "--auth-key",
+			    "no-such-key", "--timeout", "30", NULL),
+			==, 1);
+	g_assert_cmpstr(wr_dbus_engine1_get_state(f.engine), ==, "NeedsLogin");
+	g_assert_null(read_state_file(&f, "node.key"));
+	{
+		g_autoptr(GVariant) ret = g_dbus_connection_call_sync(
+			f.conn, BUS_NAME, OBJ_PATH, IFACE_NAME, "LoginWithAuthKey",
+			g_variant_new("(s)", "no-such-key"), NULL, G_DBUS_CALL_FLAGS_NONE, 10000,
+			NULL, &error);
+
+		g_assert_null(ret);
+		g_assert_error(error, WR_DBUS_ERROR, WR_DBUS_ERROR_CONTROL_ERROR);
+		g_clear_error(&error);
+	}
 
 	/* up with an auth key: signed in, Running */
 	g_assert_cmpint(cli(&f, NULL, NULL, "up", "--login-server", c.url, "--auth-key", key,
