@@ -544,6 +544,12 @@ test_bad_arguments(void)
 	g_assert_cmpstr(wr_dbus_engine1_get_control_url(f.engine), ==, "http://127.0.0.1:9");
 	prefs = read_state_file(&f, "prefs.conf");
 	g_assert_nonnull(prefs);
+	{
+		g_autofree char *log = daemon_log(&f);
+
+		/* on a private bus polkit is skipped, and the log says so */
+		g_assert_nonnull(strstr(log, "polkit is not asked"));
+	}
 
 	expect_invalid(&f, "SetControlURL", g_variant_new("(s)", "ftp://x"), "url");
 	expect_invalid(&f, "SetControlURL", g_variant_new("(s)", "https://h/?q=1"), "url");
