@@ -606,3 +606,121 @@ wr_prefs_to_data(const WrPrefs *prefs, gsize *out_len)
 		NULL);
 	return g_key_file_to_data(kf, out_len, NULL);
 }
+
+static gboolean
+dict_error(GError **error, WrPrefsError code, const char *format, ...) G_GNUC_PRINTF(3, 4);
+
+static gboolean
+dict_error(GError **error, WrPrefsError code, const char *format, ...)
+{
+	va_list ap;
+	g_autofree char *msg = NULL;
+
+	va_start(ap, format);
+	msg = g_strdup_vprintf(format, ap);
+	va_end(ap);
+	g_set_error_literal(error, WR_PREFS_ERROR, code, msg);
+	return FALSE;
+}
+
+static gboolean
+apply_routes(WrPrefs *prefs, GVariant *value, GError **error)
+{
+	g_autoptr(GPtrArray) routes = g_ptr_array_new_with_free_func(g_free);
+	g_autofree const char **in = g_variant_get_strv(value, NULL);
+
+	for (guint i = 0; in[i] != NULL; i++) {
+		g_autoptr(GError) local = NULL;
+		char *norm = NULL;
+
+		if (i >= WR_PREFS_MAX_ROUTES)
+			return dict_error(error, WR_PREFS_ERROR_INVALID,
+					  "advertise-routes: more than %u routes",
+					  WR_PREFS_MAX_ROUTES);
+		if (!wr_prefs_check_route(in[i], &norm, &local))
+			return dict_error(error, WR_PREFS_ERROR_INVALID, "advertise-routes[%u]: %s",
+					  i, local->message);
+		for (guint j = 0; j < routes->len; j++) {
+			if (g_strcmp0(routes->pdata[j], norm) == 0) {
+				dict_error(error, WR_PREFS_ERROR_CONFLICT,
+					   "advertise-routes[%u]: %s given twice", i, norm);
+				g_free(norm);
+				return FALSE;
+			}
+		}
+		g_ptr_array_add(routes, norm);
+	}
+	g_ptr_array_add(routes, NULL);
+	g_strfreev(prefs->advertise_routes);
+	prefs->advertise_routes = (char **) g_ptr_array_steal(routes, NULL);
+	return TRUE;
+}
+
+WrPrefs *
+wr_prefs_apply_dict(const WrPrefs *base, GVariant *dict, GError **error)
+{
+	g_autoptr(WrPrefs) prefs = wr_prefs_copy(base);
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+	GVariantIter iter;
+	const char *key;
+	GVariant *value;
+
+	g_return_val_if_fail(g_variant_is_of_type(dict, G_VARIANT_TYPE_VARDICT), NULL);
+	g_variant_iter_init(&iter, dict);
+	while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
+		const char *want = NULL;
+		gboolean *flag = NULL;
+
+		if (g_strcmp0(key, "exit-node-allow-lan") == 0) {
+			want = "b";
+			flag = &prefs->exit_node_allow_lan;
+		} else if (g_strcmp0(key, "accept-routes") == 0) {
+			want = "b";
+			flag = &prefs->accept_routes;
+		} else if (g_strcmp0(key, "advertise-exit-node") == 0) {
+			want = "b";
+			flag = &prefs->advertise_exit_node;
+		} else if (g_strcmp0(key, "hostname") == 0) {
+			want = "s";
+		} else if (g_strcmp0(key, "advertise-routes") == 0) {
+			want = "as";
+		} else {
+			/* bounded and escaped: the key is the caller's */
+			g_autofree char *shown = g_strescape(key, NULL);
+
+			dict_error(error, WR_PREFS_ERROR_UNKNOWN, "unknown key \"%.64s\"", shown);
+			g_variant_unref(value);
+			return NULL;
+		}
+		if (!g_hash_table_add(seen, (gpointer) key)) {
+			dict_error(error, WR_PREFS_ERROR_CONFLICT, "%s: given twice", key);
+			g_variant_unref(value);
+			return NULL;
+		}
+		if (!g_variant_is_of_type(value, G_VARIANT_TYPE(want))) {
+			dict_error(error, WR_PREFS_ERROR_INVALID, "%s: must be of type %s, not %s",
+				   key, want, g_variant_get_type_string(value));
+			g_variant_unref(value);
+			return NULL;
+		}
+		if (flag != NULL) {
+			*flag = g_variant_get_boolean(value);
+		} else if (g_strcmp0(key, "hostname") == 0) {
+			g_autoptr(GError) local = NULL;
+			const char *h = g_variant_get_string(value, NULL);
+
+			if (!wr_prefs_check_hostname(h, &local)) {
+				dict_error(error, WR_PREFS_ERROR_INVALID, "hostname: %s",
+					   local->message);
+				g_variant_unref(value);
+				return NULL;
+			}
+			g_free(prefs->hostname);
+			prefs->hostname = g_strdup(h);
+		} else if (!apply_routes(prefs, value, error)) {
+			g_variant_unref(value);
+			return NULL;
+		}
+	}
+	return g_steal_pointer(&prefs);
+}

@@ -101,3 +101,13 @@ wr_prefs_check_hostname(const char *hostname, GError **error);
  * is advertise-exit-node); out_normalized (may be NULL) gets its canonical text */
 gboolean
 wr_prefs_check_route(const char *route, char **out_normalized, GError **error);
+
+/*
+ * The SetPrefs dictionary of the D-Bus API (a{sv}: exit-node-allow-lan b, accept-routes b,
+ * hostname s, advertise-routes as, advertise-exit-node b) applied to a copy of base.  Every key
+ * is checked before the copy is returned: an unknown key (UNKNOWN), a key given twice
+ * (CONFLICT), a wrong type or a bad value (INVALID) refuses the whole dictionary with a message
+ * naming the key, and base is never touched.  Keys absent stay as in base.
+ */
+WrPrefs *
+wr_prefs_apply_dict(const WrPrefs *base, GVariant *dict, GError **error);

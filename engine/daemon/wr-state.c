@@ -722,3 +722,16 @@ wr_state_set_netmap(WrState *self, GBytes *json, GError **error)
 	self->netmap = g_bytes_ref(json);
 	return TRUE;
 }
+
+gboolean
+wr_state_clear_netmap(WrState *self, GError **error)
+{
+	g_autofree char *path = state_path(self, WR_STATE_NETMAP);
+
+	if (g_unlink(path) < 0 && errno != ENOENT) {
+		set_io_error(error, errno, "cannot remove", path);
+		return FALSE;
+	}
+	g_clear_pointer(&self->netmap, g_bytes_unref);
+	return fsync_dir(self, error);
+}

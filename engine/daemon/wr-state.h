@@ -132,3 +132,7 @@ wr_state_get_netmap(const WrState *self);
 /* saves a network map (a JSON object, at most WR_STATE_NETMAP_MAX bytes) atomically */
 gboolean
 wr_state_set_netmap(WrState *self, GBytes *json, GError **error);
+
+/* forgets the saved network map (logout, another control server): its file is removed */
+gboolean
+wr_state_clear_netmap(WrState *self, GError **error);

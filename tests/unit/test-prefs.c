@@ -247,6 +247,82 @@ test_prefs_routes_limit(void)
 			ORIGIN ":2: [prefs] advertise-routes: more than 256 routes");
 }
 
+/* the SetPrefs dictionary: applied to a copy, or refused whole naming the key */
+static void
+test_prefs_dict(void)
+{
+	static const struct {
+		const char *text; /* a{sv} in GVariant text form */
+		int code;	  /* -1: accepted */
+		const char *message;
+	} cases[] = {
+		{"@a{sv} {}", -1, NULL},
+		{"{'hostname': <'laptop'>, 'accept-routes': <true>}", -1, NULL},
+		{"{'advertise-routes': <['192.0.2.0/24', '2001:db8::/48']>, "
+		 "'advertise-exit-node': <true>, 'exit-node-allow-lan': <true>}",
+		 -1, NULL},
+		{"{'no-such': <true>}", WR_PREFS_ERROR_UNKNOWN, "unknown key \"no-such\""},
+		{"{'hostname': <'ok'>, 'bogus\\n': <1>}", WR_PREFS_ERROR_UNKNOWN,
+		 "unknown key \"bogus\\n\""},
+		{"{'accept-routes': <'yes'>}", WR_PREFS_ERROR_INVALID,
+		 "accept-routes: must be of type b, not s"},
+		{"{'hostname': <'-bad'>}", WR_PREFS_ERROR_INVALID, "hostname: "},
+		{"{'advertise-routes': <['192.0.2.1/24']>}", WR_PREFS_ERROR_INVALID,
+		 "advertise-routes[0]: "},
+		{"{'advertise-routes': <['0.0.0.0/0']>}", WR_PREFS_ERROR_INVALID,
+		 "advertise-routes[0]: "},
+		{"{'advertise-routes': <['192.0.2.0/24', '192.0.2.0/24']>}",
+		 WR_PREFS_ERROR_CONFLICT, "advertise-routes[1]: 192.0.2.0/24 given twice"},
+		{"{'hostname': <'a'>, 'hostname': <'b'>}", WR_PREFS_ERROR_CONFLICT,
+		 "hostname: given twice"},
+	};
+	g_autoptr(WrPrefs) base = wr_prefs_new();
+
+	g_free(base->hostname);
+	base->hostname = g_strdup("before");
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GVariant) dict =
+			g_variant_parse(G_VARIANT_TYPE_VARDICT, cases[i].text, NULL, NULL, &error);
+		g_autoptr(WrPrefs) got = NULL;
+
+		g_assert_no_error(error);
+		got = wr_prefs_apply_dict(base, dict, &error);
+		g_test_message("%s -> %s", cases[i].text, error != NULL ? error->message : "ok");
+		if (cases[i].code < 0) {
+			g_assert_no_error(error);
+			g_assert_nonnull(got);
+			continue;
+		}
+		g_assert_null(got);
+		g_assert_error(error, WR_PREFS_ERROR, cases[i].code);
+		g_assert_true(g_str_has_prefix(error->message, cases[i].message));
+	}
+	g_assert_cmpstr(base->hostname, ==, "before");
+
+	/* values land where they belong, absent keys stay */
+	{
+		g_autoptr(GVariant) dict = g_variant_parse(
+			G_VARIANT_TYPE_VARDICT,
+			"{'hostname': <'laptop'>, 'advertise-routes': <['192.0.2.0/24', "
+			"'2001:DB8::/48']>, 'exit-node-allow-lan': <true>}",
+			NULL, NULL, NULL);
+		g_autoptr(WrPrefs) got = wr_prefs_apply_dict(base, dict, NULL);
+		g_autofree char *text = NULL;
+		g_autoptr(WrPrefs) back = NULL;
+
+		g_assert_nonnull(got);
+		g_assert_cmpstr(got->hostname, ==, "laptop");
+		g_assert_true(got->exit_node_allow_lan);
+		g_assert_false(got->accept_routes);
+		g_assert_cmpuint(g_strv_length(got->advertise_routes), ==, 2);
+		g_assert_cmpstr(got->advertise_routes[1], ==, "2001:db8::/48");
+		text = wr_prefs_to_data(got, NULL);
+		back = wr_prefs_parse(text, strlen(text), "x", NULL);
+		g_assert_true(wr_prefs_equal(got, back));
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -257,5 +333,6 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/prefs/refused", test_prefs_refused);
 	g_test_add_func("/warren/prefs/nul-and-size", test_prefs_nul_and_size);
 	g_test_add_func("/warren/prefs/routes-limit", test_prefs_routes_limit);
+	g_test_add_func("/warren/prefs/dict", test_prefs_dict);
 	return g_test_run();
 }

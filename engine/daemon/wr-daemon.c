@@ -1,0 +1,1183 @@
+/*
+ * Copyright 2026 The Warren Authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * warrend's control plane: the D-Bus object joined to the state directory and the control
+ * client.  See wr-daemon.h for the contract and docs/warrend.md for what is still missing.
+ */
+#define G_LOG_DOMAIN "warrend"
+
+#include "config.h"
+
+#include <string.h>
+
+#include <polkit/polkit.h>
+
+#include "wr-control-conn.h"
+#include "wr-crypto.h"
+#include "wr-daemon.h"
+#include "wr-dbus-engine.h"
+#include "wr-dbus-error.h"
+#include "wr-key.h"
+
+#define OBJECT_PATH  "/io/github/warrenvpn/Engine1"
+#define AUTH_KEY_MAX 1024
+
+#define ACTION_CONNECT		   "io.github.warrenvpn.connect"
+#define ACTION_DISCONNECT	   "io.github.warrenvpn.disconnect"
+#define ACTION_EXIT_NODE	   "io.github.warrenvpn.exit-node"
+#define ACTION_SET_CONTROL_SERVER  "io.github.warrenvpn.set-control-server"
+#define ACTION_ADVERTISE_ROUTES	   "io.github.warrenvpn.advertise-routes"
+#define ACTION_ADVERTISE_EXIT_NODE "io.github.warrenvpn.advertise-exit-node"
+
+#define NOT_IMPLEMENTED "not implemented yet in this build: warrend has no data plane yet"
+
+struct _WrDaemon {
+	WrState *state;
+	GDBusConnection *bus;
+	WrDbusEngine1 *skeleton;
+	gboolean use_polkit;
+	PolkitAuthority *authority; /* NULL without polkit, or when it cannot be reached */
+	GCancellable *cancel;	    /* every operation of this daemon; cancelled at free */
+	WrControlConn *conn;	    /* NULL while not signed in or no control server is set */
+	uint8_t disco_public[WR_CRYPTO_KEY_LEN];
+	gboolean login_busy;
+	gboolean key_unregistered; /* the node key was made for the sign-in under way */
+	gboolean needs_machine_auth;
+	char *auth_url;
+	GCancellable *login_cancel; /* the sign-in under way */
+	GPtrArray *problems;	    /* the daemon's own Health sentences */
+};
+
+/* ---- small helpers ---- */
+
+static gboolean
+signed_in(WrDaemon *self)
+{
+	return wr_state_get_node_key_origin(self->state) != WR_STATE_KEY_NONE &&
+	       !self->key_unregistered;
+}
+
+static const char *
+compute_state(WrDaemon *self)
+{
+	const WrPrefs *prefs = wr_state_get_prefs(self->state);
+
+	if (!signed_in(self) || (self->conn != NULL && wr_control_conn_get_state(self->conn) ==
+							       WR_CONTROL_STATE_NEEDS_AUTH))
+		return "NeedsLogin";
+	if (self->needs_machine_auth)
+		return "NeedsMachineAuth";
+	if (!prefs->want_running)
+		return "Stopped";
+	/* no data plane yet: a network map held (received, or restored from the last run) is
+	 * as far as "Running" can go */
+	if (self->conn != NULL && wr_netmap_has_state(wr_control_conn_get_netmap(self->conn)))
+		return "Running";
+	return "Starting";
+}
+
+static void
+add_problem(WrDaemon *self, const char *problem)
+{
+	for (guint i = 0; i < self->problems->len; i++)
+		if (g_strcmp0(self->problems->pdata[i], problem) == 0)
+			return;
+	g_warning("%s", problem);
+	g_ptr_array_add(self->problems, g_strdup(problem));
+}
+
+/* "100.64.0.2" for a full-length prefix, the CIDR otherwise */
+static char *
+format_address(const WrCidr *cidr)
+{
+	char text[WR_CIDR_STRLEN];
+	guint full = cidr->family == AF_INET ? 32 : 128;
+
+	wr_cidr_format(cidr, text);
+	if (cidr->cidr == full) {
+		char *slash = strchr(text, '/');
+
+		if (slash != NULL)
+			*slash = '\0';
+	}
+	return g_strdup(text);
+}
+
+static char *
+dns_name_dotted(const char *name)
+{
+	if (name == NULL || *name == '\0')
+		return g_strdup("");
+	return g_str_has_suffix(name, ".") ? g_strdup(name) : g_strconcat(name, ".", NULL);
+}
+
+/* the peer dictionary of the XML; with self_keys, Self's (keys instead of path and traffic) */
+static GVariant *
+node_to_variant(WrDaemon *self, const WrNetmap *nm, const WrNetmapNode *node, gboolean is_self)
+{
+	GVariantBuilder b;
+	GVariantBuilder addrs;
+	const WrNetmapUser *user = wr_netmap_lookup_user(nm, node->user_id);
+	const WrNetmapNode *me = wr_netmap_get_self(nm);
+	g_autofree char *id = g_strdup_printf("%" G_GINT64_FORMAT, node->id);
+	g_autofree char *dns = dns_name_dotted(node->dns_name);
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_init(&addrs, G_VARIANT_TYPE_STRING_ARRAY);
+	for (guint i = 0; node->addresses != NULL && i < node->addresses->len; i++) {
+		g_autofree char *a = format_address(&g_array_index(node->addresses, WrCidr, i));
+
+		g_variant_builder_add(&addrs, "s", a);
+	}
+	g_variant_builder_add(&b, "{sv}", "id", g_variant_new_string(id));
+	g_variant_builder_add(&b, "{sv}", "name", g_variant_new_string(node->name));
+	g_variant_builder_add(&b, "{sv}", "dns-name", g_variant_new_string(dns));
+	g_variant_builder_add(&b, "{sv}", "addresses", g_variant_builder_end(&addrs));
+	g_variant_builder_add(&b, "{sv}", "user",
+			      g_variant_new_string(user != NULL ? user->login_name : ""));
+	g_variant_builder_add(&b, "{sv}", "os", g_variant_new_string(node->os));
+	g_variant_builder_add(&b, "{sv}", "online", g_variant_new_boolean(node->online));
+	g_variant_builder_add(&b, "{sv}", "derp-region",
+			      g_variant_new_uint32((guint32) MAX(node->derp_region, 0)));
+	if (node->key_expiry != 0 || is_self)
+		g_variant_builder_add(&b, "{sv}", "key-expiry",
+				      g_variant_new_int64(node->key_expiry));
+	if (is_self) {
+		g_autofree char *nk = wr_key_to_text(WR_KEY_KIND_NODE, node->node_key);
+		uint8_t mpub[WR_CRYPTO_KEY_LEN];
+		g_autofree char *mk = NULL;
+
+		g_variant_builder_add(&b, "{sv}", "node-key", g_variant_new_string(nk));
+		if (wr_x25519_public(mpub, wr_state_get_machine_key(self->state))) {
+			mk = wr_key_to_text(WR_KEY_KIND_MACHINE, mpub);
+			g_variant_builder_add(&b, "{sv}", "machine-key", g_variant_new_string(mk));
+		}
+		return g_variant_builder_end(&b);
+	}
+	g_variant_builder_add(&b, "{sv}", "last-seen", g_variant_new_int64(node->last_seen));
+	g_variant_builder_add(&b, "{sv}", "exit-node-option",
+			      g_variant_new_boolean(node->exit_node_option));
+	/* no data plane yet: nothing flows, so every path is "idle", no endpoint is in use and
+	 * the counters stay 0; the path state (engine/magicsock) fills these in later */
+	g_variant_builder_add(&b, "{sv}", "path", g_variant_new_string("idle"));
+	g_variant_builder_add(&b, "{sv}", "endpoint", g_variant_new_string(""));
+	g_variant_builder_add(&b, "{sv}", "rx-bytes", g_variant_new_uint64(0));
+	g_variant_builder_add(&b, "{sv}", "tx-bytes", g_variant_new_uint64(0));
+	g_variant_builder_add(&b, "{sv}", "last-handshake", g_variant_new_int64(0));
+	if (me != NULL)
+		g_variant_builder_add(
+			&b, "{sv}", "is-self-user",
+			g_variant_new_boolean(me->user_id != 0 && me->user_id == node->user_id));
+	return g_variant_builder_end(&b);
+}
+
+static void
+update_all(WrDaemon *self)
+{
+	const WrPrefs *prefs = wr_state_get_prefs(self->state);
+	g_autoptr(GPtrArray) health = g_ptr_array_new_with_free_func(g_free);
+	const char *const *problems = wr_state_get_problems(self->state);
+	WrNetmap *nm = self->conn != NULL ? wr_control_conn_get_netmap(self->conn) : NULL;
+	const WrNetmapNode *me = nm != NULL ? wr_netmap_get_self(nm) : NULL;
+	GVariant *self_dict;
+
+	for (guint i = 0; problems[i] != NULL; i++)
+		g_ptr_array_add(health, g_strdup(problems[i]));
+	for (guint i = 0; i < self->problems->len; i++)
+		g_ptr_array_add(health, g_strdup(self->problems->pdata[i]));
+	if (self->conn != NULL) {
+		char *h = wr_control_conn_dup_health(self->conn);
+
+		if (h != NULL)
+			g_ptr_array_add(health, h);
+	}
+	g_ptr_array_add(health, NULL);
+
+	if (me != NULL)
+		self_dict = node_to_variant(self, nm, me, TRUE);
+	else
+		self_dict = g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0);
+
+	wr_dbus_engine1_set_state(self->skeleton, compute_state(self));
+	wr_dbus_engine1_set_auth_url(self->skeleton, self->auth_url != NULL ? self->auth_url : "");
+	wr_dbus_engine1_set_control_url(self->skeleton, prefs->control_url);
+	wr_dbus_engine1_set_self(self->skeleton, self_dict);
+	/* SetExitNode needs the data plane (routes, policy rules): no exit node is in use */
+	wr_dbus_engine1_set_exit_node(self->skeleton, "");
+	wr_dbus_engine1_set_exit_node_allow_lan(self->skeleton, prefs->exit_node_allow_lan);
+	wr_dbus_engine1_set_health(self->skeleton, (const char *const *) health->pdata);
+}
+
+static void
+return_error(GDBusMethodInvocation *inv, WrDbusError code, const char *format, ...)
+	G_GNUC_PRINTF(3, 4);
+
+static void
+return_error(GDBusMethodInvocation *inv, WrDbusError code, const char *format, ...)
+{
+	va_list ap;
+	g_autofree char *msg = NULL;
+
+	va_start(ap, format);
+	msg = g_strdup_vprintf(format, ap);
+	va_end(ap);
+	g_dbus_method_invocation_return_error_literal(inv, WR_DBUS_ERROR, code, msg);
+}
+
+/* a control client's error as the D-Bus error the XML names */
+static void
+return_control_error(GDBusMethodInvocation *inv, const GError *error)
+{
+	WrDbusError code = WR_DBUS_ERROR_FAILED;
+
+	if (g_error_matches(error, WR_CONTROL_CONN_ERROR, WR_CONTROL_CONN_ERROR_REFUSED) ||
+	    error->domain == WR_CONTROL_CONN_HTTP_ERROR)
+		code = WR_DBUS_ERROR_CONTROL_ERROR;
+	else if (g_error_matches(error, WR_CONTROL_CONN_ERROR, WR_CONTROL_CONN_ERROR_BUSY))
+		code = WR_DBUS_ERROR_BUSY;
+	else if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+		code = WR_DBUS_ERROR_TIMEOUT;
+	return_error(inv, code, "%s", error->message);
+}
+
+/* ---- the control client ---- */
+
+static JsonObject *
+make_hostinfo(const WrPrefs *prefs)
+{
+	JsonObject *o = json_object_new();
+	JsonArray *routes = json_array_new();
+
+	json_object_set_string_member(
+		o, "hostname", *prefs->hostname != '\0' ? prefs->hostname : g_get_host_name());
+	json_object_set_string_member(o, "os", "linux");
+	json_object_set_string_member(o, "os_version", "");
+	json_object_set_string_member(o, "app_version", PACKAGE_VERSION);
+	for (guint i = 0; prefs->advertise_routes[i] != NULL; i++)
+		json_array_add_string_element(routes, prefs->advertise_routes[i]);
+	if (prefs->advertise_exit_node) {
+		json_array_add_string_element(routes, "0.0.0.0/0");
+		json_array_add_string_element(routes, "::/0");
+	}
+	json_object_set_array_member(o, "routable_ips", routes);
+	json_object_set_array_member(o, "request_tags", json_array_new());
+	return o;
+}
+
+static void
+emit_peer_event(WrDaemon *self, const char *kind, const WrNetmap *nm, const WrNetmapNode *node)
+{
+	if (node == NULL)
+		return;
+	wr_dbus_engine1_emit_peer_event(self->skeleton, kind,
+					node_to_variant(self, nm, node, FALSE));
+}
+
+static void
+netmap_changed_cb(WrControlConn *conn, const WrNetmapChanges *changes, gpointer user_data)
+{
+	WrDaemon *self = user_data;
+	WrNetmap *nm = wr_control_conn_get_netmap(conn);
+	g_autoptr(GBytes) json = wr_netmap_to_json(nm);
+	g_autoptr(GError) error = NULL;
+
+	/* saved for a fast cold start: the next start has peers before control answers */
+	if (json != NULL && !wr_state_set_netmap(self->state, json, &error)) {
+		g_autofree char *p =
+			g_strdup_printf("cannot save the network map: %s", error->message);
+
+		add_problem(self, p);
+	}
+	for (guint i = 0; i < changes->added->len; i++)
+		emit_peer_event(
+			self, "added", nm,
+			wr_netmap_lookup_peer(nm, g_array_index(changes->added, gint64, i)));
+	for (guint i = 0; i < changes->removed->len; i++)
+		emit_peer_event(self, "removed", nm, changes->removed->pdata[i]);
+	for (guint i = 0; i < changes->online->len; i++)
+		emit_peer_event(
+			self, "online", nm,
+			wr_netmap_lookup_peer(nm, g_array_index(changes->online, gint64, i)));
+	for (guint i = 0; i < changes->offline->len; i++)
+		emit_peer_event(
+			self, "offline", nm,
+			wr_netmap_lookup_peer(nm, g_array_index(changes->offline, gint64, i)));
+	update_all(self);
+}
+
+static void
+conn_state_cb(GObject *conn, GParamSpec *pspec, gpointer user_data)
+{
+	WrDaemon *self = user_data;
+
+	g_message("control: %s", wr_control_state_to_string(wr_control_conn_get_state(self->conn)));
+	update_all(self);
+}
+
+static void
+drop_conn(WrDaemon *self)
+{
+	if (self->conn == NULL)
+		return;
+	g_signal_handlers_disconnect_by_data(self->conn, self);
+	wr_control_conn_stop(self->conn);
+	g_clear_object(&self->conn);
+}
+
+/* a control client for the control URL and the keys, the saved map restored into it */
+static gboolean
+ensure_conn(WrDaemon *self, GError **error)
+{
+	const WrPrefs *prefs = wr_state_get_prefs(self->state);
+	g_autoptr(JsonObject) hostinfo = NULL;
+	GBytes *saved;
+
+	if (self->conn != NULL)
+		return TRUE;
+	if (*prefs->control_url == '\0') {
+		g_set_error_literal(error, WR_DBUS_ERROR, WR_DBUS_ERROR_FAILED,
+				    "no control server is set: call SetControlURL first");
+		return FALSE;
+	}
+	if (wr_state_get_node_key_origin(self->state) == WR_STATE_KEY_NONE) {
+		g_set_error_literal(error, WR_DBUS_ERROR, WR_DBUS_ERROR_NEEDS_LOGIN,
+				    "not signed in");
+		return FALSE;
+	}
+	self->conn =
+		wr_control_conn_new(prefs->control_url, wr_state_get_machine_key(self->state),
+				    wr_state_get_node_key(self->state), self->disco_public, error);
+	if (self->conn == NULL)
+		return FALSE;
+	hostinfo = make_hostinfo(prefs);
+	wr_control_conn_set_hostinfo(self->conn, hostinfo);
+	saved = wr_state_get_netmap(self->state);
+	if (saved != NULL) {
+		g_autoptr(GError) local = NULL;
+
+		if (wr_control_conn_restore_netmap(self->conn, saved, &local))
+			g_message("network map of the last run restored");
+		else
+			g_warning("the saved network map was not restored: %s", local->message);
+	}
+	g_signal_connect(self->conn, "netmap-changed", G_CALLBACK(netmap_changed_cb), self);
+	g_signal_connect(self->conn, "notify::state", G_CALLBACK(conn_state_cb), self);
+	return TRUE;
+}
+
+static void
+start_if_wanted(WrDaemon *self)
+{
+	if (self->conn != NULL && wr_state_get_prefs(self->state)->want_running &&
+	    !self->needs_machine_auth && !self->login_busy)
+		wr_control_conn_start(self->conn);
+}
+
+static gboolean
+save_prefs(WrDaemon *self, const WrPrefs *prefs, GDBusMethodInvocation *inv)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (wr_state_set_prefs(self->state, prefs, &error))
+		return TRUE;
+	g_warning("cannot save the preferences: %s", error->message);
+	if (inv != NULL)
+		return_error(inv, WR_DBUS_ERROR_FAILED, "cannot save the preferences: %s",
+			     error->message);
+	return FALSE;
+}
+
+/* forgets the sign-in here (node key, map, client); the control server is told elsewhere */
+static void
+sign_out_locally(WrDaemon *self)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (self->login_cancel != NULL)
+		g_cancellable_cancel(self->login_cancel);
+	g_clear_object(&self->login_cancel);
+	self->login_busy = FALSE;
+	self->key_unregistered = FALSE;
+	drop_conn(self);
+	if (!wr_state_clear_node_key(self->state, &error)) {
+		g_warning("%s", error->message);
+		g_clear_error(&error);
+	}
+	if (!wr_state_clear_netmap(self->state, &error))
+		g_warning("%s", error->message);
+	self->needs_machine_auth = FALSE;
+	g_clear_pointer(&self->auth_url, g_free);
+}
+
+/* ---- polkit ---- */
+
+typedef void (*AuthorizedFunc)(WrDaemon *self, GDBusMethodInvocation *inv, gpointer data);
+
+typedef struct {
+	WrDaemon *daemon;
+	GDBusMethodInvocation *inv;
+	GPtrArray *actions; /* static strings */
+	guint next;
+	AuthorizedFunc func;
+	gpointer data;
+	GDestroyNotify destroy;
+} AuthOp;
+
+static void
+auth_op_free(AuthOp *op)
+{
+	if (op->destroy != NULL && op->data != NULL)
+		op->destroy(op->data);
+	g_ptr_array_unref(op->actions);
+	g_object_unref(op->inv);
+	g_free(op);
+}
+
+static void
+auth_next(AuthOp *op);
+
+static void
+auth_check_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	AuthOp *op = user_data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PolkitAuthorizationResult) result =
+		polkit_authority_check_authorization_finish(POLKIT_AUTHORITY(source), res, &error);
+	const char *action = op->actions->pdata[op->next];
+
+	if (result == NULL) {
+		/* the daemon may be gone when cancelled: touch only the invocation */
+		return_error(op->inv, WR_DBUS_ERROR_NOT_AUTHORIZED,
+			     "cannot ask polkit about %s: %s", action, error->message);
+		auth_op_free(op);
+		return;
+	}
+	if (!polkit_authorization_result_get_is_authorized(result)) {
+		return_error(op->inv, WR_DBUS_ERROR_NOT_AUTHORIZED, "not authorized for %s",
+			     action);
+		auth_op_free(op);
+		return;
+	}
+	op->next++;
+	auth_next(op);
+}
+
+static void
+auth_next(AuthOp *op)
+{
+	WrDaemon *self = op->daemon;
+	GDBusMessage *msg;
+	g_autoptr(PolkitSubject) subject = NULL;
+	PolkitCheckAuthorizationFlags flags = POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE;
+
+	if (op->next >= op->actions->len) {
+		op->func(self, op->inv, op->data);
+		auth_op_free(op);
+		return;
+	}
+	if (self->authority == NULL) {
+		return_error(op->inv, WR_DBUS_ERROR_NOT_AUTHORIZED,
+			     "polkit cannot be reached to authorize %s",
+			     (const char *) op->actions->pdata[op->next]);
+		auth_op_free(op);
+		return;
+	}
+	msg = g_dbus_method_invocation_get_message(op->inv);
+	if (g_dbus_message_get_flags(msg) & G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION)
+		flags |= POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION;
+	/* the caller as the bus knows it, never anything from an argument */
+	subject = polkit_system_bus_name_new(g_dbus_method_invocation_get_sender(op->inv));
+	polkit_authority_check_authorization(self->authority, subject, op->actions->pdata[op->next],
+					     NULL, flags, self->cancel, auth_check_cb, op);
+}
+
+/* runs func once polkit allowed every action (at once without polkit); takes data */
+static void
+authorize(WrDaemon *self, GDBusMethodInvocation *inv, GPtrArray *actions, AuthorizedFunc func,
+	  gpointer data, GDestroyNotify destroy)
+{
+	AuthOp *op = g_new0(AuthOp, 1);
+
+	op->daemon = self;
+	op->inv = g_object_ref(inv);
+	op->actions = g_ptr_array_ref(actions);
+	op->func = func;
+	op->data = data;
+	op->destroy = destroy;
+	if (!self->use_polkit)
+		op->next = actions->len;
+	auth_next(op);
+}
+
+static void
+authorize1(WrDaemon *self, GDBusMethodInvocation *inv, const char *action, AuthorizedFunc func,
+	   gpointer data, GDestroyNotify destroy)
+{
+	g_autoptr(GPtrArray) actions = g_ptr_array_new();
+
+	g_ptr_array_add(actions, (gpointer) action);
+	authorize(self, inv, actions, func, data, destroy);
+}
+
+/* ---- Up, Down ---- */
+
+static void
+do_up(WrDaemon *self, GDBusMethodInvocation *inv, gpointer data)
+{
+	g_autoptr(WrPrefs) prefs = wr_prefs_copy(wr_state_get_prefs(self->state));
+	g_autoptr(GError) error = NULL;
+
+	if (g_strcmp0(compute_state(self), "NeedsLogin") == 0) {
+		return_error(inv, WR_DBUS_ERROR_NEEDS_LOGIN, "not signed in: call Login first");
+		return;
+	}
+	if (!ensure_conn(self, &error)) {
+		g_dbus_method_invocation_return_gerror(inv, error);
+		return;
+	}
+	prefs->want_running = TRUE;
+	if (!save_prefs(self, prefs, inv))
+		return;
+	g_message("up");
+	start_if_wanted(self);
+	update_all(self);
+	wr_dbus_engine1_complete_up(self->skeleton, inv);
+}
+
+static gboolean
+handle_up_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, gpointer user_data)
+{
+	authorize1(user_data, inv, ACTION_CONNECT, do_up, NULL, NULL);
+	return TRUE;
+}
+
+static void
+do_down(WrDaemon *self, GDBusMethodInvocation *inv, gpointer data)
+{
+	g_autoptr(WrPrefs) prefs = wr_prefs_copy(wr_state_get_prefs(self->state));
+
+	prefs->want_running = FALSE;
+	if (!save_prefs(self, prefs, inv))
+		return;
+	g_message("down");
+	if (self->conn != NULL)
+		wr_control_conn_stop(self->conn);
+	update_all(self);
+	wr_dbus_engine1_complete_down(self->skeleton, inv);
+}
+
+static gboolean
+handle_down_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, gpointer user_data)
+{
+	authorize1(user_data, inv, ACTION_DISCONNECT, do_down, NULL, NULL);
+	return TRUE;
+}
+
+/* ---- Login, LoginWithAuthKey ---- */
+
+typedef struct {
+	WrDaemon *daemon;
+	GDBusMethodInvocation *inv; /* NULL for Login, answered at once */
+	gboolean fresh_key;	    /* the node key was made for this sign-in */
+} LoginOp;
+
+static void
+login_op_free(LoginOp *op)
+{
+	g_clear_object(&op->inv);
+	g_free(op);
+}
+
+static void
+login_failed(LoginOp *op, const GError *error)
+{
+	WrDaemon *self = op->daemon;
+
+	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+		/* logout, another control server, or warrend stopping: the daemon may be gone */
+		if (op->inv != NULL)
+			return_error(op->inv, WR_DBUS_ERROR_FAILED, "the sign-in was cancelled");
+		login_op_free(op);
+		return;
+	}
+	g_warning("sign-in failed: %s", error->message);
+	self->login_busy = FALSE;
+	self->key_unregistered = FALSE;
+	g_clear_object(&self->login_cancel);
+	g_clear_pointer(&self->auth_url, g_free);
+	if (op->fresh_key) {
+		g_autoptr(GError) local = NULL;
+
+		/* never registered: do not come back "signed in" with it */
+		drop_conn(self);
+		if (!wr_state_clear_node_key(self->state, &local))
+			g_warning("%s", local->message);
+	} else {
+		/* signed in before and still: the stream stopped for the sign-in resumes */
+		start_if_wanted(self);
+	}
+	if (op->inv != NULL)
+		return_control_error(op->inv, error);
+	update_all(self);
+	login_op_free(op);
+}
+
+static void
+login_done(LoginOp *op, const WrControlRegister *reg)
+{
+	WrDaemon *self = op->daemon;
+
+	if (!reg->machine_authorized && reg->node_key_expired) {
+		g_autoptr(GError) error =
+			g_error_new_literal(WR_CONTROL_CONN_ERROR, WR_CONTROL_CONN_ERROR_REFUSED,
+					    "the control server says the node key has expired");
+
+		op->fresh_key = TRUE; /* useless now: removed, the next sign-in makes another */
+		login_failed(op, error);
+		return;
+	}
+
+	self->login_busy = FALSE;
+	self->key_unregistered = FALSE;
+	g_clear_object(&self->login_cancel);
+	g_clear_pointer(&self->auth_url, g_free);
+	self->needs_machine_auth = !reg->machine_authorized;
+	g_message("signed in as %s%s", reg->login_name != NULL ? reg->login_name : "",
+		  reg->machine_authorized ? "" : ", the machine waits for approval");
+	start_if_wanted(self);
+	update_all(self);
+	if (op->inv != NULL)
+		g_dbus_method_invocation_return_value(op->inv, NULL);
+	login_op_free(op);
+}
+
+static void
+wait_login_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	LoginOp *op = user_data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(WrControlRegister) reg =
+		wr_control_conn_wait_login_finish(WR_CONTROL_CONN(source), res, &error);
+
+	if (reg == NULL)
+		login_failed(op, error);
+	else
+		login_done(op, reg);
+}
+
+static void
+register_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	LoginOp *op = user_data;
+	WrDaemon *self;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(WrControlRegister) reg =
+		wr_control_conn_register_finish(WR_CONTROL_CONN(source), res, &error);
+
+	if (reg == NULL) {
+		login_failed(op, error);
+		return;
+	}
+	self = op->daemon;
+	if (reg->auth_url != NULL && *reg->auth_url != '\0') {
+		/* interactive: the user opens AuthURL; the follow-up waits for the browser */
+		g_free(self->auth_url);
+		self->auth_url = g_strdup(reg->auth_url);
+		g_message("sign-in waits for the browser");
+		update_all(self);
+		wr_control_conn_wait_login_async(self->conn, reg->auth_url, self->login_cancel,
+						 wait_login_cb, op);
+		return;
+	}
+	login_done(op, reg);
+}
+
+static void
+begin_login(WrDaemon *self, GDBusMethodInvocation *inv, const char *auth_key)
+{
+	LoginOp *op;
+	g_autoptr(GError) error = NULL;
+	gboolean fresh = FALSE;
+
+	if (self->login_busy) {
+		return_error(inv, WR_DBUS_ERROR_BUSY,
+			     self->auth_url != NULL ? "a sign-in is already waiting: open AuthURL"
+						    : "a sign-in is already under way");
+		return;
+	}
+	if (*wr_state_get_prefs(self->state)->control_url == '\0') {
+		return_error(inv, WR_DBUS_ERROR_FAILED,
+			     "no control server is set: call SetControlURL first");
+		return;
+	}
+	/* a node key control refuses (expired, or forgotten by the server) is not signed in
+	 * again: a new one is registered in its place */
+	if (!signed_in(self) || (self->conn != NULL && wr_control_conn_get_state(self->conn) ==
+							       WR_CONTROL_STATE_NEEDS_AUTH)) {
+		drop_conn(self);
+		if (!wr_state_new_node_key(self->state, &error)) {
+			return_error(inv, WR_DBUS_ERROR_FAILED, "%s", error->message);
+			return;
+		}
+		fresh = TRUE;
+		self->key_unregistered = TRUE;
+	}
+	if (!ensure_conn(self, &error)) {
+		if (fresh) {
+			g_autoptr(GError) local = NULL;
+
+			if (!wr_state_clear_node_key(self->state, &local))
+				g_warning("%s", local->message);
+			self->key_unregistered = FALSE;
+		}
+		return_error(inv, WR_DBUS_ERROR_FAILED, "%s", error->message);
+		return;
+	}
+	op = g_new0(LoginOp, 1);
+	op->daemon = self;
+	op->fresh_key = fresh;
+	self->login_busy = TRUE;
+	self->login_cancel = g_cancellable_new();
+	/* the conn may hold a stream of the old registration: stopped, restarted when done */
+	wr_control_conn_stop(self->conn);
+	if (auth_key != NULL) {
+		op->inv = g_object_ref(inv);
+	} else {
+		/* Login returns at once; AuthURL and State follow */
+		g_dbus_method_invocation_return_value(inv, NULL);
+	}
+	g_message("signing in to %s%s", wr_state_get_prefs(self->state)->control_url,
+		  auth_key != NULL ? " with an auth key" : "");
+	wr_control_conn_register_async(self->conn, auth_key, self->login_cancel, register_cb, op);
+}
+
+static void
+do_login(WrDaemon *self, GDBusMethodInvocation *inv, gpointer data)
+{
+	begin_login(self, inv, data);
+}
+
+static gboolean
+handle_login_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, gpointer user_data)
+{
+	authorize1(user_data, inv, ACTION_CONNECT, do_login, NULL, NULL);
+	return TRUE;
+}
+
+static gboolean
+handle_login_with_auth_key_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv,
+			      const char *auth_key, gpointer user_data)
+{
+	gsize len = strlen(auth_key);
+
+	if (len == 0 || len > AUTH_KEY_MAX) {
+		return_error(inv, WR_DBUS_ERROR_INVALID_ARGUMENT, "auth_key: must be 1 to %u bytes",
+			     AUTH_KEY_MAX);
+		return TRUE;
+	}
+	for (gsize i = 0; i < len; i++) {
+		if (auth_key[i] < 0x21 || auth_key[i] > 0x7e) {
+			/* the key itself is never echoed */
+			return_error(inv, WR_DBUS_ERROR_INVALID_ARGUMENT,
+				     "auth_key: not printable ASCII (byte %" G_GSIZE_FORMAT ")",
+				     i + 1);
+			return TRUE;
+		}
+	}
+	authorize1(user_data, inv, ACTION_CONNECT, do_login, g_strdup(auth_key), g_free);
+	return TRUE;
+}
+
+/* ---- Logout ---- */
+
+typedef struct {
+	WrDaemon *daemon;
+	GDBusMethodInvocation *inv;
+} LogoutOp;
+
+static void
+logout_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	LogoutOp *op = user_data;
+	g_autoptr(GError) error = NULL;
+	gboolean ok = wr_control_conn_logout_finish(WR_CONTROL_CONN(source), res, &error);
+
+	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+		return_error(op->inv, WR_DBUS_ERROR_FAILED, "warrend is stopping");
+	} else {
+		WrDaemon *self = op->daemon;
+
+		sign_out_locally(self);
+		update_all(self);
+		if (ok) {
+			g_message("signed out");
+			g_dbus_method_invocation_return_value(op->inv, NULL);
+		} else {
+			g_warning("signed out here; the control server was not told: %s",
+				  error->message);
+			return_error(op->inv, WR_DBUS_ERROR_TIMEOUT,
+				     "signed out here, but the control server was not told: %s",
+				     error->message);
+		}
+	}
+	g_object_unref(op->inv);
+	g_free(op);
+}
+
+static void
+do_logout(WrDaemon *self, GDBusMethodInvocation *inv, gpointer data)
+{
+	LogoutOp *op;
+
+	if (self->login_cancel != NULL)
+		g_cancellable_cancel(self->login_cancel);
+	self->login_busy = FALSE;
+	g_clear_object(&self->login_cancel);
+	if (self->conn == NULL || !signed_in(self)) {
+		sign_out_locally(self);
+		update_all(self);
+		g_dbus_method_invocation_return_value(inv, NULL);
+		return;
+	}
+	op = g_new0(LogoutOp, 1);
+	op->daemon = self;
+	op->inv = g_object_ref(inv);
+	wr_control_conn_logout_async(self->conn, self->cancel, logout_cb, op);
+}
+
+static gboolean
+handle_logout_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, gpointer user_data)
+{
+	authorize1(user_data, inv, ACTION_DISCONNECT, do_logout, NULL, NULL);
+	return TRUE;
+}
+
+/* ---- SetControlURL ---- */
+
+static void
+old_logout_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!wr_control_conn_logout_finish(WR_CONTROL_CONN(source), res, &error))
+		g_warning("the old control server was not told of the sign-out: %s",
+			  error->message);
+}
+
+static void
+do_set_control_url(WrDaemon *self, GDBusMethodInvocation *inv, gpointer data)
+{
+	const char *url = data;
+	g_autoptr(WrPrefs) prefs = wr_prefs_copy(wr_state_get_prefs(self->state));
+
+	if (g_strcmp0(url, prefs->control_url) == 0) {
+		wr_dbus_engine1_complete_set_control_url(self->skeleton, inv);
+		return;
+	}
+	g_free(prefs->control_url);
+	prefs->control_url = g_strdup(url);
+	if (!save_prefs(self, prefs, inv))
+		return;
+	if (self->conn != NULL && signed_in(self)) {
+		/* sign out of the old server first; it is told in the background (the client
+		 * keeps itself alive until the request finished) */
+		wr_control_conn_stop(self->conn);
+		wr_control_conn_logout_async(self->conn, NULL, old_logout_cb, NULL);
+	}
+	sign_out_locally(self);
+	g_message("control server: %s", url);
+	update_all(self);
+	wr_dbus_engine1_complete_set_control_url(self->skeleton, inv);
+}
+
+static gboolean
+handle_set_control_url_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, const char *url,
+			  gpointer user_data)
+{
+	g_autoptr(GError) error = NULL;
+	char *normalized = NULL;
+
+	if (*url == '\0') {
+		return_error(inv, WR_DBUS_ERROR_INVALID_ARGUMENT, "url: must not be empty");
+		return TRUE;
+	}
+	if (!wr_prefs_check_control_url(url, &normalized, &error)) {
+		return_error(inv, WR_DBUS_ERROR_INVALID_ARGUMENT, "url: %s", error->message);
+		return TRUE;
+	}
+	authorize1(user_data, inv, ACTION_SET_CONTROL_SERVER, do_set_control_url, normalized,
+		   g_free);
+	return TRUE;
+}
+
+/* ---- SetPrefs ---- */
+
+static void
+do_set_prefs(WrDaemon *self, GDBusMethodInvocation *inv, gpointer data)
+{
+	const WrPrefs *prefs = data;
+	g_autoptr(JsonObject) hostinfo = NULL;
+
+	if (!save_prefs(self, prefs, inv))
+		return;
+	if (self->conn != NULL) {
+		hostinfo = make_hostinfo(wr_state_get_prefs(self->state));
+		wr_control_conn_set_hostinfo(self->conn, hostinfo);
+	}
+	update_all(self);
+	wr_dbus_engine1_complete_set_prefs(self->skeleton, inv);
+}
+
+static void
+add_action(GPtrArray *actions, const char *action)
+{
+	for (guint i = 0; i < actions->len; i++)
+		if (g_strcmp0(actions->pdata[i], action) == 0)
+			return;
+	g_ptr_array_add(actions, (gpointer) action);
+}
+
+/* the polkit action of each SetPrefs key (the XML's table); NULL for a key it does not know */
+static const char *
+pref_action(const char *key)
+{
+	static const struct {
+		const char *key, *action;
+	} table[] = {
+		{"exit-node-allow-lan", ACTION_EXIT_NODE},
+		{"accept-routes", ACTION_CONNECT},
+		{"hostname", ACTION_CONNECT},
+		{"advertise-routes", ACTION_ADVERTISE_ROUTES},
+		{"advertise-exit-node", ACTION_ADVERTISE_EXIT_NODE},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(table); i++)
+		if (g_strcmp0(table[i].key, key) == 0)
+			return table[i].action;
+	return NULL;
+}
+
+static gboolean
+handle_set_prefs_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, GVariant *dict,
+		    gpointer user_data)
+{
+	WrDaemon *self = user_data;
+	g_autoptr(GPtrArray) actions = g_ptr_array_new();
+	g_autoptr(GError) error = NULL;
+	WrPrefs *prefs = wr_prefs_apply_dict(wr_state_get_prefs(self->state), dict, &error);
+	GVariantIter iter;
+	const char *key;
+
+	if (prefs == NULL) {
+		return_error(inv, WR_DBUS_ERROR_INVALID_ARGUMENT, "prefs: %s", error->message);
+		return TRUE;
+	}
+	/* every key is known now (wr_prefs_apply_dict refuses the others) */
+	g_variant_iter_init(&iter, dict);
+	while (g_variant_iter_next(&iter, "{&sv}", &key, NULL)) {
+		const char *action = pref_action(key);
+
+		g_assert(action != NULL);
+		add_action(actions, action);
+	}
+	authorize(self, inv, actions, do_set_prefs, prefs, (GDestroyNotify) wr_prefs_free);
+	return TRUE;
+}
+
+/* ---- GetPeers, and what needs the data plane ---- */
+
+static gint
+peer_cmp(gconstpointer a, gconstpointer b)
+{
+	const WrNetmapNode *x = *(const WrNetmapNode *const *) a;
+	const WrNetmapNode *y = *(const WrNetmapNode *const *) b;
+	int c = g_strcmp0(x->name, y->name);
+
+	if (c != 0)
+		return c;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static gboolean
+handle_get_peers_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, gpointer user_data)
+{
+	WrDaemon *self = user_data;
+	GVariantBuilder b;
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
+	if (self->conn != NULL) {
+		WrNetmap *nm = wr_control_conn_get_netmap(self->conn);
+		g_autoptr(GPtrArray) peers = wr_netmap_get_peers(nm);
+
+		g_ptr_array_sort(peers, peer_cmp);
+		for (guint i = 0; i < peers->len; i++)
+			g_variant_builder_add_value(
+				&b, node_to_variant(self, nm, peers->pdata[i], FALSE));
+	}
+	wr_dbus_engine1_complete_get_peers(object, inv, g_variant_builder_end(&b));
+	return TRUE;
+}
+
+static gboolean
+handle_ping_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, const char *peer, guint count,
+	       gpointer user_data)
+{
+	if (count == 0 || count > 100)
+		return_error(inv, WR_DBUS_ERROR_INVALID_ARGUMENT, "count: must be 1 to 100");
+	else
+		return_error(inv, WR_DBUS_ERROR_FAILED, "Ping: %s", NOT_IMPLEMENTED);
+	return TRUE;
+}
+
+static gboolean
+handle_netcheck_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, gpointer user_data)
+{
+	return_error(inv, WR_DBUS_ERROR_FAILED, "Netcheck: %s", NOT_IMPLEMENTED);
+	return TRUE;
+}
+
+static gboolean
+handle_get_flows_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, gint64 since,
+		    gpointer user_data)
+{
+	if (since < 0)
+		return_error(inv, WR_DBUS_ERROR_INVALID_ARGUMENT, "since: must not be negative");
+	else
+		return_error(inv, WR_DBUS_ERROR_FAILED, "GetFlows: %s", NOT_IMPLEMENTED);
+	return TRUE;
+}
+
+static gboolean
+handle_set_exit_node_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, const char *peer,
+			gpointer user_data)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!wr_prefs_check_exit_node(peer, &error))
+		return_error(inv, WR_DBUS_ERROR_INVALID_ARGUMENT, "peer: %s", error->message);
+	else
+		return_error(inv, WR_DBUS_ERROR_FAILED, "SetExitNode: %s", NOT_IMPLEMENTED);
+	return TRUE;
+}
+
+/* ---- life ---- */
+
+WrDaemon *
+wr_daemon_new(WrState *state, GDBusConnection *bus, gboolean use_polkit, const char *control_url,
+	      GError **error)
+{
+	g_autoptr(WrDaemon) self = g_new0(WrDaemon, 1);
+	const char *const *problems = wr_state_get_problems(state);
+
+	self->state = state;
+	self->bus = g_object_ref(bus);
+	self->use_polkit = use_polkit;
+	self->cancel = g_cancellable_new();
+	self->problems = g_ptr_array_new_with_free_func(g_free);
+	self->skeleton = wr_dbus_engine1_skeleton_new();
+	(void) wr_dbus_error_quark();
+	if (!wr_x25519_public(self->disco_public, wr_state_get_disco_key(state))) {
+		g_set_error_literal(error, WR_DBUS_ERROR, WR_DBUS_ERROR_FAILED,
+				    "the disco key is not usable");
+		self->state = NULL; /* the caller keeps it on failure */
+		return NULL;
+	}
+	for (guint i = 0; problems[i] != NULL; i++)
+		g_warning("%s", problems[i]);
+
+	if (use_polkit) {
+		g_autoptr(GError) local = NULL;
+
+		self->authority = polkit_authority_get_sync(NULL, &local);
+		if (self->authority == NULL)
+			add_problem(self, "polkit cannot be reached: every change is refused");
+	} else {
+		g_message("on a private bus: polkit is not asked, every caller may do everything");
+	}
+
+	if (control_url != NULL && *wr_state_get_prefs(state)->control_url == '\0') {
+		g_autoptr(WrPrefs) prefs = wr_prefs_copy(wr_state_get_prefs(state));
+		g_autoptr(GError) local = NULL;
+		char *norm = NULL;
+
+		if (!wr_prefs_check_control_url(control_url, &norm, &local)) {
+			g_set_error(error, WR_DBUS_ERROR, WR_DBUS_ERROR_INVALID_ARGUMENT,
+				    "--control-url: %s", local->message);
+			self->state = NULL;
+			return NULL;
+		}
+		g_free(prefs->control_url);
+		prefs->control_url = norm;
+		if (!wr_state_set_prefs(state, prefs, error)) {
+			self->state = NULL;
+			return NULL;
+		}
+	}
+
+	g_signal_connect(self->skeleton, "handle-up", G_CALLBACK(handle_up_cb), self);
+	g_signal_connect(self->skeleton, "handle-down", G_CALLBACK(handle_down_cb), self);
+	g_signal_connect(self->skeleton, "handle-login", G_CALLBACK(handle_login_cb), self);
+	g_signal_connect(self->skeleton, "handle-login-with-auth-key",
+			 G_CALLBACK(handle_login_with_auth_key_cb), self);
+	g_signal_connect(self->skeleton, "handle-logout", G_CALLBACK(handle_logout_cb), self);
+	g_signal_connect(self->skeleton, "handle-set-control-url",
+			 G_CALLBACK(handle_set_control_url_cb), self);
+	g_signal_connect(self->skeleton, "handle-set-prefs", G_CALLBACK(handle_set_prefs_cb), self);
+	g_signal_connect(self->skeleton, "handle-get-peers", G_CALLBACK(handle_get_peers_cb), self);
+	g_signal_connect(self->skeleton, "handle-ping", G_CALLBACK(handle_ping_cb), self);
+	g_signal_connect(self->skeleton, "handle-netcheck", G_CALLBACK(handle_netcheck_cb), self);
+	g_signal_connect(self->skeleton, "handle-get-flows", G_CALLBACK(handle_get_flows_cb), self);
+	g_signal_connect(self->skeleton, "handle-set-exit-node",
+			 G_CALLBACK(handle_set_exit_node_cb), self);
+
+	/* signed in before: the client, the saved map, and the stream when wanted */
+	if (signed_in(self)) {
+		g_autoptr(GError) local = NULL;
+
+		if (ensure_conn(self, &local)) {
+			g_message("signed in from the last run%s",
+				  wr_state_get_prefs(state)->want_running ? ", starting" : "");
+			start_if_wanted(self);
+		} else {
+			g_autofree char *p = g_strdup_printf("cannot use the control server: %s",
+							     local->message);
+
+			add_problem(self, p);
+		}
+	}
+	update_all(self);
+	if (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(self->skeleton), bus,
+					      OBJECT_PATH, error)) {
+		self->state = NULL;
+		return NULL;
+	}
+	return g_steal_pointer(&self);
+}
+
+void
+wr_daemon_free(WrDaemon *self)
+{
+	if (self == NULL)
+		return;
+	g_cancellable_cancel(self->cancel);
+	if (self->login_cancel != NULL)
+		g_cancellable_cancel(self->login_cancel);
+	g_clear_object(&self->login_cancel);
+	drop_conn(self);
+	if (self->skeleton != NULL) {
+		g_signal_handlers_disconnect_by_data(self->skeleton, self);
+		if (g_dbus_interface_skeleton_get_object_path(
+			    G_DBUS_INTERFACE_SKELETON(self->skeleton)) != NULL)
+			g_dbus_interface_skeleton_unexport(
+				G_DBUS_INTERFACE_SKELETON(self->skeleton));
+	}
+	g_clear_object(&self->skeleton);
+	g_clear_object(&self->authority);
+	g_clear_object(&self->cancel);
+	g_clear_object(&self->bus);
+	g_clear_pointer(&self->problems, g_ptr_array_unref);
+	g_clear_pointer(&self->state, wr_state_free);
+	g_free(self->auth_url);
+	g_free(self);
+}
