@@ -17,7 +17,6 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -130,11 +129,17 @@ cli_json_v(Srv *srv, const char *const *args)
 
 #define CLI_JSON(srv, ...) cli_json_v(srv, (const char *const[]){__VA_ARGS__, NULL})
 
-/* a server outlives no test that failed half-way */
-static void
-die_with_parent_cb(gpointer user_data)
+/* ready once the admin socket answers (it is bound after the public listener) */
+static gboolean
+srv_ready(gpointer data)
 {
-	(void) prctl(PR_SET_PDEATHSIG, SIGTERM);
+	Srv *srv = data;
+	g_autoptr(GSocketClient) client = g_socket_client_new();
+	g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(srv->socket);
+	g_autoptr(GSocketConnection) conn =
+		g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, NULL);
+
+	return conn != NULL;
 }
 
 static void
@@ -143,30 +148,18 @@ srv_start(Srv *srv)
 	g_autoptr(GSubprocessLauncher) launcher =
 		g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
 	g_autoptr(GError) error = NULL;
-	gint64 deadline = g_get_monotonic_time() + START_WAIT_MS * 1000;
 
 	g_subprocess_launcher_set_stdout_file_path(launcher, srv->log);
 	g_subprocess_launcher_set_stderr_file_path(launcher, srv->log);
-	g_subprocess_launcher_set_child_setup(launcher, die_with_parent_cb, NULL, NULL);
+	g_subprocess_launcher_set_child_setup(launcher, wr_test_die_with_parent_cb, NULL, NULL);
 	srv->proc = g_subprocess_launcher_spawn(launcher, &error, binary(), "serve", "--config",
 						srv->config, NULL);
 	g_assert_no_error(error);
-	/* ready once the admin socket answers (it is bound after the public listener) */
-	for (;;) {
-		g_autoptr(GSocketClient) client = g_socket_client_new();
-		g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(srv->socket);
-		g_autoptr(GSocketConnection) conn =
-			g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, NULL);
+	if (!wr_test_wait_ready(srv->proc, START_WAIT_MS, srv_ready, srv)) {
+		g_autofree char *log = NULL;
 
-		if (conn != NULL)
-			break;
-		if (g_get_monotonic_time() > deadline) {
-			g_autofree char *log = NULL;
-
-			(void) g_file_get_contents(srv->log, &log, NULL, NULL);
-			g_error("warren-control did not start: %s", log != NULL ? log : "");
-		}
-		g_usleep(20000);
+		(void) g_file_get_contents(srv->log, &log, NULL, NULL);
+		g_error("warren-control did not start: %s", log != NULL ? log : "");
 	}
 }
 

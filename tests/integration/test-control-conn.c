@@ -14,7 +14,6 @@
 
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -289,7 +288,7 @@ test_register_and_stream(void)
 
 	ctl_init(&c, NULL);
 	ctl_start(&c);
-	key = make_key(&c);
+	key = ctl_make_key(&c, TRUE, FALSE, NULL, 0);
 	node_init(&n, &c);
 	g_assert_cmpint(wr_control_conn_get_state(n.conn), ==, WR_CONTROL_STATE_STOPPED);
 	node_register(&n, key);
@@ -412,7 +411,7 @@ test_rotation(void)
 
 	ctl_init(&c, NULL);
 	ctl_start(&c);
-	key = make_key(&c);
+	key = ctl_make_key(&c, TRUE, FALSE, NULL, 0);
 	node_init(&n, &c);
 	node_register(&n, key);
 	wr_control_conn_start(n.conn);
@@ -494,7 +493,7 @@ test_restart(void)
 
 	ctl_init(&c, NULL);
 	ctl_start(&c);
-	key = make_key(&c);
+	key = ctl_make_key(&c, TRUE, FALSE, NULL, 0);
 	node_init(&n, &c);
 	node_register(&n, key);
 	b = ctl_join(&c, key, "bee");
@@ -589,7 +588,7 @@ test_watchdog(void)
 
 	ctl_init(&c, NULL);
 	ctl_start(&c);
-	key = make_key(&c);
+	key = ctl_make_key(&c, TRUE, FALSE, NULL, 0);
 	node_init(&n, &c);
 	wr_control_timing_defaults(&timing);
 	timing.watchdog_ms = 700;
@@ -646,7 +645,7 @@ test_needs_auth(void)
 
 	/* then the right one, and the stream */
 	{
-		g_autofree char *key = make_key(&c);
+		g_autofree char *key = ctl_make_key(&c, TRUE, FALSE, NULL, 0);
 
 		node_register(&n, key);
 	}
@@ -749,14 +748,15 @@ test_tls(void)
 	g_autofree char *key = NULL;
 	g_autofree char *https = NULL;
 	g_autoptr(GError) error = NULL;
+	CtlOptions opts = {.server = server_extra};
 	Ctl c;
 	Node n, untrusting;
 
 	g_assert_nonnull(data);
-	ctl_init_full(&c, server_extra, NULL);
+	ctl_init_opts(&c, &opts);
 	c.tls = TRUE;
 	ctl_start(&c);
-	key = make_key(&c);
+	key = ctl_make_key(&c, TRUE, FALSE, NULL, 0);
 	https = g_strdup_printf("https://127.0.0.1:%u", c.port);
 	g_free(c.url);
 	c.url = g_strdup(https);

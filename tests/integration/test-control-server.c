@@ -15,7 +15,6 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,20 +29,10 @@
 #include "wr-crypto.h"
 #include "wr-key.h"
 #include "wr-store.h"
+#include "wr-test-control.h"
 #include "wr-test-proc.h"
 
 #define FRAME_WAIT_MS 5000
-
-typedef struct {
-	char *dir;
-	char *conf;
-	char *db_url;
-	char *log_path;
-	char *url;
-	guint16 port;
-	gboolean tls;
-	GSubprocess *proc;
-} Ctl;
 
 /* a fresh database on the test's PostgreSQL; its store URL */
 static char *
@@ -65,200 +54,39 @@ new_pg_database(const char *pg_dir)
 			       getpid(), n);
 }
 
-/* server_extra goes into [server], extra at the end */
+/*
+ * The shared server (tests/lib/wr-test-control) on this test's backend: ephemeral nodes go
+ * after a second, limits replaces the [limits] lines (NULL: register-burst = 1000), and the
+ * server must stop cleanly at the end of every case.
+ */
 static void
-ctl_init_full(Ctl *c, const char *server_extra, const char *extra)
+ctl_init_limits(Ctl *c, const char *server, const char *limits)
 {
 	const char *pg_dir = g_getenv("WARREN_TEST_PG_DIR");
-	static const char derp[] =
-		"{\"Regions\":{\"1\":{\"RegionID\":1,\"RegionCode\":\"lo\",\"RegionName\":"
-		"\"Loopback\",\"Nodes\":[{\"Name\":\"1a\",\"RegionID\":1,\"HostName\":"
-		"\"derp.test\",\"IPv4\":\"127.0.0.1\",\"DERPPort\":3340}]}}}\n";
-	g_autofree char *derp_path = NULL;
-	g_autofree char *text = NULL;
-	g_autoptr(GError) error = NULL;
+	g_autofree char *db_url = pg_dir != NULL ? new_pg_database(pg_dir) : NULL;
+	CtlOptions opts = {
+		.server = server,
+		.network = "ephemeral-timeout = 1s\n",
+		.limits = limits,
+		.db_url = db_url,
+	};
 
-	memset(c, 0, sizeof(*c));
-	c->dir = g_dir_make_tmp("wr-control-test-XXXXXX", &error);
-	g_assert_no_error(error);
-	c->port = wr_test_free_port(SOCK_STREAM);
-	c->url = g_strdup_printf("http://127.0.0.1:%u", c->port);
-	c->log_path = g_build_filename(c->dir, "control.log", NULL);
-	c->conf = g_build_filename(c->dir, "control.conf", NULL);
-	c->db_url = pg_dir != NULL ? new_pg_database(pg_dir)
-				   : g_strdup_printf("sqlite://%s/control.sqlite", c->dir);
-	derp_path = g_build_filename(c->dir, "derp.json", NULL);
-	g_assert_true(g_file_set_contents(derp_path, derp, -1, NULL));
-	text = g_strdup_printf("[server]\n"
-			       "listen = 127.0.0.1:%u\n"
-			       "server-url = %s\n"
-			       "state-dir = %s\n"
-			       "admin-socket = %s/admin.sock\n"
-			       "%s"
-			       "[database]\n"
-			       "url = %s\n"
-			       "[network]\n"
-			       "dns-domain = tailnet.test\n"
-			       "derp-map = derp.json\n"
-			       "ephemeral-timeout = 1s\n"
-			       "%s",
-			       c->port, c->url, c->dir, c->dir,
-			       server_extra != NULL ? server_extra : "", c->db_url,
-			       extra != NULL ? extra : "[limits]\nregister-burst = 1000\n");
-	g_assert_true(g_file_set_contents(c->conf, text, -1, NULL));
+	ctl_init_opts(c, &opts);
+	c->clean_stop = TRUE;
 }
 
 static void
-ctl_init(Ctl *c, const char *extra)
+ctl_init_plain(Ctl *c, const char *limits)
 {
-	ctl_init_full(c, NULL, extra);
+	ctl_init_limits(c, NULL, limits);
 }
 
-/* the same server on HTTPS; server_extra names the certificate and key */
+/* the same server on HTTPS; server names the certificate and key */
 static void
-ctl_init_tls(Ctl *c, const char *server_extra)
+ctl_init_tls(Ctl *c, const char *server)
 {
-	ctl_init_full(c, server_extra, NULL);
+	ctl_init_limits(c, server, NULL);
 	c->tls = TRUE;
-}
-
-static char *
-ctl_log(Ctl *c)
-{
-	char *text = NULL;
-
-	(void) g_file_get_contents(c->log_path, &text, NULL, NULL);
-	return text != NULL ? text : g_strdup("");
-}
-
-/* the server goes with the test, even when an assertion aborts it half-way */
-static void
-die_with_parent_cb(gpointer user_data)
-{
-	(void) prctl(PR_SET_PDEATHSIG, SIGTERM);
-}
-
-static void
-ctl_start(Ctl *c)
-{
-	const char *bin = g_getenv("WARREN_CONTROL");
-	g_autoptr(GSubprocessLauncher) launcher =
-		g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
-	g_autoptr(GError) error = NULL;
-	gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-
-	g_assert_nonnull(bin);
-	g_subprocess_launcher_set_child_setup(launcher, die_with_parent_cb, NULL, NULL);
-	g_subprocess_launcher_set_stderr_file_path(launcher, c->log_path);
-	g_subprocess_launcher_setenv(launcher, "G_MESSAGES_DEBUG", "all", TRUE);
-	c->proc = g_subprocess_launcher_spawn(launcher, &error, bin, "serve", "--config", c->conf,
-					      NULL);
-	g_assert_no_error(error);
-	while (g_get_monotonic_time() < deadline) {
-		g_autoptr(WrControlClient) probe = wr_control_client_new(c->url, NULL);
-		g_autofree char *up = NULL;
-
-		wr_control_client_set_timeout(probe, 1000);
-		/* over TLS the test client cannot ask: the log says when it listens */
-		if (c->tls)
-			up = ctl_log(c);
-		if (c->tls ? strstr(up, " serving") != NULL
-			   : wr_control_client_fetch_key(probe, NULL)) {
-			g_autofree char *log = ctl_log(c);
-
-			/* the backend asked for is the one that serves */
-			g_assert_nonnull(strstr(log, g_str_has_prefix(c->db_url, "postgres")
-							     ? "store: postgresql"
-							     : "store: sqlite"));
-			return;
-		}
-		while (g_main_context_iteration(NULL, FALSE))
-			;
-		if (g_subprocess_get_identifier(c->proc) == NULL)
-			break;
-		g_usleep(20 * 1000);
-	}
-	{
-		g_autofree char *log = ctl_log(c);
-
-		g_error("warren-control did not come up on port %u:\n%s", c->port, log);
-	}
-}
-
-static void
-ctl_stop(Ctl *c)
-{
-	if (c->proc == NULL)
-		return;
-	g_subprocess_send_signal(c->proc, SIGTERM);
-	g_assert_true(g_subprocess_wait(c->proc, NULL, NULL));
-	g_assert_true(g_subprocess_get_if_exited(c->proc));
-	g_assert_cmpint(g_subprocess_get_exit_status(c->proc), ==, 0);
-	g_clear_object(&c->proc);
-}
-
-static void
-ctl_clear(Ctl *c)
-{
-	ctl_stop(c);
-	wr_test_rm_rf(c->dir);
-	g_free(c->dir);
-	g_free(c->conf);
-	g_free(c->db_url);
-	g_free(c->log_path);
-	g_free(c->url);
-}
-
-/* a pre-auth key made straight in the store, as `warren-control authkeys create` would */
-static char *
-make_key(Ctl *c, gboolean reusable, gboolean ephemeral, const char *const *tags, gint64 expiry)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(WrStore) store = wr_store_open(c->db_url, &error);
-	g_autoptr(WrStoreAuthKey) key = NULL;
-	char *secret = NULL;
-
-	g_assert_no_error(error);
-	key = wr_store_authkey_create(store, 0, reusable, ephemeral, tags, expiry,
-				      g_get_real_time() / G_USEC_PER_SEC, &secret, &error);
-	g_assert_no_error(error);
-	return secret;
-}
-
-static WrControlClient *
-client_new(Ctl *c)
-{
-	g_autoptr(GError) error = NULL;
-	WrControlClient *client = wr_control_client_new(c->url, &error);
-
-	g_assert_no_error(error);
-	wr_control_client_set_timeout(client, 10000);
-	g_assert_true(wr_control_client_fetch_key(client, &error));
-	g_assert_no_error(error);
-	return client;
-}
-
-static JsonObject *
-do_register(WrControlClient *client, const char *key, const char *hostname)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonObject) req = wr_control_client_register_request(client, key, hostname);
-	JsonObject *resp = wr_control_client_call(client, "register", req, &error);
-
-	g_assert_no_error(error);
-	g_assert_nonnull(resp);
-	return resp;
-}
-
-static WrControlClient *
-join(Ctl *c, const char *key, const char *hostname)
-{
-	WrControlClient *client = client_new(c);
-	g_autoptr(JsonObject) resp = do_register(client, key, hostname);
-
-	g_assert_cmpstr(json_object_get_string_member(resp, "error"), ==, "");
-	g_assert_true(json_object_get_boolean_member(resp, "machine_authorized"));
-	return client;
 }
 
 static WrControlStream *
@@ -440,11 +268,11 @@ test_register_and_stream(void)
 	JsonObject *node, *peer;
 	gint64 id_b;
 
-	ctl_init(&c, NULL);
+	ctl_init_plain(&c, NULL);
 	ctl_start(&c);
-	key = make_key(&c, TRUE, FALSE, NULL, 0);
-	a = join(&c, key, "Alpha Laptop");
-	b = join(&c, key, "alpha-laptop");
+	key = ctl_make_key(&c, TRUE, FALSE, NULL, 0);
+	a = ctl_join(&c, key, "Alpha Laptop");
+	b = ctl_join(&c, key, "alpha-laptop");
 
 	sa = open_stream(a, eps_a, &fa);
 	node = json_object_get_object_member(fa, "node");
@@ -552,11 +380,11 @@ test_rotation_and_logout(void)
 	g_autofree char *new_key = NULL;
 	gint64 id_b;
 
-	ctl_init(&c, NULL);
+	ctl_init_plain(&c, NULL);
 	ctl_start(&c);
-	key = make_key(&c, TRUE, FALSE, NULL, 0);
-	a = join(&c, key, "a");
-	b = join(&c, key, "b");
+	key = ctl_make_key(&c, TRUE, FALSE, NULL, 0);
+	a = ctl_join(&c, key, "a");
+	b = ctl_join(&c, key, "b");
 	sa = open_stream(a, NULL, &fa);
 	old_key = node_key_text(b);
 	id_b = json_object_get_int_member(
@@ -636,25 +464,25 @@ test_authkey_refusals(void)
 	g_autoptr(JsonObject) r3 = NULL;
 	g_autoptr(JsonObject) r4 = NULL;
 
-	ctl_init(&c, NULL);
+	ctl_init_plain(&c, NULL);
 	ctl_start(&c);
-	one_off = make_key(&c, FALSE, FALSE, NULL, 0);
-	expired = make_key(&c, TRUE, FALSE, NULL, g_get_real_time() / G_USEC_PER_SEC - 10);
-	a = join(&c, one_off, "first");
-	b = client_new(&c);
-	r1 = do_register(b, one_off, "second");
+	one_off = ctl_make_key(&c, FALSE, FALSE, NULL, 0);
+	expired = ctl_make_key(&c, TRUE, FALSE, NULL, g_get_real_time() / G_USEC_PER_SEC - 10);
+	a = ctl_join(&c, one_off, "first");
+	b = ctl_client_new(&c);
+	r1 = ctl_register(b, one_off, "second");
 	g_assert_false(json_object_get_boolean_member(r1, "machine_authorized"));
 	g_assert_cmpstr(json_object_get_string_member(r1, "error"), ==, "auth key already used");
-	d = client_new(&c);
-	r2 = do_register(d, expired, "third");
+	d = ctl_client_new(&c);
+	r2 = ctl_register(d, expired, "third");
 	g_assert_cmpstr(json_object_get_string_member(r2, "error"), ==, "auth key expired");
-	e = client_new(&c);
-	r3 = do_register(e,
-			 "wrkey-0000000000000000-000000000000000000000000000000000000000000000000",
-			 "fourth");
+	e = ctl_client_new(&c);
+	r3 = ctl_register(e,
+			  "wrkey-0000000000000000-000000000000000000000000000000000000000000000000",
+			  "fourth");
 	g_assert_cmpstr(json_object_get_string_member(r3, "error"), ==, "unknown auth key");
 	/* no key and no sign-in configured */
-	r4 = do_register(e, NULL, "fourth");
+	r4 = ctl_register(e, NULL, "fourth");
 	g_assert_false(json_object_get_boolean_member(r4, "machine_authorized"));
 	g_assert_nonnull(strstr(json_object_get_string_member(r4, "error"), "auth key"));
 	/* a machine that never registered cannot map */
@@ -678,13 +506,13 @@ test_ephemeral(void)
 	g_autofree char *kb = NULL;
 	gint64 id_b;
 
-	ctl_init(&c, NULL);
+	ctl_init_plain(&c, NULL);
 	ctl_start(&c);
-	key = make_key(&c, TRUE, FALSE, NULL, 0);
-	eph_key = make_key(&c, TRUE, TRUE, NULL, 0);
-	a = join(&c, key, "a");
+	key = ctl_make_key(&c, TRUE, FALSE, NULL, 0);
+	eph_key = ctl_make_key(&c, TRUE, TRUE, NULL, 0);
+	a = ctl_join(&c, key, "a");
 	sa = open_stream(a, NULL, &fa);
-	b = join(&c, eph_key, "ci-runner");
+	b = ctl_join(&c, eph_key, "ci-runner");
 	kb = node_key_text(b);
 	f = wait_frame(sa, has_changed_key, kb);
 	id_b = json_object_get_int_member(
@@ -708,7 +536,7 @@ test_ephemeral_restart(void)
 	g_autoptr(WrControlClient) b = NULL;
 	g_autoptr(GError) error = NULL;
 
-	ctl_init(&c, "[limits]\nregister-burst = 1000\n");
+	ctl_init_plain(&c, "register-burst = 1000\n");
 	/* long enough that the restart comes first */
 	{
 		g_autofree char *text = NULL;
@@ -721,8 +549,8 @@ test_ephemeral_restart(void)
 		g_assert_true(g_file_set_contents(c.conf, slow, -1, NULL));
 	}
 	ctl_start(&c);
-	eph_key = make_key(&c, TRUE, TRUE, NULL, 0);
-	b = join(&c, eph_key, "ci-runner");
+	eph_key = ctl_make_key(&c, TRUE, TRUE, NULL, 0);
+	b = ctl_join(&c, eph_key, "ci-runner");
 	ctl_stop(&c);
 	ctl_start(&c);
 	{
@@ -767,7 +595,7 @@ test_policy(void)
 	g_autofree char *k_s1 = NULL;
 	JsonArray *filter;
 
-	ctl_init(&c, NULL);
+	ctl_init_plain(&c, NULL);
 	{
 		g_autoptr(GError) error = NULL;
 		g_autoptr(WrStore) store = wr_store_open(c.db_url, &error);
@@ -778,11 +606,11 @@ test_policy(void)
 		g_assert_no_error(error);
 	}
 	ctl_start(&c);
-	skey = make_key(&c, TRUE, FALSE, server_tags, 0);
-	lkey = make_key(&c, TRUE, FALSE, laptop_tags, 0);
-	s1 = join(&c, skey, "s1");
-	s2 = join(&c, skey, "s2");
-	l1 = join(&c, lkey, "l1");
+	skey = ctl_make_key(&c, TRUE, FALSE, server_tags, 0);
+	lkey = ctl_make_key(&c, TRUE, FALSE, laptop_tags, 0);
+	s1 = ctl_join(&c, skey, "s1");
+	s2 = ctl_join(&c, skey, "s2");
+	l1 = ctl_join(&c, lkey, "l1");
 	k_s1 = node_key_text(s1);
 	k_s2 = node_key_text(s2);
 	k_l1 = node_key_text(l1);
@@ -832,10 +660,10 @@ test_keep_alive(void)
 	g_autoptr(JsonObject) fa = NULL;
 	g_autoptr(JsonObject) f = NULL;
 
-	ctl_init(&c, "[limits]\nkeepalive-interval = 1s\n");
+	ctl_init_plain(&c, "keepalive-interval = 1s\n");
 	ctl_start(&c);
-	key = make_key(&c, TRUE, FALSE, NULL, 0);
-	a = join(&c, key, "a");
+	key = ctl_make_key(&c, TRUE, FALSE, NULL, 0);
+	a = ctl_join(&c, key, "a");
 	sa = open_stream(a, NULL, &fa);
 	/* the tick runs every 5 s: within two of them */
 	{
@@ -862,10 +690,10 @@ test_replay_and_limits(void)
 	g_autofree char *path = NULL;
 	guint status = 0;
 
-	ctl_init(&c, "[limits]\nregister-per-minute = 1\nregister-burst = 3\n");
+	ctl_init_plain(&c, "register-per-minute = 1\nregister-burst = 3\n");
 	ctl_start(&c);
-	key = make_key(&c, TRUE, FALSE, NULL, 0);
-	a = client_new(&c);
+	key = ctl_make_key(&c, TRUE, FALSE, NULL, 0);
+	a = ctl_client_new(&c);
 	req = wr_control_client_register_request(a, key, "a");
 	sealed = wr_control_client_seal(a, req, &error);
 	g_assert_no_error(error);
@@ -891,7 +719,7 @@ test_replay_and_limits(void)
 		gsize big = WR_CONTROL_SEAL_MAX_BODY + 1;
 		g_autofree guint8 *junk = g_malloc0(big);
 		g_autoptr(GBytes) body = NULL;
-		g_autoptr(WrControlClient) b = client_new(&c);
+		g_autoptr(WrControlClient) b = ctl_client_new(&c);
 		g_autofree char *map_path = wr_control_client_machine_path(b, "map");
 
 		/* the connection may be cut while the body is still going out */
@@ -900,7 +728,7 @@ test_replay_and_limits(void)
 	}
 	/* the third register call from this address is within the burst; the fourth is not */
 	{
-		g_autoptr(WrControlClient) d = client_new(&c);
+		g_autoptr(WrControlClient) d = ctl_client_new(&c);
 		g_autofree char *p2 = wr_control_client_machine_path(d, "register");
 		guint refused = 0;
 
@@ -934,14 +762,14 @@ test_restart_keeps_everything(void)
 	g_autoptr(GError) error = NULL;
 	g_autofree char *server_key = NULL;
 
-	ctl_init(&c, NULL);
+	ctl_init_plain(&c, NULL);
 	ctl_start(&c);
-	key = make_key(&c, FALSE, FALSE, NULL, 0);
-	a = join(&c, key, "a");
+	key = ctl_make_key(&c, FALSE, FALSE, NULL, 0);
+	a = ctl_join(&c, key, "a");
 	{
-		g_autofree char *k2 = make_key(&c, FALSE, FALSE, NULL, 0);
+		g_autofree char *k2 = ctl_make_key(&c, FALSE, FALSE, NULL, 0);
 
-		b = join(&c, k2, "b");
+		b = ctl_join(&c, k2, "b");
 	}
 	{
 		g_autoptr(JsonObject) req = wr_control_client_map_request(a, NULL, FALSE, NULL);
@@ -953,7 +781,7 @@ test_restart_keeps_everything(void)
 	ctl_stop(&c);
 	ctl_start(&c);
 	{
-		g_autoptr(WrControlClient) probe = client_new(&c);
+		g_autoptr(WrControlClient) probe = ctl_client_new(&c);
 		g_autoptr(JsonObject) req = wr_control_client_map_request(a, NULL, FALSE, NULL);
 		g_autoptr(JsonObject) r = NULL;
 
@@ -963,7 +791,7 @@ test_restart_keeps_everything(void)
 		after = wr_control_client_call(a, "map", req, &error);
 		g_assert_no_error(error);
 		/* still registered: register again answers authorized without a key */
-		r = do_register(b, NULL, "b");
+		r = ctl_register(b, NULL, "b");
 		g_assert_true(json_object_get_boolean_member(r, "machine_authorized"));
 	}
 	{
@@ -999,7 +827,7 @@ test_bad_config_refused(void)
 	int status = 0;
 	const char *bin = g_getenv("WARREN_CONTROL");
 
-	ctl_init(&c, "[limits]\nregister-burst = lots\n");
+	ctl_init_plain(&c, "register-burst = lots\n");
 	g_assert_true(g_spawn_sync(
 		NULL, (char *[]){(char *) bin, (char *) "serve", (char *) "--config", c.conf, NULL},
 		NULL, 0, NULL, NULL, NULL, &err, &status, &error));
@@ -1102,7 +930,7 @@ test_tls(void)
 	g_assert_no_error(error);
 	ctl_init_tls(&c, extra);
 	ctl_start(&c);
-	key = make_key(&c, TRUE, FALSE, NULL, 0);
+	key = ctl_make_key(&c, TRUE, FALSE, NULL, 0);
 
 	/* the server key over TLS */
 	{

@@ -90,6 +90,15 @@ srv_log(Srv *s)
 	return text != NULL ? text : g_strdup("");
 }
 
+/* the server's probe URL answers 200 */
+static gboolean
+srv_ready(gpointer data)
+{
+	guint status = 0;
+
+	return http_get_status(data, &status) && status == SOUP_STATUS_OK;
+}
+
 /* starts (or restarts, same port and key) the server with extra options, NULL-terminated */
 static void
 srv_start_argv(Srv *s, const char *const *extra)
@@ -99,7 +108,6 @@ srv_start_argv(Srv *s, const char *const *extra)
 		g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
 	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GError) error = NULL;
-	gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
 	g_autofree char *probe = g_strdup_printf("%s/derp/probe", s->base);
 
 	g_assert_nonnull(derp);
@@ -115,19 +123,7 @@ srv_start_argv(Srv *s, const char *const *extra)
 	g_subprocess_launcher_setenv(launcher, "G_MESSAGES_DEBUG", "all", TRUE);
 	s->proc = g_subprocess_launcher_spawnv(launcher, (const char *const *) argv->pdata, &error);
 	g_assert_no_error(error);
-	while (g_get_monotonic_time() < deadline) {
-		guint status = 0;
-
-		if (http_get_status(probe, &status) && status == SOUP_STATUS_OK)
-			return;
-		/* reaps it if it died */
-		while (g_main_context_iteration(NULL, FALSE))
-			;
-		if (g_subprocess_get_identifier(s->proc) == NULL)
-			break;
-		g_usleep(20 * 1000);
-	}
-	{
+	if (!wr_test_wait_ready(s->proc, 10000, srv_ready, probe)) {
 		g_autofree char *text = srv_log(s);
 
 		g_error("warren-derp did not come up on port %u:\n%s", s->port, text);

@@ -22,7 +22,6 @@
 
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -50,12 +49,6 @@ typedef struct {
 	GPtrArray *events; /* "added:NAME", ... */
 } Fix;
 
-static void
-child_setup_cb(gpointer user_data)
-{
-	(void) prctl(PR_SET_PDEATHSIG, SIGTERM);
-}
-
 static char *
 daemon_log(Fix *f)
 {
@@ -80,7 +73,7 @@ fix_init(Fix *f)
 	f->log_path = g_build_filename(f->dir, "warrend.log", NULL);
 	f->events = g_ptr_array_new_with_free_func(g_free);
 
-	g_subprocess_launcher_set_child_setup(l, child_setup_cb, NULL, NULL);
+	g_subprocess_launcher_set_child_setup(l, wr_test_die_with_parent_cb, NULL, NULL);
 	f->bus_proc = g_subprocess_launcher_spawn(l, &error, "dbus-daemon", "--session", "--nofork",
 						  "--print-address=1", NULL);
 	g_assert_no_error(error);
@@ -131,7 +124,7 @@ daemon_start(Fix *f, const char *extra_arg)
 	guint watch, timer;
 
 	g_assert_nonnull(bin);
-	g_subprocess_launcher_set_child_setup(l, child_setup_cb, NULL, NULL);
+	g_subprocess_launcher_set_child_setup(l, wr_test_die_with_parent_cb, NULL, NULL);
 	g_subprocess_launcher_set_stderr_file_path(l, f->log_path);
 	g_subprocess_launcher_setenv(l, "G_MESSAGES_DEBUG", "all", TRUE);
 	f->daemon = g_subprocess_launcher_spawn(l, &error, bin, "--bus", f->bus_address,
@@ -352,8 +345,8 @@ test_lifecycle(void)
 	(void) wr_dbus_error_quark();
 	ctl_init(&c, NULL);
 	ctl_start(&c);
-	key = make_key(&c);
-	key2 = make_key(&c);
+	key = ctl_make_key(&c, TRUE, FALSE, NULL, 0);
+	key2 = ctl_make_key(&c, TRUE, FALSE, NULL, 0);
 	fix_init(&f);
 	daemon_start(&f, NULL);
 	g_assert_cmpstr(wr_dbus_engine1_get_state(f.engine), ==, "NeedsLogin");

@@ -2,18 +2,21 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * Helpers for the tests that run the real servers: a free loopback port to give one, and the
- * removal of a temporary tree afterwards.
+ * Helpers for the tests that run the real servers: a free loopback port to give one, a child
+ * that dies with the test, the wait until it is ready, and the removal of a temporary tree
+ * afterwards.
  */
 
 #pragma once
 
 #include <arpa/inet.h>
-#include <glib.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 
 /* a port on 127.0.0.1 that was free a moment ago (SOCK_STREAM or SOCK_DGRAM) */
@@ -30,6 +33,37 @@ wr_test_free_port(int type)
 	g_assert_cmpint(getsockname(fd, (struct sockaddr *) &addr, &len), ==, 0);
 	close(fd);
 	return ntohs(addr.sin_port);
+}
+
+/*
+ * A GSubprocessLauncher child setup: the server goes with the test, even when an assertion
+ * aborts it half-way
+ */
+static inline void
+wr_test_die_with_parent_cb(gpointer user_data)
+{
+	(void) prctl(PR_SET_PDEATHSIG, SIGTERM);
+}
+
+/*
+ * Asks ready(data) every 20 ms until it says yes (TRUE), proc has ended or timeout_ms have
+ * passed (FALSE: the caller fails with the server's log).
+ */
+static inline gboolean
+wr_test_wait_ready(GSubprocess *proc, guint timeout_ms, gboolean (*ready)(gpointer data),
+		   gpointer data)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64) timeout_ms * 1000;
+
+	while (g_get_monotonic_time() < deadline) {
+		if (ready(data))
+			return TRUE;
+		/* the child watch runs in GLib's worker thread: no main context to turn */
+		if (g_subprocess_get_identifier(proc) == NULL)
+			return FALSE;
+		g_usleep(20 * 1000);
+	}
+	return FALSE;
 }
 
 /* removes path and, if it is a directory, everything below it (no symlinks are followed) */
