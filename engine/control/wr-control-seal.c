@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "wr-control-seal.h"
+#include "wr-json-check.h"
 
 /* written out: clang-format spaces the dashes of G_DEFINE_QUARK's name */
 GQuark
@@ -229,44 +230,23 @@ wr_control_open_box(const void *sealed, gsize sealed_len, gsize max_len,
 static gboolean
 check_json_shape(const char *json, gsize len, GError **error)
 {
-	guint depth = 0;
-	guint members = 0;
-	gboolean in_string = FALSE;
-	gboolean escaped = FALSE;
+	const WrJsonCheckLimits limits = {
+		.max_depth = WR_CONTROL_SEAL_MAX_JSON_DEPTH,
+		.max_members = WR_CONTROL_SEAL_MAX_JSON_MEMBERS,
+	};
 
-	for (gsize i = 0; i < len; i++) {
-		char c = json[i];
-
-		if (in_string) {
-			if (escaped)
-				escaped = FALSE;
-			else if (c == '\\')
-				escaped = TRUE;
-			else if (c == '"')
-				in_string = FALSE;
-			continue;
-		}
-		if (c == '"') {
-			in_string = TRUE;
-		} else if (c == '{' || c == '[') {
-			if (++depth > WR_CONTROL_SEAL_MAX_JSON_DEPTH) {
-				g_set_error(error, WR_CONTROL_SEAL_ERROR,
-					    WR_CONTROL_SEAL_ERROR_BAD_JSON,
-					    "JSON nested deeper than %d levels",
-					    WR_CONTROL_SEAL_MAX_JSON_DEPTH);
-				return FALSE;
-			}
-		} else if ((c == '}' || c == ']') && depth > 0) {
-			depth--;
-		} else if (c == ':') {
-			if (++members > WR_CONTROL_SEAL_MAX_JSON_MEMBERS) {
-				g_set_error(error, WR_CONTROL_SEAL_ERROR,
-					    WR_CONTROL_SEAL_ERROR_BAD_JSON,
-					    "JSON has more than %d object members",
-					    WR_CONTROL_SEAL_MAX_JSON_MEMBERS);
-				return FALSE;
-			}
-		}
+	switch (wr_json_check(json, len, &limits, NULL)) {
+	case WR_JSON_CHECK_OK:
+		break;
+	case WR_JSON_CHECK_TOO_MANY_MEMBERS:
+		g_set_error(error, WR_CONTROL_SEAL_ERROR, WR_CONTROL_SEAL_ERROR_BAD_JSON,
+			    "JSON has more than %d object members",
+			    WR_CONTROL_SEAL_MAX_JSON_MEMBERS);
+		return FALSE;
+	default:
+		g_set_error(error, WR_CONTROL_SEAL_ERROR, WR_CONTROL_SEAL_ERROR_BAD_JSON,
+			    "JSON nested deeper than %d levels", WR_CONTROL_SEAL_MAX_JSON_DEPTH);
+		return FALSE;
 	}
 	return TRUE;
 }

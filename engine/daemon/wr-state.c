@@ -17,6 +17,7 @@
 #include <json-glib/json-glib.h>
 
 #include "wr-crypto.h"
+#include "wr-json-check.h"
 #include "wr-key.h"
 #include "wr-keyfile.h"
 #include "wr-state.h"
@@ -425,33 +426,6 @@ load_prefs(WrState *self, GError **error)
 			 error);
 }
 
-/* json-glib's parser recurses: a damaged file of "[[[[..." must not exhaust the stack */
-static gboolean
-depth_ok(const char *data, gsize len)
-{
-	gboolean in_string = FALSE;
-	guint depth = 0;
-
-	for (gsize i = 0; i < len; i++) {
-		char c = data[i];
-
-		if (in_string) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_string = FALSE;
-		} else if (c == '"') {
-			in_string = TRUE;
-		} else if (c == '[' || c == '{') {
-			if (++depth > NETMAP_DEPTH_MAX)
-				return FALSE;
-		} else if ((c == ']' || c == '}') && depth > 0) {
-			depth--;
-		}
-	}
-	return TRUE;
-}
-
 /* the map is opaque here, but it must be one JSON object: anything else is a damaged file */
 static gboolean
 check_netmap(const char *data, gsize len, GError **error)
@@ -467,7 +441,8 @@ check_netmap(const char *data, gsize len, GError **error)
 		g_set_error(error, WR_STATE_ERROR, WR_STATE_ERROR_INVALID, "a NUL byte");
 		return FALSE;
 	}
-	if (!depth_ok(data, len)) {
+	/* json-glib's parser recurses: a damaged file of "[[[[..." must not exhaust the stack */
+	if (!wr_json_check_depth(data, len, NETMAP_DEPTH_MAX)) {
 		g_set_error(error, WR_STATE_ERROR, WR_STATE_ERROR_INVALID, "nested deeper than %u",
 			    NETMAP_DEPTH_MAX);
 		return FALSE;

@@ -16,6 +16,7 @@
 
 #include "wr-crypto.h"
 #include "wr-derp-info.h"
+#include "wr-json-check.h"
 #include "wr-key.h"
 
 _Static_assert(DERP_NONCE_LEN == WR_BOX_NONCE_LEN, "the DERP box is a NaCl box");
@@ -177,31 +178,8 @@ wr_derp_info_format_server_info(const WrDerpServerInfoBody *body, char *buf, siz
 static int
 check_depth(const char *json, size_t len)
 {
-	unsigned depth = 0;
-	bool in_string = false;
-	bool escaped = false;
-
-	for (size_t i = 0; i < len; i++) {
-		char c = json[i];
-
-		if (in_string) {
-			if (escaped)
-				escaped = false;
-			else if (c == '\\')
-				escaped = true;
-			else if (c == '"')
-				in_string = false;
-			continue;
-		}
-		if (c == '"') {
-			in_string = true;
-		} else if (c == '{' || c == '[') {
-			if (++depth > WR_DERP_INFO_MAX_JSON_DEPTH)
-				return -EINVAL;
-		} else if ((c == '}' || c == ']') && depth > 0) {
-			depth--;
-		}
-	}
+	if (!wr_json_check_depth(json, len, WR_DERP_INFO_MAX_JSON_DEPTH))
+		return -EINVAL;
 	return 0;
 }
 

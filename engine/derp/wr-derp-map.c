@@ -16,6 +16,7 @@
 #include <json-glib/json-glib.h>
 
 #include "wr-derp-map.h"
+#include "wr-json-check.h"
 
 /* JSON member names (§6); "omitDefaultRegions" really starts with a lower-case o */
 #define M_HOME_PARAMS	       "HomeParams"
@@ -113,40 +114,29 @@ wr_derp_map_free(WrDerpMap *map)
 static gboolean
 prescan(const gchar *data, gsize len, GError **error)
 {
-	guint depth = 0;
-	gboolean in_string = FALSE;
+	const WrJsonCheckLimits limits = {
+		.max_depth = WR_DERP_MAP_MAX_DEPTH,
+		.flags = WR_JSON_CHECK_REFUSE_NUL,
+	};
+	WrJsonCheckReport report;
 
 	if (len > WR_DERP_MAP_MAX_JSON_SIZE)
 		return fail(error, "DERP map",
 			    "%" G_GSIZE_FORMAT " bytes, more than the %u allowed", len,
 			    (guint) WR_DERP_MAP_MAX_JSON_SIZE);
-	for (gsize i = 0; i < len; i++) {
-		gchar c = data[i];
-
-		if (c == '\0')
-			return fail(error, "DERP map", "NUL byte at offset %" G_GSIZE_FORMAT, i);
-		if (in_string) {
-			if (c == '"') {
-				in_string = FALSE;
-			} else if (c == '\\' && i + 1 < len) {
-				if (data[i + 1] == 'u' && i + 5 < len &&
-				    g_ascii_strncasecmp(data + i + 2, "0000", 4) == 0)
-					return fail(error, "DERP map",
-						    "\\u0000 escape at offset %" G_GSIZE_FORMAT, i);
-				i++;
-			}
-			continue;
-		}
-		if (c == '"') {
-			in_string = TRUE;
-		} else if (c == '{' || c == '[') {
-			if (++depth > WR_DERP_MAP_MAX_DEPTH)
-				return fail(error, "DERP map",
-					    "nested more than %u deep at offset %" G_GSIZE_FORMAT,
-					    (guint) WR_DERP_MAP_MAX_DEPTH, i);
-		} else if ((c == '}' || c == ']') && depth > 0) {
-			depth--;
-		}
+	switch (wr_json_check(data, len, &limits, &report)) {
+	case WR_JSON_CHECK_OK:
+		break;
+	case WR_JSON_CHECK_NUL_BYTE:
+		return fail(error, "DERP map", "NUL byte at offset %" G_GSIZE_FORMAT,
+			    report.offset);
+	case WR_JSON_CHECK_NUL_ESCAPE:
+		return fail(error, "DERP map", "\\u0000 escape at offset %" G_GSIZE_FORMAT,
+			    report.offset);
+	default:
+		return fail(error, "DERP map",
+			    "nested more than %u deep at offset %" G_GSIZE_FORMAT,
+			    (guint) WR_DERP_MAP_MAX_DEPTH, report.offset);
 	}
 	return TRUE;
 }
@@ -171,24 +161,10 @@ member(JsonObject *obj, const gchar *name)
 static const gchar *
 node_type_name(JsonNode *node)
 {
-	if (JSON_NODE_HOLDS_OBJECT(node))
-		return "an object";
-	if (JSON_NODE_HOLDS_ARRAY(node))
-		return "an array";
-	if (JSON_NODE_HOLDS_NULL(node))
-		return "null";
-	switch (json_node_get_value_type(node)) {
-	case G_TYPE_STRING:
-		return "a string";
-	case G_TYPE_BOOLEAN:
-		return "a boolean";
-	case G_TYPE_INT64:
-		return "an integer";
-	case G_TYPE_DOUBLE:
+	/* Go's decoder says "fractional number" where the shared name says "number" */
+	if (JSON_NODE_HOLDS_VALUE(node) && json_node_get_value_type(node) == G_TYPE_DOUBLE)
 		return "a fractional number";
-	default:
-		return "an unknown value";
-	}
+	return wr_json_node_type_name(node);
 }
 
 static gboolean

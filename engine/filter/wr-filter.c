@@ -17,6 +17,7 @@
 
 #include "wr-addr.h"
 #include "wr-filter.h"
+#include "wr-json-check.h"
 
 /* IP header layout (RFC 791, RFC 8200) */
 enum {
@@ -583,29 +584,6 @@ wr_filter_ruleset_unref(WrFilterRuleset *self)
 
 /* the JSON reader */
 
-static const char *
-node_type_name(JsonNode *node)
-{
-	if (JSON_NODE_HOLDS_OBJECT(node))
-		return "an object";
-	if (JSON_NODE_HOLDS_ARRAY(node))
-		return "an array";
-	if (JSON_NODE_HOLDS_NULL(node))
-		return "null";
-	switch (json_node_get_value_type(node)) {
-	case G_TYPE_STRING:
-		return "a string";
-	case G_TYPE_BOOLEAN:
-		return "a boolean";
-	case G_TYPE_INT64:
-		return "an integer";
-	case G_TYPE_DOUBLE:
-		return "a number";
-	default:
-		return "a value";
-	}
-}
-
 static bool
 holds_string(JsonNode *node)
 {
@@ -647,7 +625,7 @@ read_src(Rule *rule, guint r, JsonArray *array, GArray *sources, GError **error)
 		if (!holds_string(node)) {
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 				    "rule %u: src[%u]: want a string, not %s", r, i,
-				    node_type_name(node));
+				    wr_json_node_type_name(node));
 			return FALSE;
 		}
 		text = json_node_get_string(node);
@@ -676,7 +654,7 @@ read_port(JsonArray *ports, guint k, guint r, guint i, uint16_t *out, GError **e
 	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_INT64) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 			    "rule %u: dst[%u].ports[%u]: want an integer, not %s", r, i, k,
-			    node_type_name(node));
+			    wr_json_node_type_name(node));
 		return FALSE;
 	}
 	v = json_node_get_int(node);
@@ -702,7 +680,8 @@ read_dst_entry(Dst *dst, guint r, guint i, JsonNode *node, GError **error)
 
 	if (!JSON_NODE_HOLDS_OBJECT(node)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-			    "rule %u: dst[%u]: want an object, not %s", r, i, node_type_name(node));
+			    "rule %u: dst[%u]: want an object, not %s", r, i,
+			    wr_json_node_type_name(node));
 		return FALSE;
 	}
 	obj = json_node_get_object(node);
@@ -724,7 +703,7 @@ read_dst_entry(Dst *dst, guint r, guint i, JsonNode *node, GError **error)
 	if (!holds_string(net)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 			    "rule %u: dst[%u].net: want a string, not %s", r, i,
-			    node_type_name(net));
+			    wr_json_node_type_name(net));
 		return FALSE;
 	}
 	if (!parse_cidr(&cidr, json_node_get_string(net))) {
@@ -769,7 +748,8 @@ read_proto(Rule *rule, guint r, JsonNode *node, GError **error)
 
 	if (!JSON_NODE_HOLDS_ARRAY(node)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-			    "rule %u: proto: want an array, not %s", r, node_type_name(node));
+			    "rule %u: proto: want an array, not %s", r,
+			    wr_json_node_type_name(node));
 		return FALSE;
 	}
 	array = json_node_get_array(node);
@@ -787,7 +767,7 @@ read_proto(Rule *rule, guint r, JsonNode *node, GError **error)
 		if (!holds_string(elem)) {
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 				    "rule %u: proto[%u]: want a string, not %s", r, i,
-				    node_type_name(elem));
+				    wr_json_node_type_name(elem));
 			return FALSE;
 		}
 		name = json_node_get_string(elem);
@@ -819,7 +799,8 @@ get_array_member(JsonObject *obj, const char *name, guint r, JsonArray **out, GE
 	}
 	if (!JSON_NODE_HOLDS_ARRAY(node)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-			    "rule %u: %s: want an array, not %s", r, name, node_type_name(node));
+			    "rule %u: %s: want an array, not %s", r, name,
+			    wr_json_node_type_name(node));
 		return FALSE;
 	}
 	*out = json_node_get_array(node);
@@ -837,7 +818,7 @@ read_rule(Rule *rule, guint r, JsonNode *node, guint *entries, GArray *sources, 
 
 	if (!JSON_NODE_HOLDS_OBJECT(node)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-			    "rule %u: want an object, not %s", r, node_type_name(node));
+			    "rule %u: want an object, not %s", r, wr_json_node_type_name(node));
 		return FALSE;
 	}
 	obj = json_node_get_object(node);
@@ -979,7 +960,8 @@ wr_filter_ruleset_new_from_json(JsonNode *packet_filter, GError **error)
 
 	if (!JSON_NODE_HOLDS_ARRAY(packet_filter)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-			    "packet_filter: want an array, not %s", node_type_name(packet_filter));
+			    "packet_filter: want an array, not %s",
+			    wr_json_node_type_name(packet_filter));
 		return NULL;
 	}
 	array = json_node_get_array(packet_filter);
@@ -1004,33 +986,6 @@ wr_filter_ruleset_new_from_json(JsonNode *packet_filter, GError **error)
 	return g_steal_pointer(&self);
 }
 
-/* json-glib 1.6 parses recursively and has no depth limit */
-static bool
-nesting_within(const char *data, gsize len, guint max)
-{
-	guint depth = 0;
-	bool in_string = false;
-
-	for (gsize i = 0; i < len; i++) {
-		char c = data[i];
-
-		if (in_string) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_string = false;
-		} else if (c == '"') {
-			in_string = true;
-		} else if (c == '[' || c == '{') {
-			if (++depth > max)
-				return false;
-		} else if ((c == ']' || c == '}') && depth > 0) {
-			depth--;
-		}
-	}
-	return true;
-}
-
 WrFilterRuleset *
 wr_filter_ruleset_new_from_data(const char *data, gsize len, GError **error)
 {
@@ -1051,7 +1006,8 @@ wr_filter_ruleset_new_from_data(const char *data, gsize len, GError **error)
 				    "packet_filter: NUL byte in the text");
 		return NULL;
 	}
-	if (!nesting_within(data, len, WR_FILTER_MAX_DEPTH)) {
+	/* json-glib parses recursively and has no depth limit */
+	if (!wr_json_check_depth(data, len, WR_FILTER_MAX_DEPTH)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 			    "packet_filter: nested deeper than %u", (guint) WR_FILTER_MAX_DEPTH);
 		return NULL;

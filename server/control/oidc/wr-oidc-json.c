@@ -10,38 +10,12 @@
 #include <math.h>
 #include <string.h>
 
+#include "wr-json-check.h"
 #include "wr-oidc-error.h"
 #include "wr-oidc-json.h"
 
 /* 2^53: beyond it doubles are not whole seconds anyway */
 #define SECONDS_LIMIT G_GINT64_CONSTANT(9007199254740992)
-
-/* whether brackets outside strings nest at most WR_OIDC_JSON_MAX_DEPTH deep */
-static gboolean
-depth_ok(const char *data, gsize len)
-{
-	gboolean in_string = FALSE;
-	guint depth = 0;
-
-	for (gsize i = 0; i < len; i++) {
-		char c = data[i];
-
-		if (in_string) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_string = FALSE;
-		} else if (c == '"') {
-			in_string = TRUE;
-		} else if (c == '[' || c == '{') {
-			if (++depth > WR_OIDC_JSON_MAX_DEPTH)
-				return FALSE;
-		} else if ((c == ']' || c == '}') && depth > 0) {
-			depth--;
-		}
-	}
-	return TRUE;
-}
 
 JsonObject *
 wr_oidc_json_parse_object(const char *data, gsize len, const char *what, gboolean detail,
@@ -57,7 +31,7 @@ wr_oidc_json_parse_object(const char *data, gsize len, const char *what, gboolea
 			    "%s is not text in UTF-8", what);
 		return NULL;
 	}
-	if (!depth_ok(data, len)) {
+	if (!wr_json_check_depth(data, len, WR_OIDC_JSON_MAX_DEPTH)) {
 		g_set_error(error, WR_OIDC_ERROR, WR_OIDC_ERROR_BAD_FORMAT,
 			    "%s nests more than %d levels deep", what, WR_OIDC_JSON_MAX_DEPTH);
 		return NULL;

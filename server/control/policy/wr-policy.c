@@ -12,6 +12,7 @@
 #include <gio/gio.h>
 
 #include "wr-hujson.h"
+#include "wr-json-check.h"
 #include "wr-policy.h"
 
 #define PATH_MAX_STEPS 8
@@ -310,36 +311,14 @@ fail(Ctx *ctx, const Path *path, GError **error, const gchar *format, ...)
 	return FALSE;
 }
 
-static const gchar *
-node_type_name(JsonNode *node)
-{
-	if (JSON_NODE_HOLDS_OBJECT(node))
-		return "an object";
-	if (JSON_NODE_HOLDS_ARRAY(node))
-		return "an array";
-	if (JSON_NODE_HOLDS_NULL(node))
-		return "null";
-	switch (json_node_get_value_type(node)) {
-	case G_TYPE_STRING:
-		return "a string";
-	case G_TYPE_BOOLEAN:
-		return "a boolean";
-	case G_TYPE_INT64:
-		return "an integer";
-	case G_TYPE_DOUBLE:
-		return "a number";
-	default:
-		return "a value";
-	}
-}
-
 /* checked accessors */
 
 static gboolean
 get_object(Ctx *ctx, const Path *path, JsonNode *node, JsonObject **out, GError **error)
 {
 	if (!JSON_NODE_HOLDS_OBJECT(node))
-		return fail(ctx, path, error, "want an object, not %s", node_type_name(node));
+		return fail(ctx, path, error, "want an object, not %s",
+			    wr_json_node_type_name(node));
 	*out = json_node_get_object(node);
 	return TRUE;
 }
@@ -350,7 +329,8 @@ get_array(Ctx *ctx, const Path *path, JsonNode *node, guint max, JsonArray **out
 	JsonArray *array;
 
 	if (!JSON_NODE_HOLDS_ARRAY(node))
-		return fail(ctx, path, error, "want an array, not %s", node_type_name(node));
+		return fail(ctx, path, error, "want an array, not %s",
+			    wr_json_node_type_name(node));
 	array = json_node_get_array(node);
 	if (json_array_get_length(array) > max)
 		return fail(ctx, path, error, "%u entries, more than the %u allowed",
@@ -365,7 +345,8 @@ get_string(Ctx *ctx, const Path *path, JsonNode *node, const gchar **out, GError
 	const gchar *text;
 
 	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
-		return fail(ctx, path, error, "want a string, not %s", node_type_name(node));
+		return fail(ctx, path, error, "want a string, not %s",
+			    wr_json_node_type_name(node));
 	text = json_node_get_string(node);
 	if (text[0] == '\0')
 		return fail(ctx, path, error, "empty string");
@@ -553,7 +534,7 @@ parse_dst(Ctx *ctx, const Path *path, const gchar *text, Dst *out, GError **erro
 static gboolean
 parse_selector_list(Ctx *ctx, Path *path, JsonNode *node, Where where, GArray *out, GError **error)
 {
-	JsonArray *array;
+	JsonArray *array = NULL;
 
 	if (!get_array(ctx, path, node, WR_POLICY_MAX_LIST, &array, error))
 		return FALSE;
@@ -574,7 +555,7 @@ parse_selector_list(Ctx *ctx, Path *path, JsonNode *node, Where where, GArray *o
 static gboolean
 parse_groups(Ctx *ctx, Path *path, JsonNode *node, GError **error)
 {
-	JsonObject *obj;
+	JsonObject *obj = NULL;
 	g_autoptr(GList) names = NULL;
 
 	if (!get_object(ctx, path, node, &obj, error))
@@ -584,7 +565,7 @@ parse_groups(Ctx *ctx, Path *path, JsonNode *node, GError **error)
 	names = json_object_get_members(obj);
 	for (GList *l = names; l != NULL; l = l->next) {
 		const gchar *name = l->data;
-		JsonArray *array;
+		JsonArray *array = NULL;
 		Group group = {0};
 
 		path_push_key(path, name);
@@ -621,7 +602,7 @@ parse_groups(Ctx *ctx, Path *path, JsonNode *node, GError **error)
 static gboolean
 parse_hosts(Ctx *ctx, Path *path, JsonNode *node, GError **error)
 {
-	JsonObject *obj;
+	JsonObject *obj = NULL;
 	g_autoptr(GList) names = NULL;
 
 	if (!get_object(ctx, path, node, &obj, error))
@@ -660,7 +641,7 @@ parse_hosts(Ctx *ctx, Path *path, JsonNode *node, GError **error)
 static gboolean
 parse_tag_owners(Ctx *ctx, Path *path, JsonNode *node, GError **error)
 {
-	JsonObject *obj;
+	JsonObject *obj = NULL;
 	g_autoptr(GList) names = NULL;
 	guint i = 0;
 
@@ -731,9 +712,9 @@ proto_has_ports(guint protos)
 static gboolean
 parse_acl(Ctx *ctx, Path *path, JsonNode *node, GError **error)
 {
-	JsonObject *obj;
+	JsonObject *obj = NULL;
 	JsonNode *member;
-	JsonArray *dsts;
+	JsonArray *dsts = NULL;
 	const gchar *action;
 	g_autoptr(GList) names = NULL;
 	Rule rule = {0};
@@ -817,7 +798,7 @@ parse_acl(Ctx *ctx, Path *path, JsonNode *node, GError **error)
 static gboolean
 parse_acls(Ctx *ctx, Path *path, JsonNode *node, GError **error)
 {
-	JsonArray *array;
+	JsonArray *array = NULL;
 
 	if (!get_array(ctx, path, node, WR_POLICY_MAX_ACLS, &array, error))
 		return FALSE;
@@ -833,7 +814,7 @@ parse_acls(Ctx *ctx, Path *path, JsonNode *node, GError **error)
 static gboolean
 parse_auto_approvers(Ctx *ctx, Path *path, JsonNode *node, GError **error)
 {
-	JsonObject *obj;
+	JsonObject *obj = NULL;
 	JsonNode *member;
 	g_autoptr(GList) names = NULL;
 
@@ -853,7 +834,7 @@ parse_auto_approvers(Ctx *ctx, Path *path, JsonNode *node, GError **error)
 
 	member = json_object_get_member(obj, "routes");
 	if (member != NULL) {
-		JsonObject *routes;
+		JsonObject *routes = NULL;
 		g_autoptr(GList) prefixes = NULL;
 
 		path_push_key(path, "routes");
@@ -901,7 +882,7 @@ wr_policy_new_from_data(const gchar *data, gsize len, GError **error)
 	g_autoptr(WrPolicy) policy = policy_new();
 	g_autoptr(JsonNode) root = NULL;
 	g_autofree gchar *standard = NULL;
-	JsonObject *obj;
+	JsonObject *obj = NULL;
 	Path path = {0};
 	Ctx ctx = {0};
 	static const struct {

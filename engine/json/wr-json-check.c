@@ -1,0 +1,133 @@
+/*
+ * Copyright 2026 The Warren Authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Pre-checks for untrusted JSON text; see wr-json-check.h.
+ */
+
+#include "wr-json-check.h"
+
+#include <string.h>
+
+/* whether data[i] (a backslash) starts a \u0000 escape */
+static gboolean
+is_nul_escape(const char *data, gsize len, gsize i)
+{
+	return i + 5 < len && data[i + 1] == 'u' &&
+	       g_ascii_strncasecmp(data + i + 2, "0000", 4) == 0;
+}
+
+/* where the scan is: json-glib 1.6 (GScanner) also takes 'strings', so they are skipped like
+ * "strings": a '"' in them must not hide the brackets after it */
+typedef enum {
+	IN_CODE,
+	IN_STRING, /* "...": a backslash escapes the next byte */
+	IN_QUOTED, /* '...': no escapes */
+} State;
+
+WrJsonCheckResult
+wr_json_check(const char *data, gsize len, const WrJsonCheckLimits *limits,
+	      WrJsonCheckReport *report)
+{
+	gboolean refuse_nul = (limits->flags & WR_JSON_CHECK_REFUSE_NUL) != 0;
+	WrJsonCheckResult result = WR_JSON_CHECK_OK;
+	State state = IN_CODE;
+	guint depth = 0, deepest = 0, members = 0;
+	gsize i;
+
+	g_return_val_if_fail(data != NULL || len == 0, WR_JSON_CHECK_OK);
+
+	for (i = 0; i < len; i++) {
+		char c = data[i];
+
+		if (c == '\0' && refuse_nul) {
+			result = WR_JSON_CHECK_NUL_BYTE;
+			break;
+		}
+		switch (state) {
+		case IN_STRING:
+			if (c == '"') {
+				state = IN_CODE;
+			} else if (c == '\\' && i + 1 < len) {
+				if (refuse_nul && is_nul_escape(data, len, i)) {
+					result = WR_JSON_CHECK_NUL_ESCAPE;
+					goto done;
+				}
+				/* the escaped byte is still checked for NUL: it cannot be a quote
+				 */
+				i++;
+				if (data[i] == '\0' && refuse_nul) {
+					result = WR_JSON_CHECK_NUL_BYTE;
+					goto done;
+				}
+			}
+			continue;
+		case IN_QUOTED:
+			if (c == '\'')
+				state = IN_CODE;
+			continue;
+		case IN_CODE:
+			break;
+		}
+		if (c == '"') {
+			state = IN_STRING;
+		} else if (c == '\'') {
+			state = IN_QUOTED;
+		} else if (c == '{' || c == '[') {
+			if (++depth > deepest)
+				deepest = depth;
+			if (depth > limits->max_depth) {
+				result = WR_JSON_CHECK_TOO_DEEP;
+				break;
+			}
+		} else if ((c == '}' || c == ']') && depth > 0) {
+			depth--;
+		} else if (c == ':') {
+			members++;
+			if (limits->max_members > 0 && members > limits->max_members) {
+				result = WR_JSON_CHECK_TOO_MANY_MEMBERS;
+				break;
+			}
+		}
+	}
+done:
+	if (report != NULL) {
+		report->offset = result == WR_JSON_CHECK_OK ? len : i;
+		report->depth = deepest;
+		report->members = members;
+	}
+	return result;
+}
+
+gboolean
+wr_json_check_depth(const char *data, gsize len, guint max_depth)
+{
+	WrJsonCheckLimits limits = {.max_depth = max_depth};
+
+	return wr_json_check(data, len, &limits, NULL) == WR_JSON_CHECK_OK;
+}
+
+const char *
+wr_json_node_type_name(JsonNode *node)
+{
+	g_return_val_if_fail(node != NULL, "nothing");
+
+	if (JSON_NODE_HOLDS_OBJECT(node))
+		return "an object";
+	if (JSON_NODE_HOLDS_ARRAY(node))
+		return "an array";
+	if (JSON_NODE_HOLDS_NULL(node))
+		return "null";
+	switch (json_node_get_value_type(node)) {
+	case G_TYPE_STRING:
+		return "a string";
+	case G_TYPE_BOOLEAN:
+		return "a boolean";
+	case G_TYPE_INT64:
+		return "an integer";
+	case G_TYPE_DOUBLE:
+		return "a number";
+	default:
+		return "a value";
+	}
+}
