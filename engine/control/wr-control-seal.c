@@ -243,6 +243,10 @@ check_json_shape(const char *json, gsize len, GError **error)
 			    "JSON has more than %d object members",
 			    WR_CONTROL_SEAL_MAX_JSON_MEMBERS);
 		return FALSE;
+	case WR_JSON_CHECK_COMMENT:
+		g_set_error_literal(error, WR_CONTROL_SEAL_ERROR, WR_CONTROL_SEAL_ERROR_BAD_JSON,
+				    "JSON has a '/' outside strings (a comment?)");
+		return FALSE;
 	default:
 		g_set_error(error, WR_CONTROL_SEAL_ERROR, WR_CONTROL_SEAL_ERROR_BAD_JSON,
 			    "JSON nested deeper than %d levels", WR_CONTROL_SEAL_MAX_JSON_DEPTH);

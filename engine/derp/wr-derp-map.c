@@ -133,6 +133,11 @@ prescan(const gchar *data, gsize len, GError **error)
 	case WR_JSON_CHECK_NUL_ESCAPE:
 		return fail(error, "DERP map", "\\u0000 escape at offset %" G_GSIZE_FORMAT,
 			    report.offset);
+	case WR_JSON_CHECK_COMMENT:
+		return fail(
+			error, "DERP map",
+			"'/' outside strings (comments are not JSON) at offset %" G_GSIZE_FORMAT,
+			report.offset);
 	default:
 		return fail(error, "DERP map",
 			    "nested more than %u deep at offset %" G_GSIZE_FORMAT,

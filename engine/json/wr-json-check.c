@@ -73,6 +73,12 @@ wr_json_check(const char *data, gsize len, const WrJsonCheckLimits *limits,
 			state = IN_STRING;
 		} else if (c == '\'') {
 			state = IN_QUOTED;
+		} else if (c == '/') {
+			/* json-glib skips comments by rules of its own, and a quote inside one
+			 * would hide the brackets after it from this scan: JSON has no '/' outside
+			 * strings, so refuse it rather than guess */
+			result = WR_JSON_CHECK_COMMENT;
+			break;
 		} else if (c == '{' || c == '[') {
 			if (++depth > deepest)
 				deepest = depth;

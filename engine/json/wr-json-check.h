@@ -10,11 +10,12 @@
  * it counts '{' and '[' outside strings (a backslash in a "string" escapes the next byte) and
  * refuses what the limits forbid.  json-glib 1.6 also takes 'strings' (no escapes), so those
  * are skipped too: a '"' inside one must not hide the brackets after it (['"',[[[...]]],'"']
- * would otherwise pass any depth limit and crash the parser).  KNOWN GAP: json-glib also skips
- * comments, whose exact rules this scan does not follow, so a '"' in a comment can still hide
- * brackets.  Nothing else is validated: stray closing brackets are ignored and truncated input
- * passes if no limit was crossed; json-glib reports those.  Pure: bytes in, a verdict out; no
- * allocation.
+ * would otherwise pass any depth limit and crash the parser).  json-glib also skips comments,
+ * by rules of its own, and a '"' in a comment could hide brackets the same way: so a '/'
+ * outside strings — never valid JSON — is refused (WR_JSON_CHECK_COMMENT; for
+ * wr_json_check_depth() it fails like too deep a nesting).  Nothing else is validated: stray
+ * closing brackets are ignored and truncated input passes if no limit was crossed; json-glib
+ * reports those.  Pure: bytes in, a verdict out; no allocation.
  */
 
 #pragma once
@@ -29,6 +30,7 @@ typedef enum {
 	WR_JSON_CHECK_TOO_MANY_MEMBERS, /* more than max_members ':' outside strings */
 	WR_JSON_CHECK_NUL_BYTE,	  /* a NUL byte anywhere (only with WR_JSON_CHECK_REFUSE_NUL) */
 	WR_JSON_CHECK_NUL_ESCAPE, /* a \u0000 escape in a string (only with ..._REFUSE_NUL) */
+	WR_JSON_CHECK_COMMENT,	  /* a '/' outside strings: a comment, which JSON has not */
 } WrJsonCheckResult;
 
 typedef enum {

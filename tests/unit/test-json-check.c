@@ -75,6 +75,11 @@ static const CheckCase check_cases[] = {
 	{"backslash-in-sq-string", "['a\\', [[1]]]", 0, 2, 0, 0, WR_JSON_CHECK_TOO_DEEP, 8, 3},
 	{"sq-in-string", "[\"'\",[[1]]]", 0, 2, 0, 0, WR_JSON_CHECK_TOO_DEEP, 6, 3},
 	{"comment-in-string", "[\"/*\",[[1]],\"*/\"]", 0, 2, 0, 0, WR_JSON_CHECK_TOO_DEEP, 7, 3},
+	/* a comment could hide a quote, and the quote the brackets after it: refused */
+	{"comment-hides-quote", "[/* \" */ [[[1]]] /* \" */]", 0, 8, 0, 0, WR_JSON_CHECK_COMMENT, 1,
+	 1},
+	{"line-comment", "[1 // x\n]", 0, 8, 0, 0, WR_JSON_CHECK_COMMENT, 3, 1},
+	{"slash-in-string", "[\"a/b\", 'c/d']", 0, 8, 0, 0, WR_JSON_CHECK_OK, LEN, 1},
 	{"first-violation-wins", "[[\0", 3, 1, 0, WR_JSON_CHECK_REFUSE_NUL, WR_JSON_CHECK_TOO_DEEP,
 	 1, 2},
 };
