@@ -1261,9 +1261,10 @@ flow_timeout(const Entry *e)
 	}
 }
 
-/* the key of a packet we send, or of the packet an ICMP error quotes */
+/* a flow's key from one of its packets: as we send it (reply false: we are the source; an
+ * echo request), or as its reply arrives (reply true: we are the destination; an echo reply) */
 static bool
-outbound_key(FlowKey *key, const WrFilterPacket *p)
+flow_key(FlowKey *key, const WrFilterPacket *p, bool reply)
 {
 	memset(key, 0, sizeof(*key));
 	switch (p->l4) {
@@ -1272,6 +1273,13 @@ outbound_key(FlowKey *key, const WrFilterPacket *p)
 		key->kind = KIND_FLOW;
 		break;
 	case WR_FILTER_L4_ECHO_REQUEST:
+		if (reply)
+			return false;
+		key->kind = KIND_ECHO;
+		break;
+	case WR_FILTER_L4_ECHO_REPLY:
+		if (!reply)
+			return false;
 		key->kind = KIND_ECHO;
 		break;
 	default:
@@ -1279,36 +1287,25 @@ outbound_key(FlowKey *key, const WrFilterPacket *p)
 	}
 	key->family = p->family;
 	key->proto = p->proto;
-	key->lport = p->sport;
-	key->rport = p->dport;
-	memcpy(key->local, p->src, sizeof(key->local));
-	memcpy(key->remote, p->dst, sizeof(key->remote));
+	key->lport = reply ? p->dport : p->sport;
+	key->rport = reply ? p->sport : p->dport;
+	memcpy(key->local, reply ? p->dst : p->src, sizeof(key->local));
+	memcpy(key->remote, reply ? p->src : p->dst, sizeof(key->remote));
 	return true;
+}
+
+/* the key of a packet we send, or of the packet an ICMP error quotes */
+static bool
+outbound_key(FlowKey *key, const WrFilterPacket *p)
+{
+	return flow_key(key, p, false);
 }
 
 /* the key of the flow an inbound packet would be the reply of */
 static bool
 reply_key(FlowKey *key, const WrFilterPacket *p)
 {
-	memset(key, 0, sizeof(*key));
-	switch (p->l4) {
-	case WR_FILTER_L4_PORTS:
-	case WR_FILTER_L4_PORTLESS:
-		key->kind = KIND_FLOW;
-		break;
-	case WR_FILTER_L4_ECHO_REPLY:
-		key->kind = KIND_ECHO;
-		break;
-	default:
-		return false;
-	}
-	key->family = p->family;
-	key->proto = p->proto;
-	key->lport = p->dport;
-	key->rport = p->sport;
-	memcpy(key->local, p->dst, sizeof(key->local));
-	memcpy(key->remote, p->src, sizeof(key->remote));
-	return true;
+	return flow_key(key, p, true);
 }
 
 static void

@@ -373,12 +373,6 @@ policy_input_build(WrControl *self, PolicyInput *in)
 	}
 }
 
-static CtlNode *
-node_by_id(WrControl *self, gint64 id)
-{
-	return g_hash_table_lookup(self->nodes, &id);
-}
-
 /* the index of id in the compiler's input (sorted by id), or -1 when peers do not see it */
 static gint
 policy_input_index(const PolicyInput *in, gint64 id)
@@ -407,7 +401,7 @@ visible_set_node(WrControl *self, const PolicyInput *in, gint64 id)
 	g_autoptr(GArray) idx = NULL;
 	gint i;
 
-	if (node_by_id(self, id) == NULL) {
+	if (ctl_node_lookup(self, id) == NULL) {
 		wr_visible_set(self->visible_sets, id, NULL);
 		return;
 	}
@@ -454,7 +448,7 @@ recompute_topology(WrControl *self)
 	g_hash_table_remove_all(self->topology_changed);
 	changed = wr_visible_commit(self->visible_sets);
 	for (guint k = 0; k < changed->len; k++) {
-		CtlNode *node = node_by_id(self, g_array_index(changed, gint64, k));
+		CtlNode *node = ctl_node_lookup(self, g_array_index(changed, gint64, k));
 		GArray *set;
 
 		if (node == NULL)
