@@ -31,6 +31,7 @@ typedef enum {
 	PING_DISCOVERY,
 	PING_HEARTBEAT,
 	PING_CLI,
+	PING_PROBE, /* wr_path_probe: answered by probe_at or the best address loses its trust */
 } PingPurpose;
 
 typedef struct {
@@ -39,6 +40,7 @@ typedef struct {
 	guint64 derp_region;
 	WrEndpoint to; /* via UDP */
 	gint64 sent_at;
+	gint64 probe_at; /* PING_PROBE: the deadline */
 	PingPurpose purpose;
 } SentPing;
 
@@ -502,8 +504,16 @@ static void
 advance(WrPath *self, gint64 now, WrPathActions *actions)
 {
 	for (guint i = self->n_sent; i-- > 0;) {
-		const SentPing *sp = &self->sent[i];
+		SentPing *sp = &self->sent[i];
 
+		if (sp->purpose == PING_PROBE && now >= sp->probe_at) {
+			/* unanswered: the direct path is suspect; the address stays, untrusted,
+			 * so that the heartbeat keeps pinging it and a late pong restores it */
+			if (wr_endpoint_equal(&sp->to, &self->best) &&
+			    self->best_at < sp->sent_at)
+				self->trust_until = MIN(self->trust_until, now - 1);
+			sp->purpose = PING_HEARTBEAT;
+		}
 		if (now - sp->sent_at < WR_PATH_PING_TIMEOUT_US)
 			continue;
 		if (!sp->via_derp && wr_endpoint_equal(&sp->to, &self->best) &&
@@ -882,8 +892,11 @@ wr_path_next_wakeup(const WrPath *self, gint64 now)
 	now = MAX(now, self->now);
 	if (self->heartbeat_at != 0)
 		next = MIN(next, self->heartbeat_at);
-	for (guint i = 0; i < self->n_sent; i++)
+	for (guint i = 0; i < self->n_sent; i++) {
 		next = MIN(next, self->sent[i].sent_at + WR_PATH_PING_TIMEOUT_US);
+		if (self->sent[i].purpose == PING_PROBE)
+			next = MIN(next, self->sent[i].probe_at);
+	}
 	/* the moments the observable state changes by itself, for WR_PATH_CHANGED */
 	if (is_active(self, now)) {
 		next = MIN(next, self->last_send + WR_PATH_SESSION_ACTIVE_TIMEOUT_US + 1);
@@ -914,6 +927,25 @@ wr_path_cli_ping(WrPath *self, gint64 now, WrPathActions *actions)
 	}
 	note_state(self, now, actions);
 	return sent ? 0 : -EHOSTUNREACH;
+}
+
+int
+wr_path_probe(WrPath *self, gint64 now, gint64 timeout_us, WrPathActions *actions)
+{
+	WrEndpoint best;
+	int r = -EALREADY;
+
+	now = enter(self, now, actions);
+	if (is_trusted(self, now)) {
+		best = self->best;
+		r = -ENOBUFS;
+		if (start_ping(self, now, &best, PING_PROBE, actions)) {
+			self->sent[self->n_sent - 1].probe_at = now + MAX(timeout_us, 1);
+			r = 0;
+		}
+	}
+	note_state(self, now, actions);
+	return r;
 }
 
 void

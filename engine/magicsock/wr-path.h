@@ -229,6 +229,20 @@ wr_path_next_wakeup(const WrPath *self, gint64 now);
 int
 wr_path_cli_ping(WrPath *self, gint64 now, WrPathActions *actions);
 
+/*
+ * The caller's data plane suspects the direct path: it keeps sending over it but has heard
+ * nothing from the peer for a while (warrend: no inbound bytes for 500 ms while sending).
+ * Pings the trusted best address now; unless a pong for one of its pings arrives within
+ * timeout_us, its trust ends then (the state becomes DERP, with a WR_PATH_CHANGED, at the tick
+ * due at that moment), so that traffic falls back to the relay in about timeout_us instead of
+ * waiting out WR_PATH_TRUST_UDP_ADDR_US.  The address stays the (untrusted) best: heartbeats
+ * keep pinging it and a later pong makes the path direct again.  Not in the spec (§4 has no
+ * such signal; Tailscale waits for trust to expire); warrend's fallback bound needs it.
+ * -EALREADY (nothing sent) when no best address is trusted.
+ */
+int
+wr_path_probe(WrPath *self, gint64 now, gint64 timeout_us, WrPathActions *actions);
+
 /* the local network changed: the best address and every endpoint's statistics go (§4.9) */
 void
 wr_path_note_link_change(WrPath *self, gint64 now, WrPathActions *actions);

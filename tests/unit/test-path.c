@@ -769,6 +769,57 @@ test_path_fallback(Fixture *f, gconstpointer data)
 	g_assert_cmpint(first_some(f, WR_PATH_CHANGED)->status.state, ==, WR_PATH_DIRECT);
 }
 
+/* wr_path_probe: an unanswered probe ends trust at its deadline, an answered one keeps it, and
+ * a later pong makes the path direct again */
+static void
+test_path_probe(Fixture *f, gconstpointer data)
+{
+	WrEndpoint e = ep(EP_PUB1);
+	uint8_t tx[WR_DISCO_TXID_LEN];
+	gint64 deadline;
+
+	(void) data;
+	/* nothing to probe before a trusted address */
+	g_assert_cmpint(wr_path_probe(f->p, f->now, 600 * MS, f->acts), ==, -EALREADY);
+	g_assert_cmpuint(count(f, WR_PATH_SEND_PING), ==, 0);
+	(void) go_direct(f, EP_PUB1, 20 * MS);
+
+	/* answered in time: still direct after the deadline */
+	f->now += 100 * MS;
+	g_assert_cmpint(wr_path_probe(f->p, f->now, 600 * MS, f->acts), ==, 0);
+	check_wakeup(f);
+	memcpy(tx, ping_to_some(f, EP_PUB1)->tx_id, sizeof(tx));
+	g_assert_cmpint(wr_path_next_wakeup(f->p, f->now), <=, f->now + 600 * MS);
+	f->now += 30 * MS;
+	g_assert_cmpint(pong(f, tx, &e), ==, 0);
+	f->now += 700 * MS;
+	tick(f);
+	g_assert_cmpint(state(f), ==, WR_PATH_DIRECT);
+
+	/* unanswered: DERP at the deadline, not before, with a path event; the address stays */
+	g_assert_cmpint(wr_path_probe(f->p, f->now, 600 * MS, f->acts), ==, 0);
+	check_wakeup(f);
+	memcpy(tx, ping_to_some(f, EP_PUB1)->tx_id, sizeof(tx));
+	deadline = f->now + 600 * MS;
+	g_assert_cmpint(wr_path_next_wakeup(f->p, f->now), <=, deadline);
+	f->now = deadline - 1;
+	tick(f);
+	g_assert_cmpint(state(f), ==, WR_PATH_DIRECT);
+	f->now = deadline;
+	tick(f);
+	g_assert_cmpint(state(f), ==, WR_PATH_DERP);
+	g_assert_cmpint(first_some(f, WR_PATH_CHANGED)->status.state, ==, WR_PATH_DERP);
+	assert_best(f, EP_PUB1);
+	(void) send_data(f);
+	g_assert_true(data_via_derp(f));
+
+	/* the late pong of the probe: direct again */
+	f->now += 200 * MS;
+	g_assert_cmpint(pong(f, tx, &e), ==, 0);
+	g_assert_cmpint(state(f), ==, WR_PATH_DIRECT);
+	g_assert_cmpint(first_some(f, WR_PATH_CHANGED)->status.state, ==, WR_PATH_DIRECT);
+}
+
 /* §4.2: a new network map drops the endpoints it no longer lists, with their pings */
 static void
 test_path_netmap_change(Fixture *f, gconstpointer data)
@@ -1343,6 +1394,7 @@ main(int argc, char **argv)
 	ADD("heartbeat", test_path_heartbeat);
 	ADD("upgrade-rounds", test_path_upgrade_rounds);
 	ADD("fallback", test_path_fallback);
+	ADD("probe", test_path_probe);
 	ADD("netmap-change", test_path_netmap_change);
 	ADD("bad-pongs", test_path_bad_pongs);
 	ADD("recv-ping", test_path_recv_ping);
