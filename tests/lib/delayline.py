@@ -10,13 +10,17 @@
 # ADDR is given), in order, as netem on A's egress would make them.  Packets from B to A pass at
 # once.  It creates READY_FILE once both devices are open and runs until killed.
 #
-#   delayline.py NS_A TUN_A NS_B TUN_B DELAY_MS READY_FILE [ADDR...]
+#   delayline.py [--loss=PCT] NS_A TUN_A NS_B TUN_B DELAY_MS READY_FILE [ADDR...]
+#
+# --loss=PCT drops that share (0-100, a decimal) of the packets from A to B that the delay
+# applies to, at random, as `netem loss PCT%` would (tests/lib/tailnet.sh's lossy WAN links).
 
 import ctypes
 import fcntl
 import heapq
 import ipaddress
 import os
+import random
 import select
 import signal
 import struct
@@ -61,12 +65,24 @@ def addresses(pkt):
 
 
 def main():
-    if len(sys.argv) < 7:
-        sys.exit("usage: delayline.py NS_A TUN_A NS_B TUN_B DELAY_MS READY_FILE [ADDR...]")
-    ns_a, tun_a, ns_b, tun_b = sys.argv[1:5]
-    delay = float(sys.argv[5]) / 1000.0
-    ready = sys.argv[6]
-    slow = {ipaddress.ip_address(a) for a in sys.argv[7:]}
+    usage = "usage: delayline.py [--loss=PCT] NS_A TUN_A NS_B TUN_B DELAY_MS READY_FILE [ADDR...]"
+    loss = 0.0
+    args = []
+    for arg in sys.argv[1:]:
+        if arg.startswith("--loss="):
+            loss = float(arg[len("--loss="):]) / 100.0
+            if not 0.0 <= loss <= 1.0:
+                sys.exit("delayline.py: --loss must be 0..100, not %s" % arg[len("--loss="):])
+        elif arg.startswith("--"):
+            sys.exit("delayline.py: unknown option %s\n%s" % (arg, usage))
+        else:
+            args.append(arg)
+    if len(args) < 6:
+        sys.exit(usage)
+    ns_a, tun_a, ns_b, tun_b = args[0:4]
+    delay = float(args[4]) / 1000.0
+    ready = args[5]
+    slow = {ipaddress.ip_address(a) for a in args[6:]}
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     fd_a = open_tun(ns_a, tun_a)
@@ -99,7 +115,10 @@ def main():
                         pass
                     continue
                 addrs = addresses(pkt)
-                if delay > 0 and (not slow or (addrs and (addrs[0] in slow or addrs[1] in slow))):
+                applies = not slow or (addrs and (addrs[0] in slow or addrs[1] in slow))
+                if applies and loss > 0 and random.random() < loss:
+                    continue
+                if delay > 0 and applies:
                     if len(queue) < MAX_QUEUED:
                         seq += 1
                         heapq.heappush(queue, (time.monotonic() + delay, seq, pkt))

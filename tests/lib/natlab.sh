@@ -15,9 +15,18 @@
 #                   tests/lib/delayline.py between two TUN devices, because the kernels this
 #                   runs on may lack sch_netem (the CI one does).
 #   router N        namespace ${WR_PREFIX}rN: WAN 203.0.113.(100+N)/24 on the bridge, LAN
-#                   198.51.100.(64N+1)/26, forwarding, masquerade and filter rules in nftables.
-#   host N          namespace ${WR_PREFIX}hN: 198.51.100.(64N+2)/26 on eth0, default route via
-#                   its router.  N is 0..3, the four /26 of 198.51.100.0/24.
+#                   198.51.100.(16N+1)/28, forwarding, masquerade and filter rules in nftables.
+#   host N          namespace ${WR_PREFIX}hN: 198.51.100.(16N+2)/28 on eth0, default route via
+#                   its router.  N is 0..15, the sixteen /28 of 198.51.100.0/24.
+#   public host N   (natlab_public N) namespace ${WR_PREFIX}hN with 203.0.113.(100+N)/24 on eth0,
+#                   straight on the internet: no router, no NAT, no firewall.
+#
+# Lossy, slow WAN links: when NATLAB_WAN_DELAY_MS (and optionally NATLAB_WAN_LOSS_PCT) is set
+# before natlab_router / natlab_public, that node's WAN link is not a veth on the bridge but a
+# pair of TUN devices joined by its own delay line (tests/lib/delayline.py), which delays and
+# drops what the node sends to the internet, as `netem delay MS loss PCT%` on its WAN would;
+# the internet namespace routes the node's address to its TUN.  Traffic between two such nodes
+# crosses both lines.
 #
 # NAT kinds: "easy" (`masquerade`, which keeps the source port when it is free), "hard"
 # (`masquerade random,fully-random`: a new port for every destination) and "none" (routing
@@ -32,7 +41,10 @@
 NATLAB_INET_NET=203.0.113
 NATLAB_INET_PREFIX=24
 NATLAB_LAN_NET=198.51.100
-NATLAB_LAN_PREFIX=26
+NATLAB_LAN_PREFIX=28
+NATLAB_LAN_MAX=15
+: "${NATLAB_WAN_DELAY_MS:=}"
+: "${NATLAB_WAN_LOSS_PCT:=0}"
 NATLAB_INET_NS=
 NATLAB_SRV_NS=
 NATLAB_BRIDGE=inet0
@@ -132,12 +144,12 @@ natlab_wan_addr()
 
 natlab_lan_addr()
 {
-	echo "$NATLAB_LAN_NET.$((64 * $1 + 1))"
+	echo "$NATLAB_LAN_NET.$((16 * $1 + 1))"
 }
 
 natlab_host_addr()
 {
-	echo "$NATLAB_LAN_NET.$((64 * $1 + 2))"
+	echo "$NATLAB_LAN_NET.$((16 * $1 + 2))"
 }
 
 # natlab_rules KIND OPTIONS...: the router's ruleset, one rule per line (`fwd` is an nft
@@ -179,24 +191,52 @@ natlab_rules()
 	echo '}'
 }
 
+# _natlab_wan_link NS IFNAME N: the WAN link of node N (its router, or a public host): IFNAME
+# in NS with 203.0.113.(100+N)/24, up, on the bridge or, with NATLAB_WAN_DELAY_MS, through a
+# delay line of its own (see the top)
+_natlab_wan_link()
+{
+	local ns=$1 ifname=$2 n=$3 addr ready pid log
+	addr=$(natlab_wan_addr "$n")
+	if [ -z "$NATLAB_WAN_DELAY_MS" ]; then
+		nsx "$ns" ip link add "$ifname" type veth peer name "r${n}wan" netns "$NATLAB_INET_NS"
+		nsx "$NATLAB_INET_NS" ip link set "r${n}wan" master "$NATLAB_BRIDGE" up
+		nsx "$ns" ip addr add "$addr/$NATLAB_INET_PREFIX" dev "$ifname"
+		nsx "$ns" ip link set "$ifname" up
+		return 0
+	fi
+	nsx "$NATLAB_INET_NS" sysctl -q -w net.ipv4.ip_forward=1
+	nsx "$ns" ip tuntap add dev "$ifname" mode tun
+	nsx "$NATLAB_INET_NS" ip tuntap add dev "r${n}wan" mode tun
+	nsx "$ns" ip addr add "$addr/$NATLAB_INET_PREFIX" dev "$ifname"
+	nsx "$ns" ip link set "$ifname" up
+	nsx "$NATLAB_INET_NS" ip link set "r${n}wan" up
+	nsx "$NATLAB_INET_NS" ip route add "$addr/32" dev "r${n}wan"
+	ready="$WR_TMP/wan$n.ready"
+	log="$WR_TMP/wan$n-delayline.log"
+	python3 "$WR_LIB_DIR/delayline.py" --loss="$NATLAB_WAN_LOSS_PCT" "$ns" "$ifname" \
+		"$NATLAB_INET_NS" "r${n}wan" "$NATLAB_WAN_DELAY_MS" "$ready" >>"$log" 2>&1 </dev/null &
+	pid=$!
+	wr_track "$pid" "WAN delay line $n"
+	WR_LOGS+=("$log")
+	wait_until 10 test -e "$ready" || wr_fail "the WAN delay line of $n did not start: $(cat "$log")"
+}
+
 # natlab_router N KIND [OPTIONS...]: router N with its host behind it (see the top)
 natlab_router()
 {
 	local n=$1 kind=$2 r h rules
 	shift 2
-	((n >= 0 && n <= 3)) || wr_fail "natlab: router index $n is not 0..3"
+	((n >= 0 && n <= NATLAB_LAN_MAX)) || wr_fail "natlab: router index $n is not 0..$NATLAB_LAN_MAX"
 	[ -n "$NATLAB_INET_NS" ] || wr_fail "natlab: natlab_inet first"
 	r=$(natlab_router_ns "$n")
 	h=$(natlab_host_ns "$n")
 	ns_new "$r"
 	ns_new "$h"
 	# interface names are per namespace: WAN and LAN inside the router, as in the rules
-	nsx "$r" ip link add WAN type veth peer name "r${n}wan" netns "$NATLAB_INET_NS"
-	nsx "$NATLAB_INET_NS" ip link set "r${n}wan" master "$NATLAB_BRIDGE" up
+	_natlab_wan_link "$r" WAN "$n"
 	nsx "$r" ip link add LAN type veth peer name eth0 netns "$h"
-	nsx "$r" ip addr add "$(natlab_wan_addr "$n")/$NATLAB_INET_PREFIX" dev WAN
 	nsx "$r" ip addr add "$(natlab_lan_addr "$n")/$NATLAB_LAN_PREFIX" dev LAN
-	nsx "$r" ip link set WAN up
 	nsx "$r" ip link set LAN up
 	nsx "$r" sysctl -q -w net.ipv4.ip_forward=1
 	nsx "$h" ip addr add "$(natlab_host_addr "$n")/$NATLAB_LAN_PREFIX" dev eth0
@@ -205,6 +245,23 @@ natlab_router()
 	rules="$WR_TMP/router$n.nft"
 	natlab_rules "$kind" "$@" >"$rules"
 	nsx "$r" nft -f "$rules"
+}
+
+# natlab_public N: host N straight on the internet, 203.0.113.(100+N), no NAT, no firewall
+# (natlab_host_ns N is its namespace; it has no router)
+natlab_public()
+{
+	local n=$1 h
+	((n >= 0 && n <= NATLAB_LAN_MAX)) || wr_fail "natlab: host index $n is not 0..$NATLAB_LAN_MAX"
+	[ -n "$NATLAB_INET_NS" ] || wr_fail "natlab: natlab_inet first"
+	h=$(natlab_host_ns "$n")
+	ns_new "$h"
+	_natlab_wan_link "$h" eth0 "$n"
+	if [ -z "$NATLAB_WAN_DELAY_MS" ]; then
+		nsx "$h" ip route add default via "$NATLAB_INET_NET.1"
+	else
+		nsx "$h" ip route add default dev eth0
+	fi
 }
 
 # natlab_turnserver ADDR [PORT]: coturn as a STUN-only server on ADDR:PORT (default 3478) in the

@@ -1,0 +1,394 @@
+#!/bin/bash
+#
+# Copyright 2026 The Warren Authors
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# A tailnet in the NAT lab (tests/lib/tailnet.sh): the real warren-control, warren-derp and one
+# warrend per node, each node behind its own NAT router (or straight on the internet), driven
+# with the real warren CLI; issue 6's "What must be shown".  One scenario per run:
+#
+#   setup       control (TLS, SQLite), DERP, four nodes signed in with pre-auth keys, each
+#               listing the other three by name and address, control listing them online
+#   basic       easy<->easy, public<->easy, public<->hard: the first ping reply within 1 s of
+#               both nodes being up (DERP), then a direct path within 5 s, and `warren ping`
+#               says "via IP:PORT"; hard<->hard: first reply within 1 s, stays on DERP and
+#               loses no ping over 6 s, `warren ping` says DERP
+#   fallback    easy<->easy direct, then UDP between the two routers dropped on router 0: back
+#               on DERP with at most 2 s of pings lost (100 ms apart), direct again once the
+#               rule is removed
+#   nat-change  public<->easy and public<->hard direct, then the routers' conntrack tables
+#               flushed (new NAT mappings; for the hard NAT a new port) and router 0's ruleset
+#               reloaded: pings come back and the paths are direct again
+#   control     warren-control killed: pings between the nodes go on, no loss; control back on
+#               its database: a new node appears in every map and answers pings
+#   filter      a policy that allows everything but n1 -> n2: n1's pings to n2 are dropped, n2's
+#               pings to n1 are answered (the replies pass), the others unaffected
+#   restart     warrend of one node stopped and started: Running on its saved state, same node
+#               key, no auth key used again, no new node at control; pings work again
+#   netem       every WAN link through a delay line with 40 ms delay and 5% loss (the kernel may
+#               lack sch_netem): easy<->easy and public<->easy still connect and go direct
+#
+# Each prints a table of the time to the first reply and to a direct path per pair.
+# As root: WARREND=… WARREN_CLI=… WARREN_CONTROL=… WARREN_DERP=… tests/system/tailnet.sh basic
+# Exits 77 without root or the binaries; WR_KEEP_TMP=1 keeps the logs.
+
+# the scenario functions are called by name ("scenario_$1")
+# shellcheck disable=SC2317
+
+set -u
+
+# shellcheck source-path=SCRIPTDIR source=../lib/netns.sh
+. "$(dirname "$(readlink -f "$0")")/../lib/netns.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/natlab.sh
+. "$(dirname "$(readlink -f "$0")")/../lib/natlab.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/tailnet.sh
+. "$(dirname "$(readlink -f "$0")")/../lib/tailnet.sh"
+
+# the issue's bars
+FIRST_MS_MAX=1000
+DIRECT_MS_MAX=5000
+FALLBACK_LOSS_MAX=20 # pings 100 ms apart: 2 s
+
+scenario=${1:-}
+case $scenario in
+setup | basic | fallback | nat-change | control | filter | restart | netem) ;;
+*)
+	echo "usage: tailnet.sh setup|basic|fallback|nat-change|control|filter|restart|netem" >&2
+	exit 2
+	;;
+esac
+
+tailnet_need
+wr_init
+WR_PAIRING=$scenario
+
+# pair_first N M LABEL: both nodes are up; the time to the first
+# reply N -> M, which must be within FIRST_MS_MAX; leaves it in FIRST and T0
+pair_first()
+{
+	local n=$1 m=$2 label=$3
+	T0=$(now_ms)
+	FIRST=$(tailnet_first_reply_ms "$n" "$m" 10) ||
+		wr_fail "$label: no ping reply from node $m ($(tailnet_ip "$m")) within 10 s"
+	wr_log "$label: first reply after $FIRST ms"
+	((FIRST <= FIRST_MS_MAX)) || wr_fail "$label: first reply after $FIRST ms, over $FIRST_MS_MAX ms"
+}
+
+# pair_direct N M LABEL [LIMIT_MS]: a direct path N -> M within LIMIT_MS of T0, and `warren
+# ping` says so; leaves the time in DIRECT
+pair_direct()
+{
+	local n=$1 m=$2 label=$3 limit=${4:-$DIRECT_MS_MAX} waited
+	waited=$((limit - ($(now_ms) - T0)))
+	((waited > 0)) || waited=1
+	DIRECT=$(tailnet_direct_ms "$n" "$m" "$(awk -v ms="$waited" 'BEGIN { printf "%.1f", ms / 1000 }')" "$T0") ||
+		wr_fail "$label: node $n has no direct path to node $m within $limit ms (path: $(tailnet_path "$n" "$m"))"
+	wr_log "$label: direct after $DIRECT ms ($(tailnet_status_field "$n" "$(tailnet_ip "$m")" endpoint))"
+	tailnet_expect_cli_direct "$n" "$m"
+	wr_log "$label: warren ping: $(head -n 1 <<<"$TAILNET_PING_OUT")"
+}
+
+# up N...: sign the nodes in
+up()
+{
+	local n
+	for n in "$@"; do
+		tailnet_up "$n"
+	done
+}
+
+scenario_setup()
+{
+	local n m json
+	tailnet_node 0 easy
+	tailnet_node 1 easy
+	tailnet_node 2 public
+	tailnet_node 3 hard
+	up 0 1 2 3
+	for n in 0 1 2 3; do
+		for m in 0 1 2 3; do
+			((n == m)) && continue
+			tailnet_wait_peer "$n" "$m"
+			[ "$(tailnet_status_field "$n" "$(tailnet_ip "$m")" name)" = "n$m" ] ||
+				wr_fail "node $n names node $m '$(tailnet_status_field "$n" "$(tailnet_ip "$m")" name)', not n$m"
+		done
+		[ "$(tailnet_peer_count "$n")" = 3 ] || wr_fail "node $n lists $(tailnet_peer_count "$n") peers, not 3"
+		tailnet_cli "$n" status >/dev/null 2>&1 || wr_fail "warren status on node $n: not running"
+	done
+	json=$(tailnet_admin --json nodes list)
+	python3 -c '
+import json, sys
+nodes = json.loads(sys.argv[1])["nodes"]
+want = {"n%d" % i for i in range(4)}
+names = {n["name"] for n in nodes}
+online = {n["name"] for n in nodes if n["online"]}
+if names != want or online != want:
+    sys.exit("control lists %s, online %s; expected %s" % (sorted(names), sorted(online), sorted(want)))
+' "$json" || wr_fail "control's node list: $json"
+	wr_log "four nodes signed in, every one lists the other three, control lists them online"
+}
+
+scenario_basic()
+{
+	local lost
+	tailnet_node 0 easy
+	tailnet_node 1 easy
+	tailnet_node 2 public
+	tailnet_node 3 hard
+	tailnet_node 4 hard
+
+	up 0 1
+	pair_first 0 1 "easy<->easy"
+	pair_direct 0 1 "easy<->easy"
+	tailnet_table_add "n0(easy)->n1(easy)" "$FIRST" "$DIRECT"
+
+	up 2
+	pair_first 2 0 "public<->easy"
+	pair_direct 2 0 "public<->easy"
+	tailnet_table_add "n2(public)->n0(easy)" "$FIRST" "$DIRECT"
+
+	up 3
+	pair_first 2 3 "public<->hard"
+	pair_direct 2 3 "public<->hard"
+	tailnet_table_add "n2(public)->n3(hard)" "$FIRST" "$DIRECT"
+
+	up 4
+	pair_first 3 4 "hard<->hard"
+	lost=$(tailnet_lost_pings 3 4 60)
+	((lost == 0)) || wr_fail "hard<->hard: $lost of 60 pings lost (on DERP there should be no gap)"
+	[ "$(tailnet_path 3 4)" = derp ] || wr_fail "hard<->hard: path is '$(tailnet_path 3 4)', not derp"
+	[ "$(tailnet_path 4 3)" = derp ] || wr_fail "hard<->hard: the other way the path is '$(tailnet_path 4 3)', not derp"
+	tailnet_expect_cli_derp 3 4
+	wr_log "hard<->hard: on DERP, 60 of 60 pings answered; warren ping: $(head -n 1 <<<"$TAILNET_PING_OUT")"
+	tailnet_table_add "n3(hard)->n4(hard)" "$FIRST" "derp"
+}
+
+scenario_fallback()
+{
+	local pid out got lost t_block t_derp back
+	tailnet_node 0 easy
+	tailnet_node 1 easy
+	up 0 1
+	pair_first 0 1 "easy<->easy"
+	pair_direct 0 1 "easy<->easy"
+	tailnet_table_add "n0(easy)->n1(easy)" "$FIRST" "$DIRECT"
+
+	# 150 pings 100 ms apart; the direct path is cut 2 s in
+	out="$WR_TMP/fallback.ping"
+	ip netns exec "$(natlab_host_ns 0)" ping -n -q -c 150 -i 0.1 -W 1 "$(tailnet_ip 1)" >"$out" 2>&1 &
+	pid=$!
+	wr_track "$pid" "ping 0 -> 1"
+	sleep 2
+	t_block=$(now_ms)
+	tailnet_block_direct 0 "$(tailnet_public_addr 1)"
+	wait_until 10 _tailnet_path_is 0 1 derp ||
+		wr_fail "fallback: the direct path was cut, node 0 still says '$(tailnet_path 0 1)' after 10 s"
+	t_derp=$(now_ms)
+	wr_log "fallback: status says derp $((t_derp - t_block)) ms after the cut"
+	wait_until 30 _wr_not_alive "$pid" || wr_fail "fallback: ping did not finish"
+	got=$(sed -n 's/.* \([0-9][0-9]*\) \(packets \)\{0,1\}received.*/\1/p' "$out" | head -n 1)
+	lost=$((150 - ${got:-0}))
+	wr_log "fallback: $lost of 150 pings lost across the cut"
+	((lost <= FALLBACK_LOSS_MAX)) ||
+		wr_fail "fallback: $lost pings (100 ms apart) lost, more than $FALLBACK_LOSS_MAX: $(cat "$out")"
+	tailnet_expect_cli_derp 0 1
+
+	tailnet_unblock_direct 0
+	T0=$(now_ms)
+	back=$(tailnet_direct_ms 0 1 30 "$T0") ||
+		wr_fail "fallback: rule removed, node 0 still says '$(tailnet_path 0 1)' after 30 s"
+	wr_log "fallback: direct again $back ms after the rule was removed"
+	tailnet_expect_cli_direct 0 1
+	tailnet_table_add "n0->n1 cut: lost pings" "$lost" "-"
+	tailnet_table_add "n0->n1 restored" "-" "$back"
+}
+
+# recover N M LABEL: after a NAT change, node N reaches node M again within 10 s and the path
+# is direct again within 20 s
+recover()
+{
+	local n=$1 m=$2 label=$3 first back
+	T0=$(now_ms)
+	first=$(tailnet_first_reply_ms "$n" "$m" 10) || wr_fail "$label: no reply from node $m within 10 s"
+	back=$(tailnet_direct_ms "$n" "$m" 20 "$T0") ||
+		wr_fail "$label: node $n still says '$(tailnet_path "$n" "$m")' to node $m after 20 s"
+	wr_log "$label: first reply after $first ms, direct after $back ms"
+	tailnet_table_add "$label" "$first" "$back"
+}
+
+scenario_nat_change()
+{
+	local n
+	tailnet_node 0 easy
+	tailnet_node 2 public
+	tailnet_node 3 hard
+	up 0 2 3
+	for n in 0 3; do
+		pair_first 2 "$n" "public<->${TAILNET_KIND[$n]}"
+		pair_direct 2 "$n" "public<->${TAILNET_KIND[$n]}"
+		tailnet_table_add "n2(public)->n$n(${TAILNET_KIND[$n]})" "$FIRST" "$DIRECT"
+	done
+
+	# every mapping of the hard NAT forgotten: its next datagram gets a new random port
+	nsx "$(natlab_router_ns 3)" conntrack -F
+	recover 3 2 "n3(hard) conntrack -F"
+	recover 2 3 "n2->n3 after the flush"
+	# router 0 "restarts": ruleset flushed and loaded again, mappings forgotten
+	nsx "$(natlab_router_ns 0)" nft flush ruleset
+	nsx "$(natlab_router_ns 0)" conntrack -F
+	nsx "$(natlab_router_ns 0)" nft -f "$WR_TMP/router0.nft"
+	recover 0 2 "n0(easy) router restart"
+	recover 2 0 "n2->n0 after the restart"
+	tailnet_warrend_alive
+}
+
+scenario_control()
+{
+	local lost n
+	tailnet_node 0 easy
+	tailnet_node 1 easy
+	tailnet_node 2 public
+	up 0 1 2
+	pair_first 0 1 "n0->n1"
+	tailnet_table_add "n0(easy)->n1(easy)" "$FIRST" "-"
+	pair_first 1 2 "n1->n2"
+	tailnet_table_add "n1(easy)->n2(public)" "$FIRST" "-"
+
+	tailnet_control_kill
+	wr_log "control killed"
+	lost=$(tailnet_lost_pings 0 1 50)
+	((lost == 0)) || wr_fail "control down: $lost of 50 pings n0 -> n1 lost"
+	lost=$(tailnet_lost_pings 2 1 50)
+	((lost == 0)) || wr_fail "control down: $lost of 50 pings n2 -> n1 lost"
+	lost=$(tailnet_lost_pings 1 0 50)
+	((lost == 0)) || wr_fail "control down: $lost of 50 pings n1 -> n0 lost"
+	for n in 0 1 2; do
+		tailnet_cli "$n" status >/dev/null 2>&1 || wr_fail "control down: node $n is not running"
+	done
+	wr_log "control down: 150 of 150 pings answered, every node running"
+
+	tailnet_control_start
+	wr_log "control back"
+	tailnet_node 3 hard
+	up 3
+	for n in 0 1 2; do
+		tailnet_wait_peer "$n" 3 30
+	done
+	T0=$(now_ms)
+	FIRST=$(tailnet_first_reply_ms 0 3 10) || wr_fail "control back: no reply n0 -> n3 within 10 s"
+	tailnet_table_add "n0(easy)->n3(hard) new" "$FIRST" "-"
+	wr_log "control back: node 3 is in every map, n0 -> n3 answered after $FIRST ms"
+}
+
+scenario_filter()
+{
+	local n policy="$WR_TMP/policy.hujson" lost
+	tailnet_node 0 easy
+	tailnet_node 1 easy
+	tailnet_node 2 public
+	up 0 1 2
+	pair_first 1 2 "n1->n2 before the policy"
+	tailnet_table_add "n1(easy)->n2(public)" "$FIRST" "-"
+	# everything but n1 -> n2 (rules only accept, so n1's rule lists what it may reach)
+	cat >"$policy" <<'POLICY'
+{
+  "tagOwners": { "tag:n0": [], "tag:n1": [], "tag:n2": [] },
+  "acls": [
+    { "action": "accept", "src": ["tag:n0"], "dst": ["*:*"] },
+    { "action": "accept", "src": ["tag:n2"], "dst": ["*:*"] },
+    // n1 may reach n0, not n2
+    { "action": "accept", "src": ["tag:n1"], "dst": ["tag:n0:*"] },
+  ],
+}
+POLICY
+	tailnet_admin policy set "$policy" >/dev/null
+	# the new filter reaches n2 through its map stream
+	wait_until 15 _tailnet_ping_fails 1 2 || wr_fail "filter: n1 -> n2 still answered 15 s after the policy"
+	lost=$(tailnet_lost_pings 1 2 20)
+	((lost == 20)) || wr_fail "filter: $((20 - lost)) of 20 pings n1 -> n2 answered; the policy forbids them"
+	lost=$(tailnet_lost_pings 2 1 20)
+	((lost == 0)) || wr_fail "filter: $lost of 20 pings n2 -> n1 lost; the replies must pass"
+	for n in "0 1" "1 0" "0 2" "2 0"; do
+		# shellcheck disable=SC2086 # two words on purpose
+		lost=$(tailnet_lost_pings $n 10)
+		((lost == 0)) || wr_fail "filter: $lost of 10 pings ${n/ / -> } lost; the policy allows them"
+	done
+	wr_log "filter: n1 -> n2 dropped (20 of 20), n2 -> n1 answered, n0 <-> n1, n0 <-> n2 answered"
+	tailnet_warrend_alive
+}
+
+_tailnet_ping_fails()
+{
+	! ip netns exec "$(natlab_host_ns "$1")" ping -n -q -c 1 -W 1 "$(tailnet_ip "$2")" >/dev/null 2>&1
+}
+
+# used_keys: control's auth keys with how often each was used, one "id used" a line
+used_keys()
+{
+	tailnet_admin --json authkeys list | python3 -c '
+import json, sys
+for k in json.load(sys.stdin)["authkeys"]:
+    print(k["id"], k["used"])'
+}
+
+scenario_restart()
+{
+	local keys_before keys_after nodes_before nodes_after nodekey_before t0 first
+	tailnet_node 0 easy
+	tailnet_node 1 easy
+	up 0 1
+	pair_first 1 0 "n1->n0"
+	tailnet_table_add "n1(easy)->n0(easy)" "$FIRST" "-"
+	keys_before=$(used_keys)
+	nodes_before=$(tailnet_admin --json nodes list | python3 -c 'import json, sys; print(sorted((n["id"], n["name"]) for n in json.load(sys.stdin)["nodes"]))')
+	nodekey_before=$(sha256sum <"$(tailnet_node_dir 0)/state/node.key") || wr_fail "node 0 has no node.key"
+
+	tailnet_warrend_stop 0
+	wr_log "warrend of node 0 stopped"
+	t0=$(now_ms)
+	tailnet_warrend_start 0
+	wait_until 15 tailnet_cli 0 status || wr_fail "restart: node 0 not running 15 s after its start: $(tailnet_cli 0 status 2>&1)"
+	first=$(tailnet_first_reply_ms 1 0 15) || wr_fail "restart: no reply n1 -> n0 within 15 s of the restart"
+	wr_log "restart: running again, n1 -> n0 answered $(($(now_ms) - t0)) ms after the start"
+	tailnet_table_add "n1->n0 after restart" "$first" "-"
+	ping_all "$(natlab_host_ns 1)" "$(tailnet_ip 0)" 10
+	ping_all "$(natlab_host_ns 0)" "$(tailnet_ip 1)" 10
+	[ "$(tailnet_cli 0 ip -4 2>&1)" = "$(tailnet_ip 0)" ] ||
+		wr_fail "restart: node 0's address is '$(tailnet_cli 0 ip -4 2>&1)', was $(tailnet_ip 0)"
+	[ "$(sha256sum <"$(tailnet_node_dir 0)/state/node.key")" = "$nodekey_before" ] ||
+		wr_fail "restart: node 0 has a new node key"
+	keys_after=$(used_keys)
+	[ "$keys_after" = "$keys_before" ] ||
+		wr_fail "restart: an auth key was used again: before [$keys_before] after [$keys_after]"
+	nodes_after=$(tailnet_admin --json nodes list | python3 -c 'import json, sys; print(sorted((n["id"], n["name"]) for n in json.load(sys.stdin)["nodes"]))')
+	[ "$nodes_after" = "$nodes_before" ] ||
+		wr_fail "restart: control's nodes changed: before $nodes_before after $nodes_after"
+	wr_log "restart: same node key, same node at control, no auth key used again"
+}
+
+scenario_netem()
+{
+	NATLAB_WAN_DELAY_MS=40
+	NATLAB_WAN_LOSS_PCT=5
+	tailnet_node 0 easy
+	tailnet_node 1 easy
+	tailnet_node 2 public
+	up 0 1
+	T0=$(now_ms)
+	FIRST=$(tailnet_first_reply_ms 0 1 10) || wr_fail "netem easy<->easy: no reply within 10 s"
+	pair_direct 0 1 "netem easy<->easy" 15000
+	tailnet_table_add "n0(easy)->n1(easy) 40ms 5%" "$FIRST" "$DIRECT"
+	up 2
+	T0=$(now_ms)
+	FIRST=$(tailnet_first_reply_ms 2 0 10) || wr_fail "netem public<->easy: no reply within 10 s"
+	pair_direct 2 0 "netem public<->easy" 15000
+	tailnet_table_add "n2(public)->n0(easy) 40ms 5%" "$FIRST" "$DIRECT"
+}
+
+tailnet_servers
+"scenario_${scenario//-/_}"
+tailnet_warrend_alive
+tailnet_stop_all
+tailnet_table_print
+echo "PASS: tailnet $scenario"
+exit 0
