@@ -346,6 +346,12 @@ tailnet_up()
 		wr_fail "node $n: warren ip -4 printed '${TAILNET_IP[$n]}'"
 }
 
+# tailnet_running N: `warren status` on node N says running (exit 0)
+tailnet_running()
+{
+	tailnet_cli "$1" status >/dev/null 2>&1
+}
+
 # tailnet_ip N: node N's tailnet IPv4 (after tailnet_up)
 tailnet_ip()
 {

@@ -24,7 +24,7 @@
 #   filter      a policy that allows everything but n1 -> n2: n1's pings to n2 are dropped, n2's
 #               pings to n1 are answered (the replies pass), the others unaffected
 #   restart     warrend of one node stopped and started: Running on its saved state, same node
-#               key, no auth key used again, no new node at control; pings work again
+#               key, no new sign-in in control's audit log, no new node; pings work again
 #   netem       every WAN link through a delay line with 40 ms delay and 5% loss (the kernel may
 #               lack sch_netem): easy<->easy and public<->easy still connect and go direct
 #
@@ -113,7 +113,7 @@ scenario_setup()
 				wr_fail "node $n names node $m '$(tailnet_status_field "$n" "$(tailnet_ip "$m")" name)', not n$m"
 		done
 		[ "$(tailnet_peer_count "$n")" = 3 ] || wr_fail "node $n lists $(tailnet_peer_count "$n") peers, not 3"
-		tailnet_cli "$n" status >/dev/null 2>&1 || wr_fail "warren status on node $n: not running"
+		tailnet_running "$n" || wr_fail "warren status on node $n: not running"
 	done
 	json=$(tailnet_admin --json nodes list)
 	python3 -c '
@@ -263,7 +263,7 @@ scenario_control()
 	lost=$(tailnet_lost_pings 1 0 50)
 	((lost == 0)) || wr_fail "control down: $lost of 50 pings n1 -> n0 lost"
 	for n in 0 1 2; do
-		tailnet_cli "$n" status >/dev/null 2>&1 || wr_fail "control down: node $n is not running"
+		tailnet_running "$n" || wr_fail "control down: node $n is not running"
 	done
 	wr_log "control down: 150 of 150 pings answered, every node running"
 
@@ -322,13 +322,14 @@ _tailnet_ping_fails()
 	! ip netns exec "$(natlab_host_ns "$1")" ping -n -q -c 1 -W 1 "$(tailnet_ip "$2")" >/dev/null 2>&1
 }
 
-# used_keys: control's auth keys with how often each was used, one "id used" a line
-used_keys()
+# sign_ins: control's audit events of sign-ins (node.register, node.rotate), one a line
+sign_ins()
 {
-	tailnet_admin --json authkeys list | python3 -c '
+	tailnet_admin --json audit --limit 100000 | python3 -c '
 import json, sys
-for k in json.load(sys.stdin)["authkeys"]:
-    print(k["id"], k["used"])'
+for e in json.load(sys.stdin)["events"]:
+    if e["action"] in ("node.register", "node.rotate"):
+        print(e["id"], e["action"], e["target"])'
 }
 
 scenario_restart()
@@ -339,7 +340,8 @@ scenario_restart()
 	up 0 1
 	pair_first 1 0 "n1->n0"
 	tailnet_table_add "n1(easy)->n0(easy)" "$FIRST" "-"
-	keys_before=$(used_keys)
+	keys_before=$(sign_ins)
+	[ "$(wc -l <<<"$keys_before")" = 2 ] || wr_fail "restart: control's audit has not two sign-ins: $keys_before"
 	nodes_before=$(tailnet_admin --json nodes list | python3 -c 'import json, sys; print(sorted((n["id"], n["name"]) for n in json.load(sys.stdin)["nodes"]))')
 	nodekey_before=$(sha256sum <"$(tailnet_node_dir 0)/state/node.key") || wr_fail "node 0 has no node.key"
 
@@ -347,7 +349,7 @@ scenario_restart()
 	wr_log "warrend of node 0 stopped"
 	t0=$(now_ms)
 	tailnet_warrend_start 0
-	wait_until 15 tailnet_cli 0 status || wr_fail "restart: node 0 not running 15 s after its start: $(tailnet_cli 0 status 2>&1)"
+	wait_until 15 tailnet_running 0 || wr_fail "restart: node 0 not running 15 s after its start: $(tailnet_cli 0 status 2>&1)"
 	first=$(tailnet_first_reply_ms 1 0 15) || wr_fail "restart: no reply n1 -> n0 within 15 s of the restart"
 	wr_log "restart: running again, n1 -> n0 answered $(($(now_ms) - t0)) ms after the start"
 	tailnet_table_add "n1->n0 after restart" "$first" "-"
@@ -357,9 +359,9 @@ scenario_restart()
 		wr_fail "restart: node 0's address is '$(tailnet_cli 0 ip -4 2>&1)', was $(tailnet_ip 0)"
 	[ "$(sha256sum <"$(tailnet_node_dir 0)/state/node.key")" = "$nodekey_before" ] ||
 		wr_fail "restart: node 0 has a new node key"
-	keys_after=$(used_keys)
+	keys_after=$(sign_ins)
 	[ "$keys_after" = "$keys_before" ] ||
-		wr_fail "restart: an auth key was used again: before [$keys_before] after [$keys_after]"
+		wr_fail "restart: node 0 signed in again: control's sign-ins before [$keys_before] after [$keys_after]"
 	nodes_after=$(tailnet_admin --json nodes list | python3 -c 'import json, sys; print(sorted((n["id"], n["name"]) for n in json.load(sys.stdin)["nodes"]))')
 	[ "$nodes_after" = "$nodes_before" ] ||
 		wr_fail "restart: control's nodes changed: before $nodes_before after $nodes_after"
