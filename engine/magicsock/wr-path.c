@@ -509,8 +509,7 @@ advance(WrPath *self, gint64 now, WrPathActions *actions)
 		if (sp->purpose == PING_PROBE && now >= sp->probe_at) {
 			/* unanswered: the direct path is suspect; the address stays, untrusted,
 			 * so that the heartbeat keeps pinging it and a late pong restores it */
-			if (wr_endpoint_equal(&sp->to, &self->best) &&
-			    self->best_at < sp->sent_at)
+			if (wr_endpoint_equal(&sp->to, &self->best) && self->best_at < sp->sent_at)
 				self->trust_until = MIN(self->trust_until, now - 1);
 			sp->purpose = PING_HEARTBEAT;
 		}
