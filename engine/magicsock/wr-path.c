@@ -735,6 +735,18 @@ recv_ping(WrPath *self, gint64 now, const WrDiscoPing *ping, const WrEndpoint *s
 			a->pong_src = from;
 		}
 	}
+	/* hole punching: the peer's ping got through to us, so ours towards the same address
+	 * probably goes through now too, where the one of the last round was dropped before the
+	 * peer's NAT had seen it send.  Waiting for the next round would cost up to 5 s. */
+	if (!via_derp && !is_trusted(self, now)) {
+		WrPathCandidate *c = find(self, &from);
+
+		if (c != NULL && (c->last_pong == 0 || c->last_pong < c->last_ping) &&
+		    (c->last_ping_back == 0 ||
+		     now - c->last_ping_back >= WR_PATH_PING_BACK_INTERVAL_US) &&
+		    start_ping(self, now, &from, PING_DISCOVERY, actions))
+			c->last_ping_back = now;
+	}
 	return 0;
 }
 
