@@ -571,6 +571,7 @@ cmd_ping(Cli *cli, int argc, char **argv)
 	g_autofree gchar *address = NULL;
 	const gchar *name;
 	gboolean answered = FALSE;
+	gint64 last_sent = 0;
 
 	if (!parse_options(entries, _("PEER"),
 			   _("Ping a peer through the tunnel's own path (DERP or direct)."), &argc,
@@ -596,9 +597,15 @@ cmd_ping(Cli *cli, int argc, char **argv)
 	if (address == NULL)
 		address = g_strdup(argv[1]);
 	for (gint i = 0; i < count; i++) {
-		g_autoptr(GVariant) ret =
-			call(cli, "Ping", g_variant_new("(su)", argv[1], 1), &error);
+		g_autoptr(GVariant) ret = NULL;
 		g_autoptr(GVariant) replies = NULL;
+		gint64 wait = last_sent + G_USEC_PER_SEC - g_get_monotonic_time();
+
+		/* one a second, however fast the answer came */
+		if (i > 0 && wait > 0)
+			g_usleep((gulong) wait);
+		last_sent = g_get_monotonic_time();
+		ret = call(cli, "Ping", g_variant_new("(su)", argv[1], 1), &error);
 
 		if (ret == NULL)
 			return report_error(error);

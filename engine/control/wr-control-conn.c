@@ -184,6 +184,7 @@ struct _WrControlConn {
 	WrControlTiming timing;
 	JsonObject *hostinfo;
 	JsonArray *endpoints; /* [{"addr","type"}] */
+	gint home_region;     /* -1: not known yet (not sent) */
 
 	SoupSession *session;
 	WrNetmap *netmap;
@@ -329,6 +330,7 @@ wr_control_conn_init(WrControlConn *self)
 	wr_control_timing_defaults(&self->timing);
 	self->netmap = wr_netmap_new();
 	self->endpoints = json_array_new();
+	self->home_region = -1;
 	self->hostinfo = json_object_new();
 	json_object_set_string_member(self->hostinfo, "hostname", g_get_host_name());
 	json_object_set_string_member(self->hostinfo, "os", "linux");
@@ -1289,6 +1291,8 @@ map_request(WrControlConn *self, gboolean stream)
 	json_object_set_string_member(o, "node_key", nk);
 	json_object_set_string_member(o, "disco_key", dk);
 	json_object_set_member(o, "endpoints", json_node_copy(eps));
+	if (self->home_region >= 0)
+		json_object_set_int_member(o, "derp_region", self->home_region);
 	json_object_set_member(o, "hostinfo", json_node_copy(hi));
 	json_object_set_boolean_member(o, "stream", stream);
 	/* an update needs no map back: the stream brings the changes */
@@ -1332,6 +1336,16 @@ wr_control_conn_set_endpoints(WrControlConn *self, const char *const *addrs,
 	}
 	json_array_unref(self->endpoints);
 	self->endpoints = a;
+	send_update(self);
+}
+
+void
+wr_control_conn_set_home_region(WrControlConn *self, guint region)
+{
+	g_return_if_fail(region <= 65535);
+	if (self->home_region == (gint) region)
+		return;
+	self->home_region = (gint) region;
 	send_update(self);
 }
 

@@ -139,7 +139,10 @@ wr_control_conn_set_hostinfo(WrControlConn *self, JsonObject *hostinfo);
 void
 wr_control_conn_set_endpoints(WrControlConn *self, const char *const *addrs,
 			      const char *const *types);
-/* home DERP region is not a request field in control.md: the server learns it elsewhere */
+/* this node's home DERP region (netcheck's preferred one; 0 = none), sent as the map
+ * request's "derp_region" (control.md) from now on; not sent before the first call */
+void
+wr_control_conn_set_home_region(WrControlConn *self, guint region);
 
 const uint8_t *
 wr_control_conn_get_node_public(WrControlConn *self);

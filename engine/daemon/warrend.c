@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <string.h>
 
 #include <gio/gio.h>
 #include <glib-unix.h>
@@ -31,6 +32,8 @@
 
 #define BUS_NAME	  "io.github.warrenvpn.Engine1"
 #define DEFAULT_STATE_DIR "/var/lib/warren"
+/* Tailscale's port: firewall rules written for it fit */
+#define WR_DEFAULT_PORT 41641
 
 typedef struct {
 	GMainLoop *loop;
@@ -83,6 +86,10 @@ main(int argc, char **argv)
 	g_autofree char *state_dir = NULL;
 	g_autofree char *bus_address = NULL;
 	g_autofree char *control_url = NULL;
+	g_autofree char *tun_name = NULL;
+	g_autofree char *ca_file = NULL;
+	gint port = WR_DEFAULT_PORT;
+	gboolean no_data_plane = FALSE;
 	gboolean session = FALSE;
 	GOptionEntry entries[] = {
 		{"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
@@ -93,6 +100,14 @@ main(int argc, char **argv)
 		 "Serve on the session bus (tests; polkit is not asked)", NULL},
 		{"control-url", 0, 0, G_OPTION_ARG_STRING, &control_url,
 		 "The control server to use when none is set yet", "URL"},
+		{"tun", 0, 0, G_OPTION_ARG_STRING, &tun_name,
+		 "The tunnel interface's name (default warren0)", "NAME"},
+		{"port", 0, 0, G_OPTION_ARG_INT, &port,
+		 "The UDP port for WireGuard and path discovery (default 41641; 0 picks one)", "N"},
+		{"ca-file", 0, 0, G_OPTION_ARG_FILENAME, &ca_file,
+		 "Trust the CA certificates in this PEM file for the control server", "FILE"},
+		{"no-data-plane", 0, 0, G_OPTION_ARG_NONE, &no_data_plane,
+		 "No tunnel: the control plane and D-Bus API only (tests)", NULL},
 		{NULL},
 	};
 	g_autoptr(GOptionContext) octx = g_option_context_new("- the Warren engine");
@@ -100,6 +115,7 @@ main(int argc, char **argv)
 	g_autoptr(WrState) state = NULL;
 	g_autoptr(GDBusConnection) bus = NULL;
 	g_autoptr(WrDaemon) daemon = NULL;
+	WrDaemonOptions options = {0};
 	Ctx ctx = {0};
 	guint owner, sigterm, sigint;
 	gulong closed;
@@ -114,6 +130,17 @@ main(int argc, char **argv)
 	}
 	if (argc > 1) {
 		g_printerr("warrend: unexpected argument %s\n", argv[1]);
+		return 2;
+	}
+	if (port < 0 || port > 65535) {
+		g_printerr("warrend: --port: %d is not a UDP port (0 to 65535)\n", port);
+		return 2;
+	}
+	if (tun_name != NULL &&
+	    (*tun_name == '\0' || strlen(tun_name) >= 16 || strpbrk(tun_name, "/ \t\n:") != NULL)) {
+		g_printerr("warrend: --tun: \"%s\" is not an interface name (1 to 15 characters, "
+			   "no '/', ':' or spaces)\n",
+			   tun_name);
 		return 2;
 	}
 	if (session && bus_address != NULL) {
@@ -146,7 +173,12 @@ main(int argc, char **argv)
 	}
 	g_dbus_connection_set_exit_on_close(bus, FALSE);
 
-	daemon = wr_daemon_new(state, bus, bus_address == NULL && !session, control_url, &error);
+	options.data_plane = !no_data_plane;
+	options.tun_name = tun_name;
+	options.port = (guint16) port;
+	options.ca_file = ca_file;
+	daemon = wr_daemon_new(state, bus, bus_address == NULL && !session, control_url, &options,
+			       &error);
 	if (daemon == NULL) {
 		g_printerr("warrend: %s\n", error->message);
 		return 1;

@@ -18,6 +18,7 @@
 #include "wr-daemon.h"
 #include "wr-dbus-engine.h"
 #include "wr-dbus-error.h"
+#include "wr-engine.h"
 #include "wr-key.h"
 
 #define OBJECT_PATH  "/io/github/warrenvpn/Engine1"
@@ -30,10 +31,13 @@
 #define ACTION_ADVERTISE_ROUTES	   "io.github.warrenvpn.advertise-routes"
 #define ACTION_ADVERTISE_EXIT_NODE "io.github.warrenvpn.advertise-exit-node"
 
-#define NOT_IMPLEMENTED "not implemented yet in this build: warrend has no data plane yet"
+#define NOT_IMPLEMENTED "not implemented yet in this build"
 
 struct _WrDaemon {
 	WrState *state;
+	WrDaemonOptions options; /* strings owned */
+	WrEngine *engine;	 /* the data plane: NULL while not running (or none wanted) */
+	char *engine_problem;
 	GDBusConnection *bus;
 	WrDbusEngine1 *skeleton;
 	gboolean use_polkit;
@@ -70,9 +74,10 @@ compute_state(WrDaemon *self)
 		return "NeedsMachineAuth";
 	if (!prefs->want_running)
 		return "Stopped";
-	/* no data plane yet: a network map held (received, or restored from the last run) is
-	 * as far as "Running" can go */
-	if (self->conn != NULL && wr_netmap_has_state(wr_control_conn_get_netmap(self->conn)))
+	/* running: a network map held (received, or restored from the last run) and the data
+	 * plane up (when there is one) */
+	if (self->conn != NULL && wr_netmap_has_state(wr_control_conn_get_netmap(self->conn)) &&
+	    (self->engine != NULL || !self->options.data_plane))
 		return "Running";
 	return "Starting";
 }
@@ -158,13 +163,23 @@ node_to_variant(WrDaemon *self, const WrNetmap *nm, const WrNetmapNode *node, gb
 	g_variant_builder_add(&b, "{sv}", "last-seen", g_variant_new_int64(node->last_seen));
 	g_variant_builder_add(&b, "{sv}", "exit-node-option",
 			      g_variant_new_boolean(node->exit_node_option));
-	/* no data plane yet: nothing flows, so every path is "idle", no endpoint is in use and
-	 * the counters stay 0; the path state (engine/magicsock) fills these in later */
-	g_variant_builder_add(&b, "{sv}", "path", g_variant_new_string("idle"));
-	g_variant_builder_add(&b, "{sv}", "endpoint", g_variant_new_string(""));
-	g_variant_builder_add(&b, "{sv}", "rx-bytes", g_variant_new_uint64(0));
-	g_variant_builder_add(&b, "{sv}", "tx-bytes", g_variant_new_uint64(0));
-	g_variant_builder_add(&b, "{sv}", "last-handshake", g_variant_new_int64(0));
+	{
+		WrEnginePeerInfo info;
+		char ep[WR_ENDPOINT_STRLEN] = "";
+
+		/* without a data plane (stopped) nothing flows: "idle", no endpoint, zeros */
+		if (self->engine == NULL || !wr_engine_get_peer_info(self->engine, node->id, &info))
+			memset(&info, 0, sizeof(info));
+		if (info.path == WR_PATH_DIRECT)
+			wr_endpoint_format(&info.endpoint, ep);
+		g_variant_builder_add(&b, "{sv}", "path",
+				      g_variant_new_string(wr_path_state_to_string(info.path)));
+		g_variant_builder_add(&b, "{sv}", "endpoint", g_variant_new_string(ep));
+		g_variant_builder_add(&b, "{sv}", "rx-bytes", g_variant_new_uint64(info.rx_bytes));
+		g_variant_builder_add(&b, "{sv}", "tx-bytes", g_variant_new_uint64(info.tx_bytes));
+		g_variant_builder_add(&b, "{sv}", "last-handshake",
+				      g_variant_new_int64(info.last_handshake * G_USEC_PER_SEC));
+	}
 	if (me != NULL)
 		g_variant_builder_add(
 			&b, "{sv}", "is-self-user",
@@ -186,6 +201,14 @@ update_all(WrDaemon *self)
 		g_ptr_array_add(health, g_strdup(problems[i]));
 	for (guint i = 0; i < self->problems->len; i++)
 		g_ptr_array_add(health, g_strdup(self->problems->pdata[i]));
+	if (self->engine_problem != NULL)
+		g_ptr_array_add(health, g_strdup(self->engine_problem));
+	if (self->engine != NULL) {
+		const char *const *eh = wr_engine_get_health(self->engine);
+
+		for (guint i = 0; eh[i] != NULL; i++)
+			g_ptr_array_add(health, g_strdup(eh[i]));
+	}
 	if (self->conn != NULL) {
 		char *h = wr_control_conn_dup_health(self->conn);
 
@@ -303,7 +326,94 @@ netmap_changed_cb(WrControlConn *conn, const WrNetmapChanges *changes, gpointer 
 		emit_peer_event(
 			self, "offline", nm,
 			wr_netmap_lookup_peer(nm, g_array_index(changes->offline, gint64, i)));
+	if (self->engine != NULL)
+		wr_engine_set_netmap(self->engine, nm,
+				     wr_state_get_prefs(self->state)->accept_routes);
 	update_all(self);
+}
+
+/* ---- the data plane ---- */
+
+static void
+engine_path_changed_cb(WrEngine *engine, gint64 peer_id, gpointer user_data)
+{
+	WrDaemon *self = user_data;
+	WrNetmap *nm = self->conn != NULL ? wr_control_conn_get_netmap(self->conn) : NULL;
+
+	if (nm != NULL)
+		emit_peer_event(self, "path", nm, wr_netmap_lookup_peer(nm, peer_id));
+}
+
+static void
+engine_endpoints_changed_cb(WrEngine *engine, gpointer user_data)
+{
+	WrDaemon *self = user_data;
+	g_auto(GStrv) addrs = NULL;
+	g_auto(GStrv) types = NULL;
+
+	if (self->conn == NULL)
+		return;
+	wr_engine_dup_endpoints(engine, &addrs, &types);
+	wr_control_conn_set_home_region(self->conn,
+					(guint) MIN(wr_engine_get_home_region(engine), 65535));
+	wr_control_conn_set_endpoints(self->conn, (const char *const *) addrs,
+				      (const char *const *) types);
+}
+
+static void
+engine_health_changed_cb(WrEngine *engine, gpointer user_data)
+{
+	WrDaemon *self = user_data;
+
+	if (self->engine == engine)
+		update_all(self);
+}
+
+static void
+set_engine_problem(WrDaemon *self, char *problem)
+{
+	g_free(self->engine_problem);
+	self->engine_problem = problem;
+}
+
+/* starts the data plane when the tunnel is wanted and there is a client to feed it */
+static void
+start_engine(WrDaemon *self)
+{
+	WrEngineCallbacks cb = {
+		.path_changed = engine_path_changed_cb,
+		.endpoints_changed = engine_endpoints_changed_cb,
+		.health_changed = engine_health_changed_cb,
+	};
+	WrEngineOptions opts = {
+		.tun_name = self->options.tun_name,
+		.port = self->options.port,
+	};
+	g_autoptr(GError) error = NULL;
+
+	if (self->engine != NULL || !self->options.data_plane || self->conn == NULL)
+		return;
+	self->engine = wr_engine_new(&opts, wr_state_get_node_key(self->state),
+				     wr_state_get_disco_key(self->state), &cb, self, &error);
+	if (self->engine == NULL) {
+		set_engine_problem(self,
+				   g_strdup_printf("the tunnel cannot start: %s", error->message));
+		g_warning("%s", self->engine_problem);
+		return;
+	}
+	set_engine_problem(self, NULL);
+	engine_endpoints_changed_cb(self->engine, self);
+	wr_engine_set_netmap(self->engine, wr_control_conn_get_netmap(self->conn),
+			     wr_state_get_prefs(self->state)->accept_routes);
+}
+
+static void
+stop_engine(WrDaemon *self)
+{
+	if (self->engine == NULL)
+		return;
+	g_message("data plane down");
+	g_clear_pointer(&self->engine, wr_engine_free);
 }
 
 static void
@@ -318,6 +428,7 @@ conn_state_cb(GObject *conn, GParamSpec *pspec, gpointer user_data)
 static void
 drop_conn(WrDaemon *self)
 {
+	stop_engine(self);
 	if (self->conn == NULL)
 		return;
 	g_signal_handlers_disconnect_by_data(self->conn, self);
@@ -350,6 +461,11 @@ ensure_conn(WrDaemon *self, GError **error)
 				    wr_state_get_node_key(self->state), self->disco_public, error);
 	if (self->conn == NULL)
 		return FALSE;
+	if (self->options.ca_file != NULL &&
+	    !wr_control_conn_set_ca_file(self->conn, self->options.ca_file, error)) {
+		g_clear_object(&self->conn);
+		return FALSE;
+	}
 	hostinfo = make_hostinfo(prefs);
 	wr_control_conn_set_hostinfo(self->conn, hostinfo);
 	saved = wr_state_get_netmap(self->state);
@@ -370,8 +486,10 @@ static void
 start_if_wanted(WrDaemon *self)
 {
 	if (self->conn != NULL && wr_state_get_prefs(self->state)->want_running &&
-	    !self->needs_machine_auth && !self->login_busy)
+	    !self->needs_machine_auth && !self->login_busy) {
 		wr_control_conn_start(self->conn);
+		start_engine(self);
+	}
 }
 
 static gboolean
@@ -561,6 +679,7 @@ do_down(WrDaemon *self, GDBusMethodInvocation *inv, gpointer data)
 	if (!save_prefs(self, prefs, inv))
 		return;
 	g_message("down");
+	stop_engine(self);
 	if (self->conn != NULL)
 		wr_control_conn_stop(self->conn);
 	update_all(self);
@@ -925,6 +1044,10 @@ do_set_prefs(WrDaemon *self, GDBusMethodInvocation *inv, gpointer data)
 		hostinfo = make_hostinfo(wr_state_get_prefs(self->state));
 		wr_control_conn_set_hostinfo(self->conn, hostinfo);
 	}
+	/* accept-routes changes the routes */
+	if (self->engine != NULL)
+		wr_engine_set_netmap(self->engine, wr_control_conn_get_netmap(self->conn),
+				     wr_state_get_prefs(self->state)->accept_routes);
 	update_all(self);
 	wr_dbus_engine1_complete_set_prefs(self->skeleton, inv);
 }
@@ -1019,21 +1142,220 @@ handle_get_peers_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, gpointer 
 	return TRUE;
 }
 
+/* the peer that arg names: its id, name, DNS name (with or without the final dot) or one of
+ * its addresses (with or without the prefix length) */
+static const WrNetmapNode *
+resolve_peer(WrNetmap *nm, const char *arg)
+{
+	g_autoptr(GPtrArray) peers = wr_netmap_get_peers(nm);
+	size_t n = strlen(arg);
+
+	for (guint i = 0; i < peers->len; i++) {
+		const WrNetmapNode *node = peers->pdata[i];
+		g_autofree char *id = g_strdup_printf("%" G_GINT64_FORMAT, node->id);
+		g_autofree char *dns = dns_name_dotted(node->dns_name);
+
+		if (strcmp(id, arg) == 0 ||
+		    (*node->name != '\0' && g_ascii_strcasecmp(node->name, arg) == 0) ||
+		    g_ascii_strcasecmp(dns, arg) == 0 ||
+		    (n > 0 && g_str_has_suffix(dns, ".") && strlen(dns) == n + 1 &&
+		     g_ascii_strncasecmp(dns, arg, n) == 0))
+			return node;
+		for (guint a = 0; node->addresses != NULL && a < node->addresses->len; a++) {
+			g_autofree char *text =
+				format_address(&g_array_index(node->addresses, WrCidr, a));
+			char *slash = strchr(text, '/');
+
+			if (strcmp(text, arg) == 0)
+				return node;
+			if (slash != NULL)
+				*slash = '\0';
+			if (strcmp(text, arg) == 0)
+				return node;
+		}
+	}
+	return NULL;
+}
+
+typedef struct {
+	WrDaemon *daemon;
+	GDBusMethodInvocation *inv;
+	char *peer;
+	guint count;
+} PingCall;
+
+static void
+ping_call_free(PingCall *pc)
+{
+	g_free(pc->peer);
+	g_free(pc);
+}
+
+static void
+ping_done_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	PingCall *pc = user_data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GArray) replies = NULL;
+	WrDaemon *self = pc->daemon;
+	GVariantBuilder b;
+
+	if (g_cancellable_is_cancelled(self->cancel)) {
+		return_error(pc->inv, WR_DBUS_ERROR_NOT_RUNNING, "warrend is stopping");
+		ping_call_free(pc);
+		return;
+	}
+	replies = self->engine != NULL ? wr_engine_ping_finish(self->engine, res, &error)
+				       : g_task_propagate_pointer(G_TASK(res), &error);
+	if (replies == NULL) {
+		return_error(pc->inv,
+			     g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)
+				     ? WR_DBUS_ERROR_NO_SUCH_PEER
+			     : g_error_matches(error, G_IO_ERROR, G_IO_ERROR_BUSY)
+				     ? WR_DBUS_ERROR_BUSY
+				     : WR_DBUS_ERROR_NOT_RUNNING,
+			     "peer %s: %s", pc->peer, error->message);
+		ping_call_free(pc);
+		return;
+	}
+	g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
+	for (guint i = 0; i < replies->len; i++) {
+		const WrEnginePingReply *r = &g_array_index(replies, WrEnginePingReply, i);
+		const WrDerpMap *dm =
+			self->conn != NULL
+				? wr_netmap_get_derp_map(wr_control_conn_get_netmap(self->conn))
+				: NULL;
+		const WrDerpRegion *region = dm != NULL && r->via_derp
+						     ? wr_derp_map_get_region(dm, r->derp_region)
+						     : NULL;
+		char ep[WR_ENDPOINT_STRLEN] = "";
+		GVariantBuilder d;
+
+		if (!r->via_derp && r->latency_us >= 0)
+			wr_endpoint_format(&r->endpoint, ep);
+		g_variant_builder_init(&d, G_VARIANT_TYPE_VARDICT);
+		g_variant_builder_add(&d, "{sv}", "seq", g_variant_new_uint32(i + 1));
+		g_variant_builder_add(&d, "{sv}", "path",
+				      g_variant_new_string(r->via_derp ? "derp" : "direct"));
+		g_variant_builder_add(&d, "{sv}", "endpoint", g_variant_new_string(ep));
+		g_variant_builder_add(
+			&d, "{sv}", "derp-region",
+			g_variant_new_uint32(
+				r->via_derp ? (guint32) MIN(r->derp_region, G_MAXUINT32) : 0));
+		g_variant_builder_add(
+			&d, "{sv}", "derp-region-code",
+			g_variant_new_string(region != NULL ? region->region_code : ""));
+		g_variant_builder_add(&d, "{sv}", "latency-us", g_variant_new_int64(r->latency_us));
+		g_variant_builder_add_value(&b, g_variant_builder_end(&d));
+	}
+	wr_dbus_engine1_complete_ping(self->skeleton, pc->inv, g_variant_builder_end(&b));
+	ping_call_free(pc);
+}
+
+static void
+do_ping(WrDaemon *self, GDBusMethodInvocation *inv, gpointer data)
+{
+	PingCall *pc = data;
+	const WrNetmapNode *node;
+
+	if (self->engine == NULL) {
+		return_error(inv, WR_DBUS_ERROR_NOT_RUNNING, "the tunnel is not running");
+		return;
+	}
+	node = resolve_peer(wr_control_conn_get_netmap(self->conn), pc->peer);
+	if (node == NULL) {
+		return_error(inv, WR_DBUS_ERROR_NO_SUCH_PEER, "peer: no peer is called %s",
+			     pc->peer);
+		return;
+	}
+	/* the call data is ours from here: authorize frees it only when it is not called */
+	pc = g_new0(PingCall, 1);
+	pc->daemon = self;
+	pc->inv = inv;
+	pc->peer = g_strdup(((PingCall *) data)->peer);
+	pc->count = ((PingCall *) data)->count;
+	wr_engine_ping_async(self->engine, node->id, pc->count, self->cancel, ping_done_cb, pc);
+}
+
 static gboolean
 handle_ping_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, const char *peer, guint count,
 	       gpointer user_data)
 {
-	if (count == 0 || count > 100)
+	PingCall *pc;
+
+	if (count == 0 || count > 100) {
 		return_error(inv, WR_DBUS_ERROR_INVALID_ARGUMENT, "count: must be 1 to 100");
-	else
-		return_error(inv, WR_DBUS_ERROR_FAILED, "Ping: %s", NOT_IMPLEMENTED);
+		return TRUE;
+	}
+	if (!g_utf8_validate(peer, -1, NULL) || *peer == '\0' || strlen(peer) > 255) {
+		return_error(inv, WR_DBUS_ERROR_INVALID_ARGUMENT,
+			     "peer: must be a peer's id, name, DNS name or address");
+		return TRUE;
+	}
+	pc = g_new0(PingCall, 1);
+	pc->peer = g_strdup(peer);
+	pc->count = count;
+	authorize1(user_data, inv, ACTION_CONNECT, do_ping, pc, (GDestroyNotify) ping_call_free);
 	return TRUE;
+}
+
+static void
+netcheck_done_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	GDBusMethodInvocation *inv = user_data;
+	WrDaemon *self = g_object_get_data(G_OBJECT(inv), "wr-daemon");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(WrNetcheckReport) report = g_task_propagate_pointer(G_TASK(res), &error);
+	GVariantBuilder b, lat;
+	char v4[WR_ENDPOINT_STRLEN] = "", v6[WR_ENDPOINT_STRLEN] = "";
+	static const char *const varies[] = {"unknown", "no", "yes"};
+
+	if (report == NULL) {
+		return_error(inv,
+			     g_error_matches(error, G_IO_ERROR, G_IO_ERROR_PENDING)
+				     ? WR_DBUS_ERROR_BUSY
+				     : WR_DBUS_ERROR_NOT_RUNNING,
+			     "netcheck: %s", error->message);
+		g_object_unref(inv);
+		return;
+	}
+	if (report->global_v4.sa.sa_family != AF_UNSPEC)
+		wr_endpoint_format(&report->global_v4, v4);
+	if (report->global_v6.sa.sa_family != AF_UNSPEC)
+		wr_endpoint_format(&report->global_v6, v6);
+	g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_init(&lat, G_VARIANT_TYPE("a{ux}"));
+	for (guint i = 0; i < report->n_latencies; i++)
+		g_variant_builder_add(&lat, "{ux}",
+				      (guint32) MIN(report->latencies[i].region_id, G_MAXUINT32),
+				      report->latencies[i].latency_us);
+	g_variant_builder_add(&b, "{sv}", "udp", g_variant_new_boolean(report->udp));
+	g_variant_builder_add(&b, "{sv}", "ipv4", g_variant_new_boolean(report->ipv4));
+	g_variant_builder_add(&b, "{sv}", "ipv6", g_variant_new_boolean(report->ipv6));
+	g_variant_builder_add(&b, "{sv}", "global-v4", g_variant_new_string(v4));
+	g_variant_builder_add(&b, "{sv}", "global-v6", g_variant_new_string(v6));
+	g_variant_builder_add(
+		&b, "{sv}", "mapping-varies-by-dest-ip",
+		g_variant_new_string(varies[CLAMP((int) report->mapping_varies_by_dest_ip, 0, 2)]));
+	g_variant_builder_add(
+		&b, "{sv}", "preferred-derp",
+		g_variant_new_uint32((guint32) MIN(report->preferred_derp, G_MAXUINT32)));
+	g_variant_builder_add(&b, "{sv}", "derp-latency-us", g_variant_builder_end(&lat));
+	wr_dbus_engine1_complete_netcheck(self->skeleton, inv, g_variant_builder_end(&b));
+	g_object_unref(inv);
 }
 
 static gboolean
 handle_netcheck_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, gpointer user_data)
 {
-	return_error(inv, WR_DBUS_ERROR_FAILED, "Netcheck: %s", NOT_IMPLEMENTED);
+	WrDaemon *self = user_data;
+
+	if (self->engine == NULL) {
+		return_error(inv, WR_DBUS_ERROR_NOT_RUNNING, "the tunnel is not running");
+		return TRUE;
+	}
+	g_object_set_data(G_OBJECT(inv), "wr-daemon", self);
+	wr_engine_netcheck_async(self->engine, self->cancel, netcheck_done_cb, g_object_ref(inv));
 	return TRUE;
 }
 
@@ -1065,10 +1387,15 @@ handle_set_exit_node_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, const
 
 WrDaemon *
 wr_daemon_new(WrState *state, GDBusConnection *bus, gboolean use_polkit, const char *control_url,
-	      GError **error)
+	      const WrDaemonOptions *options, GError **error)
 {
 	g_autoptr(WrDaemon) self = g_new0(WrDaemon, 1);
 	const char *const *problems = wr_state_get_problems(state);
+
+	self->options.data_plane = options->data_plane;
+	self->options.tun_name = g_strdup(options->tun_name);
+	self->options.port = options->port;
+	self->options.ca_file = g_strdup(options->ca_file);
 
 	self->state = state;
 	self->bus = g_object_ref(bus);
@@ -1179,5 +1506,8 @@ wr_daemon_free(WrDaemon *self)
 	g_clear_pointer(&self->problems, g_ptr_array_unref);
 	g_clear_pointer(&self->state, wr_state_free);
 	g_free(self->auth_url);
+	g_free(self->engine_problem);
+	g_free((char *) self->options.tun_name);
+	g_free((char *) self->options.ca_file);
 	g_free(self);
 }

@@ -29,6 +29,14 @@
 
 typedef struct _WrDaemon WrDaemon;
 
+typedef struct {
+	/* FALSE: the control plane only (no TUN, no WireGuard; tests of the API without root) */
+	gboolean data_plane;
+	const char *tun_name; /* NULL: "warren0" */
+	guint16 port;	      /* the UDP port; 0 picks one */
+	const char *ca_file;  /* PEM CAs to trust for the control server instead of the system's */
+} WrDaemonOptions;
+
 /*
  * Takes the loaded state (owned from now on), exports the object on bus (the name is the
  * caller's business).  control_url: used (and saved) when the prefs have none; NULL for none.
@@ -36,7 +44,7 @@ typedef struct _WrDaemon WrDaemon;
  */
 WrDaemon *
 wr_daemon_new(WrState *state, GDBusConnection *bus, gboolean use_polkit, const char *control_url,
-	      GError **error);
+	      const WrDaemonOptions *options, GError **error);
 
 /* unexports, stops the control client (no logout); the state stays on disk */
 void

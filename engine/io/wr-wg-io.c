@@ -69,6 +69,9 @@ struct WrWgIo {
 	SideQueue inject;	 /* datagrams that came over DERP -> UDP reader thread */
 	uint64_t rx_derp_source; /* atomic */
 
+	WrPacketFilter *filter;	 /* atomic pointer; borrowed (wr_wg_io_set_packet_filter) */
+	uint64_t filter_dropped; /* atomic */
+
 	GSource *wake_source;
 	GSource *timer_source;
 	guint mtu_source_id;
@@ -238,6 +241,41 @@ divert_rx_batch(WrWgIo *self, WrPacket *pkts, unsigned int n)
 	return m;
 }
 
+/* what the TUN gives us, recorded so that its replies pass (before encryption) */
+static void
+filter_outbound(WrWgIo *self, WrPacket *pkts, unsigned int n)
+{
+	WrPacketFilter *filter = g_atomic_pointer_get(&self->filter);
+	gint64 now;
+
+	if (G_LIKELY(filter == NULL))
+		return;
+	now = g_get_monotonic_time();
+	for (unsigned int i = 0; i < n; i++)
+		(void) wr_packet_filter_outbound(filter, pkts[i].data, pkts[i].len, now);
+}
+
+/* what peers sent, decided before it reaches the TUN */
+static void
+filter_inbound(WrWgIo *self, WrPacket *pkts, unsigned int n)
+{
+	WrPacketFilter *filter = g_atomic_pointer_get(&self->filter);
+	gint64 now;
+
+	if (G_LIKELY(filter == NULL))
+		return;
+	now = g_get_monotonic_time();
+	for (unsigned int i = 0; i < n; i++) {
+		if (pkts[i].verdict != WR_VERDICT_TUN)
+			continue;
+		if (wr_packet_filter_inbound(filter, pkts[i].data, pkts[i].len, now, NULL) !=
+		    WR_FILTER_ACCEPT) {
+			pkts[i].verdict = WR_VERDICT_DROP;
+			__atomic_add_fetch(&self->filter_dropped, 1, __ATOMIC_RELAXED);
+		}
+	}
+}
+
 static void
 after_batch(WrWgIo *self)
 {
@@ -268,6 +306,7 @@ tx_thread_cb(gpointer user_data)
 			}
 			break;
 		}
+		filter_outbound(self, pkts, (unsigned int) n);
 		wr_device_feed_ip_packets(self->device, pkts, (unsigned int) n,
 					  g_get_monotonic_time());
 		if (side_on(self))
@@ -287,6 +326,7 @@ static void
 rx_process(WrWgIo *self, WrPacket *pkts, unsigned int n)
 {
 	wr_device_feed_datagrams(self->device, pkts, n, g_get_monotonic_time());
+	filter_inbound(self, pkts, n);
 	(void) wr_tun_write_batch(self->tun, pkts, n);
 	g_rw_lock_reader_lock(&self->sock_lock);
 	send_outbox(self);
@@ -683,6 +723,18 @@ side_queue_counts(SideQueue *q, uint64_t *queued, uint64_t *dropped)
 	*queued = q->queued;
 	*dropped = q->dropped;
 	g_mutex_unlock(&q->lock);
+}
+
+void
+wr_wg_io_set_packet_filter(WrWgIo *self, WrPacketFilter *filter)
+{
+	g_atomic_pointer_set(&self->filter, filter);
+}
+
+uint64_t
+wr_wg_io_get_filter_dropped(WrWgIo *self)
+{
+	return __atomic_load_n(&self->filter_dropped, __ATOMIC_RELAXED);
 }
 
 void

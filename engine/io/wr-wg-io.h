@@ -25,6 +25,7 @@
 
 #include "wr-device.h"
 #include "wr-disco.h"
+#include "wr-filter.h"
 #include "wr-tun.h"
 #include "wr-uapi.h"
 
@@ -96,3 +97,17 @@ int
 wr_wg_io_send_raw(WrWgIo *self, const WrEndpoint *dst, const uint8_t *data, size_t len);
 void
 wr_wg_io_get_side_stats(WrWgIo *self, WrWgIoSideStats *out);
+
+/*
+ * The packet filter between the device and the TUN (docs/packet-filter.md): every packet read
+ * from the TUN is recorded (wr_packet_filter_outbound) before it is encrypted, so that its
+ * replies pass, and every decrypted packet must pass wr_packet_filter_inbound before it is
+ * written to the TUN; the others are dropped and counted.  filter is borrowed and must outlive
+ * the WrWgIo or be unset first; NULL (the default) passes everything.  The data threads pick
+ * the change up at their next batch.
+ */
+void
+wr_wg_io_set_packet_filter(WrWgIo *self, WrPacketFilter *filter);
+/* decrypted packets the filter dropped */
+uint64_t
+wr_wg_io_get_filter_dropped(WrWgIo *self);

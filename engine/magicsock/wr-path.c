@@ -509,8 +509,7 @@ advance(WrPath *self, gint64 now, WrPathActions *actions)
 		if (sp->purpose == PING_PROBE && now >= sp->probe_at) {
 			/* unanswered: the direct path is suspect; the address stays, untrusted,
 			 * so that the heartbeat keeps pinging it and a late pong restores it */
-			if (wr_endpoint_equal(&sp->to, &self->best) &&
-			    self->best_at < sp->sent_at)
+			if (wr_endpoint_equal(&sp->to, &self->best) && self->best_at < sp->sent_at)
 				self->trust_until = MIN(self->trust_until, now - 1);
 			sp->purpose = PING_HEARTBEAT;
 		}
@@ -735,6 +734,18 @@ recv_ping(WrPath *self, gint64 now, const WrDiscoPing *ping, const WrEndpoint *s
 			a->addr = from;
 			a->pong_src = from;
 		}
+	}
+	/* hole punching: the peer's ping got through to us, so ours towards the same address
+	 * probably goes through now too, where the one of the last round was dropped before the
+	 * peer's NAT had seen it send.  Waiting for the next round would cost up to 5 s. */
+	if (!via_derp && !is_trusted(self, now)) {
+		WrPathCandidate *c = find(self, &from);
+
+		if (c != NULL && (c->last_pong == 0 || c->last_pong < c->last_ping) &&
+		    (c->last_ping_back == 0 ||
+		     now - c->last_ping_back >= WR_PATH_PING_BACK_INTERVAL_US) &&
+		    start_ping(self, now, &from, PING_DISCOVERY, actions))
+			c->last_ping_back = now;
 	}
 	return 0;
 }

@@ -69,6 +69,9 @@
 #define WR_PATH_LIFETIME_CLIFF3_US		(60 * G_USEC_PER_SEC)
 #define WR_PATH_LIFETIME_SLACK_US		(2 * G_USEC_PER_SEC)
 #define WR_PATH_LIFETIME_CYCLE_US		(24 * 60 * 60 * G_USEC_PER_SEC)
+/* an unanswered endpoint whose ping reaches us is pinged back at once (not in §4: Tailscale
+ * waits for its next round), at most this often */
+#define WR_PATH_PING_BACK_INTERVAL_US G_USEC_PER_SEC
 /* latency samples kept per endpoint */
 #define WR_PATH_PONG_HISTORY 64
 /* §4.1 "candidate cap": above this the table is pruned; here it is also a hard limit (an
@@ -139,8 +142,9 @@ typedef struct {
 	gint64 call_me_maybe_at; /* listed in the last CallMeMaybe, at that time */
 	gint64 last_got_ping;	 /* learned: the peer pinged us from here */
 	uint8_t last_got_ping_tx_id[WR_DISCO_TXID_LEN];
-	gint64 last_ping; /* our last ping to it */
-	gint64 last_pong; /* and the last pong for one of them */
+	gint64 last_ping;      /* our last ping to it */
+	gint64 last_ping_back; /* our last ping answering one of its pings (hole punching) */
+	gint64 last_pong;      /* and the last pong for one of them */
 	gint64 latency_us;
 	WrEndpoint pong_from; /* the last pong's UDP source and the Src it reported */
 	WrEndpoint pong_src;
@@ -189,9 +193,11 @@ wr_path_send_data(WrPath *self, gint64 now, WrPathActions *actions);
 
 /*
  * A disco ping from src (§3.6 step 6): answers with a pong to src, and a UDP source becomes a
- * learned candidate.  -EALREADY (and no pong) for the TxID the same UDP source sent last;
- * -EINVAL (and no pong) for a UDP source that cannot be an endpoint (port 0, unspecified) or
- * DERP region 0.
+ * learned candidate.  While no direct path is trusted, a UDP source that never answered our
+ * last ping is pinged back at once (at most every WR_PATH_PING_BACK_INTERVAL_US): its ping
+ * came through, so the NAT hole is open now.  -EALREADY (and no pong) for the TxID the same UDP
+ * source sent last; -EINVAL (and no pong) for a UDP source that cannot be an endpoint (port 0,
+ * unspecified) or DERP region 0.
  */
 int
 wr_path_recv_ping(WrPath *self, gint64 now, const WrDiscoPing *ping, const WrEndpoint *src,

@@ -417,6 +417,26 @@ parse_line(Parser *self, const char *line, size_t line_len)
 	return parse_value(self, info, value, value_len);
 }
 
+WrUapiSet *
+wr_uapi_set_new(void)
+{
+	WrUapiSet *set = g_new0(WrUapiSet, 1);
+
+	set->peers = g_ptr_array_new_with_free_func(peer_free);
+	return set;
+}
+
+WrUapiPeer *
+wr_uapi_set_add_peer(WrUapiSet *set, const uint8_t public_key[32])
+{
+	WrUapiPeer *peer = g_new0(WrUapiPeer, 1);
+
+	memcpy(peer->public_key, public_key, sizeof(peer->public_key));
+	peer->allowed_ips = g_array_new(FALSE, TRUE, sizeof(WrCidr));
+	g_ptr_array_add(set->peers, peer);
+	return peer;
+}
+
 int
 wr_uapi_parse_set(const char *body, size_t len, WrUapiSet **out_set, char **out_message)
 {

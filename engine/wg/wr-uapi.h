@@ -75,6 +75,12 @@ typedef struct {
  */
 int
 wr_uapi_parse_set(const char *body, size_t len, WrUapiSet **out_set, char **out_message);
+/* an empty set, for callers that build one in code (warrend) */
+WrUapiSet *
+wr_uapi_set_new(void);
+/* a new peer entry with that key and an empty allowed_ips array, appended */
+WrUapiPeer *
+wr_uapi_set_add_peer(WrUapiSet *set, const uint8_t public_key[32]);
 /* wipes the keys and frees; accepts NULL */
 void
 wr_uapi_set_free(WrUapiSet *set);

@@ -78,7 +78,7 @@ polkitd_pid=$!
 timeout 20 gdbus wait --system org.freedesktop.PolicyKit1 ||
 	{ echo "FAIL: polkitd did not come up"; cat "$dir/polkitd.log"; exit 1; }
 
-"$warrend" --state-dir "$dir/state" --control-url http://127.0.0.1:9 2>"$dir/warrend.log" &
+"$warrend" --no-data-plane --state-dir "$dir/state" --control-url http://127.0.0.1:9 2>"$dir/warrend.log" &
 warrend_pid=$!
 timeout 20 gdbus wait --system io.github.warrenvpn.Engine1 ||
 	{ echo "FAIL: warrend did not come up"; cat "$dir/warrend.log"; exit 1; }

@@ -820,6 +820,38 @@ test_path_probe(Fixture *f, gconstpointer data)
 	g_assert_cmpint(first_some(f, WR_PATH_CHANGED)->status.state, ==, WR_PATH_DIRECT);
 }
 
+/* a ping from an endpoint we pinged without answer is answered with a pong and a ping of ours
+ * at once, at most once a second per endpoint, and not while a direct path is trusted */
+static void
+test_path_ping_back(Fixture *f, gconstpointer data)
+{
+	const char *addrs[] = {EP_PUB1, NULL};
+	WrEndpoint e = ep(EP_PUB1);
+	uint8_t tx[WR_DISCO_TXID_LEN];
+
+	(void) data;
+	set_peer(f, addrs, REGION);
+	g_assert_cmpint(send_data(f), ==, 0);
+	memcpy(tx, ping_to_some(f, EP_PUB1)->tx_id, sizeof(tx)); /* lost on the way */
+	f->now += 3 * MS;
+	g_assert_cmpint(ping_from(f, &e, 0x21), ==, 0);
+	g_assert_cmpuint(count(f, WR_PATH_SEND_PONG), ==, 1);
+	memcpy(tx, ping_to_some(f, EP_PUB1)->tx_id, sizeof(tx));
+	/* a second one within the second: a pong only */
+	f->now += 500 * MS;
+	g_assert_cmpint(ping_from(f, &e, 0x22), ==, 0);
+	g_assert_cmpuint(count(f, WR_PATH_SEND_PONG), ==, 1);
+	g_assert_null(ping_to(f, EP_PUB1));
+	/* its pong makes the path direct, and then pings get pongs only */
+	f->now += 2 * MS;
+	g_assert_cmpint(pong(f, tx, &e), ==, 0);
+	g_assert_cmpint(state(f), ==, WR_PATH_DIRECT);
+	f->now += 2 * G_USEC_PER_SEC;
+	g_assert_cmpint(ping_from(f, &e, 0x23), ==, 0);
+	g_assert_cmpuint(count(f, WR_PATH_SEND_PONG), ==, 1);
+	g_assert_null(ping_to(f, EP_PUB1));
+}
+
 /* §4.2: a new network map drops the endpoints it no longer lists, with their pings */
 static void
 test_path_netmap_change(Fixture *f, gconstpointer data)
@@ -936,6 +968,9 @@ test_path_recv_ping(Fixture *f, gconstpointer data)
 	g_assert_nonnull(c);
 	g_assert_cmpint(c->last_got_ping, ==, f->now);
 	g_assert_false(c->from_netmap);
+	/* never answered by it: pinged back at once (hole punching) */
+	g_assert_nonnull(ping_to(f, EP_OTHER));
+	g_assert_cmpint(c->last_ping_back, ==, f->now);
 
 	/* the same TxID again from there: a duplicate, no pong */
 	f->now += MS;
@@ -963,9 +998,11 @@ test_path_recv_ping(Fixture *f, gconstpointer data)
 	}
 	g_assert_cmpuint(wr_path_get_n_candidates(f->p), ==, 2);
 
-	/* the learned endpoint is pinged by rounds, and expires 45 s after its last ping */
+	/* the learned endpoint is in the rounds (not this one: it was pinged back just now), and
+	 * expires 45 s after its last ping */
 	(void) send_data(f);
-	g_assert_nonnull(ping_to(f, EP_OTHER));
+	g_assert_nonnull(ping_to(f, EP_PUB1));
+	g_assert_null(ping_to(f, EP_OTHER));
 	f->now += WR_PATH_SESSION_ACTIVE_TIMEOUT_US;
 	(void) send_data(f);
 	g_assert_nonnull(wr_path_find_candidate(f->p, &learned));
@@ -1361,12 +1398,12 @@ test_path_nat_traversal(Fixture *f, gconstpointer data)
 	g_assert_cmpint(nodes[1].first_change, ==, WR_PATH_DIRECT);
 	g_assert_cmpint(nodes[1].direct_at, ==, T0 + 100 * MS);
 	g_assert_cmpuint(nodes[1].derp_data, ==, 0);
-	/* A: DERP first; direct at its next round to B's mapped address, 5 s after the first
-	 * (B's NAT dropped that one), with the pong 20 ms on */
+	/* A: DERP first (B's NAT dropped A's first ping); B's ping reaches A at 60 ms and A
+	 * pings back at once (wr_path_recv_ping's hole punching) instead of waiting 5 s for its
+	 * next round: that ping is at B at 70 ms, its pong at A at 80 ms */
 	g_assert_cmpint(nodes[0].first_change, ==, WR_PATH_DERP);
-	g_assert_cmpint(nodes[0].direct_at, ==,
-			T0 + WR_PATH_DISCO_PING_INTERVAL_US + 2 * SIM_UDP_US);
-	g_assert_cmpuint(nodes[0].derp_data, ==, 26); /* every 200 ms from 0 to 5 s */
+	g_assert_cmpint(nodes[0].direct_at, ==, T0 + 60 * MS + 2 * SIM_UDP_US);
+	g_assert_cmpuint(nodes[0].derp_data, ==, 1); /* the one at 0 */
 	for (guint i = 0; i < 2; i++) {
 		WrPathStatus st;
 
@@ -1395,6 +1432,7 @@ main(int argc, char **argv)
 	ADD("upgrade-rounds", test_path_upgrade_rounds);
 	ADD("fallback", test_path_fallback);
 	ADD("probe", test_path_probe);
+	ADD("ping-back", test_path_ping_back);
 	ADD("netmap-change", test_path_netmap_change);
 	ADD("bad-pongs", test_path_bad_pongs);
 	ADD("recv-ping", test_path_recv_ping);
