@@ -73,6 +73,10 @@ natlab_inet()
 	NATLAB_INET_NS="${WR_PREFIX}net"
 	ns_new "$NATLAB_INET_NS"
 	nsx "$NATLAB_INET_NS" ip link add name "$NATLAB_BRIDGE" type bridge
+	# a fixed address: a bridge otherwise takes the lowest of its ports' addresses, so one
+	# router added later (tailnet.sh adds nodes while others run) would change it under the
+	# ARP caches of every host and router, and their traffic to the servers would be lost
+	nsx "$NATLAB_INET_NS" ip link set "$NATLAB_BRIDGE" address 02:00:cb:00:71:01
 	nsx "$NATLAB_INET_NS" ip link set "$NATLAB_BRIDGE" up
 	nsx "$NATLAB_INET_NS" ip addr add "$NATLAB_INET_NET.1/$NATLAB_INET_PREFIX" dev "$NATLAB_BRIDGE"
 }

@@ -187,6 +187,8 @@ tailnet_control_kill()
 	[ -n "$TAILNET_CTL_PID" ] || return 0
 	kill -KILL "$TAILNET_CTL_PID" 2>/dev/null
 	wait_until 5 _wr_not_alive "$TAILNET_CTL_PID" || wr_fail "warren-control survived SIGKILL"
+	# reap it here, so that bash does not report the kill later
+	wait "$TAILNET_CTL_PID" 2>/dev/null
 	TAILNET_CTL_PID=
 }
 
@@ -425,9 +427,11 @@ tailnet_first_reply_ms()
 # starts discovery); prints the milliseconds since T0_MS (default: the call), or returns 1
 tailnet_direct_ms()
 {
-	local n=$1 m=$2 secs=${3:-5} t0=${4:-} pid rc
+	local n=$1 m=$2 secs=${3:-5} t0=${4:-} pid rc whole
 	[ -n "$t0" ] || t0=$(now_ms)
-	ip netns exec "$(natlab_host_ns "$n")" ping -n -q -i 0.2 -w "$((secs + 1))" \
+	# ping's deadline is whole seconds; SECONDS may have a fraction
+	whole=$(awk -v s="$secs" 'BEGIN { w = int(s); if (w < s) w++; print w + 1 }')
+	ip netns exec "$(natlab_host_ns "$n")" ping -n -q -i 0.2 -w "$whole" \
 		"$(tailnet_ip "$m")" >/dev/null 2>&1 &
 	pid=$!
 	wr_track "$pid" "ping $n -> $m"
