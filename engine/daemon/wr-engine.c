@@ -39,12 +39,16 @@
 #include "wr-wg-io.h"
 
 /* the tick: this often while a peer is active or a probe or ping is pending, else IDLE */
-#define TICK_ACTIVE_US (250 * G_TIME_SPAN_MILLISECOND)
+#define TICK_ACTIVE_US (100 * G_TIME_SPAN_MILLISECOND)
 #define TICK_IDLE_US   (1 * G_USEC_PER_SEC)
-/* a direct path is suspect when we sent and heard nothing for this long ... */
-#define STALL_US (500 * G_TIME_SPAN_MILLISECOND)
-/* ... then a probe must be answered within this, and probes are this far apart at least */
-#define PROBE_TIMEOUT_US  (600 * G_TIME_SPAN_MILLISECOND)
+/* a direct path is suspect when we sent and heard nothing for this long, or when the peer
+ * sends to us over DERP (it gave up on the direct path) ... */
+#define STALL_US (300 * G_TIME_SPAN_MILLISECOND)
+/* ... then a probe must be answered within this, and probes are this far apart at least.
+ * Together they bound the loss when a direct path breaks (issue 6: at most 2 s): one side
+ * notices within STALL_US + a tick and falls back after the probe's deadline; the other side
+ * sees its packets arrive over DERP and does the same at once. */
+#define PROBE_TIMEOUT_US  (500 * G_TIME_SPAN_MILLISECOND)
 #define PROBE_INTERVAL_US (1 * G_USEC_PER_SEC)
 /* a CLI ping goes out at most this often (the D-Bus contract: one a second) */
 #define PING_INTERVAL_US G_USEC_PER_SEC
@@ -148,6 +152,8 @@ static void
 start_netcheck(WrEngine *self, gboolean full);
 static void
 ping_op_next(PingOp *op);
+static void
+probe_direct(Peer *p, gint64 now, const char *why);
 
 /* ---- keys as hash keys ---- */
 
@@ -405,8 +411,8 @@ log_path(Peer *p, const WrPathStatus *st)
 
 	if (st->state == WR_PATH_DIRECT) {
 		wr_endpoint_format(&st->best, addr);
-		g_message("peer %s: direct via %s (%" G_GINT64_FORMAT " µs)", p->name, addr,
-			  st->latency_us);
+		g_message("peer %s: direct via %s (%.1f ms)", p->name, addr,
+			  (double) st->latency_us / 1000.0);
 	} else {
 		g_message("peer %s: %s (DERP region %" G_GUINT64_FORMAT ")", p->name,
 			  wr_path_state_to_string(st->state), st->derp_region);
@@ -556,6 +562,8 @@ derp_packet_cb(WrDerpClient *client, gpointer src_key, GBytes *packet, gpointer 
 		return;
 	wr_derp_endpoint_encode((uint32_t) region, p->number, &src);
 	(void) wr_wg_io_inject(self->io, &src, data, len);
+	/* the peer sends over DERP while we go direct: it gave up on the direct path */
+	probe_direct(p, g_get_monotonic_time(), "its packets come over DERP");
 }
 
 /* the side channel: disco and STUN from the shared socket */
@@ -777,11 +785,27 @@ start_netcheck(WrEngine *self, gboolean full)
 
 /* ---- the tick: counters, activity, stalls, path timers ---- */
 
+/* the direct path may be broken: ping it, and fall back unless it answers in time */
+static void
+probe_direct(Peer *p, gint64 now, const char *why)
+{
+	WrPathActions acts;
+	WrPathStatus st;
+
+	wr_path_get_status(p->path, now, &st);
+	if (st.state != WR_PATH_DIRECT || now - p->last_probe < PROBE_INTERVAL_US)
+		return;
+	p->last_probe = now;
+	if (wr_path_probe(p->path, now, PROBE_TIMEOUT_US, &acts) == 0) {
+		g_debug("peer %s: %s: probing the direct path", p->name, why);
+		run_actions(p, &acts);
+	}
+}
+
 static void
 tick_peer(Peer *p, const WrUapiPeerInfo *info, gint64 now, gboolean *any_active)
 {
 	gboolean sent = info->tx_bytes != p->tx_bytes;
-	WrPathActions acts;
 	WrPathStatus st;
 
 	if (info->rx_bytes != p->rx_bytes)
@@ -794,17 +818,9 @@ tick_peer(Peer *p, const WrUapiPeerInfo *info, gint64 now, gboolean *any_active)
 	wr_path_get_status(p->path, now, &st);
 	if (st.state != WR_PATH_IDLE || p->ping != NULL)
 		*any_active = TRUE;
-	/* we keep sending over the direct path and hear nothing back: probe it */
-	if (st.state == WR_PATH_DIRECT && sent && now - p->last_rx_change >= STALL_US &&
-	    now - p->last_probe >= PROBE_INTERVAL_US) {
-		p->last_probe = now;
-		if (wr_path_probe(p->path, now, PROBE_TIMEOUT_US, &acts) == 0) {
-			g_message("peer %s: nothing heard for %" G_GINT64_FORMAT
-				  " ms on the direct path: probing",
-				  p->name, (now - p->last_rx_change) / 1000);
-			run_actions(p, &acts);
-		}
-	}
+	/* we keep sending over the direct path and hear nothing back */
+	if (sent && now - p->last_rx_change >= STALL_US)
+		probe_direct(p, now, "nothing heard back");
 }
 
 static gboolean
