@@ -64,7 +64,11 @@ name_lost_cb(GDBusConnection *bus, const char *name, gpointer user_data)
 {
 	Ctx *ctx = user_data;
 
-	g_critical("the bus name %s cannot be owned (another warrend, or the bus policy)", name);
+	if (g_dbus_connection_is_closed(bus))
+		g_message("the bus went away: stopping");
+	else
+		g_critical("the bus name %s cannot be owned (another warrend, or the bus policy)",
+			   name);
 	ctx->status = 1;
 	g_main_loop_quit(ctx->loop);
 }

@@ -19,8 +19,14 @@
 
 #include <errno.h>
 #include <ifaddrs.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
 
 #include "wr-crypto.h"
 #include "wr-derp-client.h"
@@ -39,17 +45,23 @@
 #include "wr-wg-io.h"
 
 /* the tick: this often while a peer is active or a probe or ping is pending, else IDLE */
-#define TICK_ACTIVE_US (250 * G_TIME_SPAN_MILLISECOND)
+#define TICK_ACTIVE_US (100 * G_TIME_SPAN_MILLISECOND)
 #define TICK_IDLE_US   (1 * G_USEC_PER_SEC)
-/* a direct path is suspect when we sent and heard nothing for this long ... */
-#define STALL_US (500 * G_TIME_SPAN_MILLISECOND)
-/* ... then a probe must be answered within this, and probes are this far apart at least */
-#define PROBE_TIMEOUT_US  (600 * G_TIME_SPAN_MILLISECOND)
+/* a direct path is suspect when we sent and heard nothing for this long, or when the peer
+ * sends to us over DERP (it gave up on the direct path) ... */
+#define STALL_US (300 * G_TIME_SPAN_MILLISECOND)
+/* ... then a probe must be answered within this, and probes are this far apart at least.
+ * Together they bound the loss when a direct path breaks (issue 6: at most 2 s): one side
+ * notices within STALL_US + a tick and falls back after the probe's deadline; the other side
+ * sees its packets arrive over DERP and does the same at once. */
+#define PROBE_TIMEOUT_US  (500 * G_TIME_SPAN_MILLISECOND)
 #define PROBE_INTERVAL_US (1 * G_USEC_PER_SEC)
 /* a CLI ping goes out at most this often (the D-Bus contract: one a second) */
 #define PING_INTERVAL_US G_USEC_PER_SEC
 #define MAX_ENDPOINTS	 32
-#define DEFAULT_TUN	 "warren0"
+/* link changes come in bursts (address, route, link flags): look once they settled */
+#define LINK_SETTLE_US (500 * G_TIME_SPAN_MILLISECOND)
+#define DEFAULT_TUN    "warren0"
 
 typedef struct _Peer Peer;
 typedef struct _PingOp PingOp;
@@ -84,6 +96,7 @@ struct _WrEngine {
 	WrDerpMap *derp_map;
 	GHashTable *derp; /* GUINT_TO_POINTER(region) -> WrDerpClient (owned) */
 	guint64 home_region;
+	gint64 derp_idle_check_at;
 
 	WrNetcheckClient *netcheck;
 	gboolean netcheck_busy;
@@ -96,6 +109,13 @@ struct _WrEngine {
 
 	GSource *tick_source;
 	GCancellable *cancel;
+
+	/* link changes: a netlink socket whose messages are only counted, then the local
+	 * addresses compared after LINK_SETTLE_US */
+	int link_fd;
+	guint link_watch;
+	GSource *link_source;
+	GArray *local_addrs; /* WrEndpoint (port 0): the last set seen */
 
 	/* Health: the current sentences, by topic */
 	char *netcfg_problem;
@@ -148,6 +168,8 @@ static void
 start_netcheck(WrEngine *self, gboolean full);
 static void
 ping_op_next(PingOp *op);
+static void
+probe_direct(Peer *p, gint64 now, const char *why);
 
 /* ---- keys as hash keys ---- */
 
@@ -164,6 +186,21 @@ static gboolean
 key_equal(gconstpointer a, gconstpointer b)
 {
 	return memcmp(a, b, 32) == 0;
+}
+
+static gboolean
+endpoint_arrays_equal(const GArray *a, const GArray *b)
+{
+	guint na = a != NULL ? a->len : 0, nb = b != NULL ? b->len : 0;
+
+	if (na != nb)
+		return FALSE;
+	for (guint i = 0; i < na; i++) {
+		if (!wr_endpoint_equal(&g_array_index(a, WrEndpoint, i),
+				       &g_array_index(b, WrEndpoint, i)))
+			return FALSE;
+	}
+	return TRUE;
 }
 
 static void
@@ -215,6 +252,7 @@ static WrDerpClient *
 derp_client(WrEngine *self, guint64 region)
 {
 	WrDerpClient *c = g_hash_table_lookup(self->derp, GUINT_TO_POINTER((guint) region));
+	gint64 *last_used;
 	const WrDerpRegion *r;
 	const WrDerpNode *node = NULL;
 	WrDerpDialOptions options = {0};
@@ -222,8 +260,12 @@ derp_client(WrEngine *self, guint64 region)
 	char ip[WR_ENDPOINT_STRLEN] = "";
 	g_autofree char *url = NULL;
 
-	if (c != NULL || region == 0 || region > G_MAXUINT32 || self->derp_map == NULL)
+	if (c != NULL) {
+		*(gint64 *) g_object_get_data(G_OBJECT(c), "wr-last-used") = g_get_monotonic_time();
 		return c;
+	}
+	if (region == 0 || region > G_MAXUINT32 || self->derp_map == NULL)
+		return NULL;
 	r = wr_derp_map_get_region(self->derp_map, region);
 	for (guint i = 0; r != NULL && i < r->n_nodes; i++) {
 		if (!r->nodes[i].stun_only) {
@@ -258,6 +300,9 @@ derp_client(WrEngine *self, guint64 region)
 			      node->host_name, wr_derp_node_derp_port(node));
 	c = wr_derp_client_new(url, self->node_private, &options);
 	g_object_set_data(G_OBJECT(c), "wr-region", GUINT_TO_POINTER((guint) region));
+	last_used = g_new(gint64, 1);
+	*last_used = g_get_monotonic_time();
+	g_object_set_data_full(G_OBJECT(c), "wr-last-used", last_used, g_free);
 	g_signal_connect(c, "packet-received", G_CALLBACK(derp_packet_cb), self);
 	wr_derp_client_note_preferred(c, region == self->home_region);
 	wr_derp_client_start(c);
@@ -275,6 +320,29 @@ derp_client_free(gpointer data)
 					     NULL);
 	wr_derp_client_stop(c);
 	g_object_unref(c);
+}
+
+/* §2.12: connections to other regions than home close after a minute without use */
+static void
+close_idle_derp(WrEngine *self, gint64 now)
+{
+	GHashTableIter iter;
+	gpointer key, value;
+
+	if (now < self->derp_idle_check_at)
+		return;
+	self->derp_idle_check_at = now + WR_PATH_DERP_IDLE_CHECK_US;
+	g_hash_table_iter_init(&iter, self->derp);
+	while (g_hash_table_iter_next(&iter, &key, &value)) {
+		gint64 used = *(gint64 *) g_object_get_data(value, "wr-last-used");
+
+		if (GPOINTER_TO_UINT(key) != self->home_region &&
+		    now - used > WR_PATH_DERP_IDLE_CLOSE_US) {
+			g_message("DERP region %u: closed after a minute unused",
+				  GPOINTER_TO_UINT(key));
+			g_hash_table_iter_remove(&iter);
+		}
+	}
 }
 
 static void
@@ -405,8 +473,8 @@ log_path(Peer *p, const WrPathStatus *st)
 
 	if (st->state == WR_PATH_DIRECT) {
 		wr_endpoint_format(&st->best, addr);
-		g_message("peer %s: direct via %s (%" G_GINT64_FORMAT " µs)", p->name, addr,
-			  st->latency_us);
+		g_message("peer %s: direct via %s (%.1f ms)", p->name, addr,
+			  (double) st->latency_us / 1000.0);
 	} else {
 		g_message("peer %s: %s (DERP region %" G_GUINT64_FORMAT ")", p->name,
 			  wr_path_state_to_string(st->state), st->derp_region);
@@ -556,6 +624,8 @@ derp_packet_cb(WrDerpClient *client, gpointer src_key, GBytes *packet, gpointer 
 		return;
 	wr_derp_endpoint_encode((uint32_t) region, p->number, &src);
 	(void) wr_wg_io_inject(self->io, &src, data, len);
+	/* the peer sends over DERP while we go direct: it gave up on the direct path */
+	probe_direct(p, g_get_monotonic_time(), "its packets come over DERP");
 }
 
 /* the side channel: disco and STUN from the shared socket */
@@ -692,6 +762,82 @@ refresh_endpoints(WrEngine *self, const WrNetcheckReport *report)
 		self->cb.endpoints_changed(self, self->user_data);
 }
 
+/* ---- link changes ---- */
+
+static GArray *
+read_local_addrs(WrEngine *self)
+{
+	g_autoptr(GArray) list = g_array_new(FALSE, FALSE, sizeof(Endpoint));
+	GArray *out = g_array_new(FALSE, TRUE, sizeof(WrEndpoint));
+
+	add_local_endpoints(self, list, 0);
+	for (guint i = 0; i < list->len; i++)
+		g_array_append_val(out, g_array_index(list, Endpoint, i).addr);
+	return out;
+}
+
+/* the addresses settled: if they changed, every path starts over and we re-STUN (§4.9) */
+static gboolean
+link_settled_cb(gpointer user_data)
+{
+	WrEngine *self = user_data;
+	g_autoptr(GArray) now_addrs = read_local_addrs(self);
+	gint64 now = g_get_monotonic_time();
+	GHashTableIter iter;
+	gpointer value;
+
+	if (endpoint_arrays_equal(now_addrs, self->local_addrs))
+		return G_SOURCE_CONTINUE;
+	g_message("the local addresses changed: looking for paths again");
+	g_array_set_size(self->local_addrs, 0);
+	g_array_append_vals(self->local_addrs, now_addrs->data, now_addrs->len);
+	g_hash_table_iter_init(&iter, self->peers);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		WrPathActions acts;
+
+		wr_path_note_link_change(((Peer *) value)->path, now, &acts);
+		run_actions(value, &acts);
+	}
+	start_netcheck(self, TRUE);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+link_readable_cb(gint fd, GIOCondition condition, gpointer user_data)
+{
+	WrEngine *self = user_data;
+	char buf[8192];
+
+	/* the content does not matter: getifaddrs() tells what is there once it settled */
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	g_source_set_ready_time(self->link_source, g_get_monotonic_time() + LINK_SETTLE_US);
+	return G_SOURCE_CONTINUE;
+}
+
+static void
+watch_links(WrEngine *self)
+{
+	struct sockaddr_nl sa = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+	};
+
+	self->local_addrs = read_local_addrs(self);
+	self->link_source = wr_deadline_source_new(self->context, "[warren] link settle", -1,
+						   link_settled_cb, self);
+	self->link_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (self->link_fd < 0 || bind(self->link_fd, (struct sockaddr *) &sa, sizeof(sa)) != 0) {
+		/* not fatal: the periodic netcheck still refreshes the endpoints */
+		g_warning("cannot watch the network interfaces: %s", g_strerror(errno));
+		if (self->link_fd >= 0)
+			close(self->link_fd);
+		self->link_fd = -1;
+		return;
+	}
+	self->link_watch = g_unix_fd_add(self->link_fd, G_IO_IN, link_readable_cb, self);
+}
+
 /* ---- netcheck ---- */
 
 static int
@@ -777,11 +923,27 @@ start_netcheck(WrEngine *self, gboolean full)
 
 /* ---- the tick: counters, activity, stalls, path timers ---- */
 
+/* the direct path may be broken: ping it, and fall back unless it answers in time */
+static void
+probe_direct(Peer *p, gint64 now, const char *why)
+{
+	WrPathActions acts;
+	WrPathStatus st;
+
+	wr_path_get_status(p->path, now, &st);
+	if (st.state != WR_PATH_DIRECT || now - p->last_probe < PROBE_INTERVAL_US)
+		return;
+	p->last_probe = now;
+	if (wr_path_probe(p->path, now, PROBE_TIMEOUT_US, &acts) == 0) {
+		g_debug("peer %s: %s: probing the direct path", p->name, why);
+		run_actions(p, &acts);
+	}
+}
+
 static void
 tick_peer(Peer *p, const WrUapiPeerInfo *info, gint64 now, gboolean *any_active)
 {
 	gboolean sent = info->tx_bytes != p->tx_bytes;
-	WrPathActions acts;
 	WrPathStatus st;
 
 	if (info->rx_bytes != p->rx_bytes)
@@ -794,17 +956,9 @@ tick_peer(Peer *p, const WrUapiPeerInfo *info, gint64 now, gboolean *any_active)
 	wr_path_get_status(p->path, now, &st);
 	if (st.state != WR_PATH_IDLE || p->ping != NULL)
 		*any_active = TRUE;
-	/* we keep sending over the direct path and hear nothing back: probe it */
-	if (st.state == WR_PATH_DIRECT && sent && now - p->last_rx_change >= STALL_US &&
-	    now - p->last_probe >= PROBE_INTERVAL_US) {
-		p->last_probe = now;
-		if (wr_path_probe(p->path, now, PROBE_TIMEOUT_US, &acts) == 0) {
-			g_message("peer %s: nothing heard for %" G_GINT64_FORMAT
-				  " ms on the direct path: probing",
-				  p->name, (now - p->last_rx_change) / 1000);
-			run_actions(p, &acts);
-		}
-	}
+	/* we keep sending over the direct path and hear nothing back */
+	if (sent && now - p->last_rx_change >= STALL_US)
+		probe_direct(p, now, "nothing heard back");
 }
 
 static gboolean
@@ -837,6 +991,7 @@ tick_cb(gpointer user_data)
 		}
 	}
 	(void) wr_packet_filter_expire(self->filter, now);
+	close_idle_derp(self, now);
 	g_source_set_ready_time(self->tick_source,
 				now + (any_active ? TICK_ACTIVE_US : TICK_IDLE_US));
 	arm_tick(self);
@@ -1067,21 +1222,6 @@ cidrs_equal(const GArray *a, const GArray *b)
 		return FALSE;
 	for (guint i = 0; i < a->len; i++) {
 		if (!cidr_in(b, &g_array_index(a, WrCidr, i)))
-			return FALSE;
-	}
-	return TRUE;
-}
-
-static gboolean
-endpoint_arrays_equal(const GArray *a, const GArray *b)
-{
-	guint na = a != NULL ? a->len : 0, nb = b != NULL ? b->len : 0;
-
-	if (na != nb)
-		return FALSE;
-	for (guint i = 0; i < na; i++) {
-		if (!wr_endpoint_equal(&g_array_index(a, WrEndpoint, i),
-				       &g_array_index(b, WrEndpoint, i)))
 			return FALSE;
 	}
 	return TRUE;
@@ -1382,6 +1522,7 @@ wr_engine_new(const WrEngineOptions *options, const uint8_t node_private[32],
 	if (callbacks != NULL)
 		self->cb = *callbacks;
 	self->user_data = user_data;
+	self->link_fd = -1;
 	self->context = g_main_context_ref_thread_default();
 	self->cancel = g_cancellable_new();
 	self->health = g_ptr_array_new();
@@ -1438,6 +1579,7 @@ wr_engine_new(const WrEngineOptions *options, const uint8_t node_private[32],
 		wr_deadline_source_new(self->context, "[warren] re-STUN", -1, restun_cb, self);
 
 	refresh_endpoints(self, NULL);
+	watch_links(self);
 	g_message("data plane up: %s, UDP port %u", wr_tun_get_name(self->tun),
 		  wr_engine_get_port(self));
 	return g_steal_pointer(&self);
@@ -1449,6 +1591,12 @@ wr_engine_free(WrEngine *self)
 	if (self == NULL)
 		return;
 	g_cancellable_cancel(self->cancel);
+	if (self->link_watch != 0)
+		g_source_remove(self->link_watch);
+	if (self->link_fd > 0)
+		close(self->link_fd);
+	wr_source_clear(&self->link_source);
+	g_clear_pointer(&self->local_addrs, g_array_unref);
 	wr_source_clear(&self->tick_source);
 	wr_source_clear(&self->restun_source);
 	if (self->netcheck_waiters != NULL) {
