@@ -27,6 +27,7 @@
 #               key, no new sign-in in control's audit log, no new node; pings work again
 #   netem       every WAN link through a delay line with 40 ms delay and 5% loss (the kernel may
 #               lack sch_netem): easy<->easy and public<->easy still connect and go direct
+#               (TAILNET_NETEM_DELAY_MS, TAILNET_NETEM_LOSS_PCT change the figures)
 #
 # Each prints a table of the time to the first reply and to a direct path per pair.
 # As root: WARREND=… WARREN_CLI=… WARREN_CONTROL=… WARREN_DERP=… tests/system/tailnet.sh basic
@@ -372,8 +373,9 @@ scenario_restart()
 
 scenario_netem()
 {
-	NATLAB_WAN_DELAY_MS=40
-	NATLAB_WAN_LOSS_PCT=5
+	# the figures; the variables are for looking into a failure
+	NATLAB_WAN_DELAY_MS=${TAILNET_NETEM_DELAY_MS:-40}
+	NATLAB_WAN_LOSS_PCT=${TAILNET_NETEM_LOSS_PCT:-5}
 	tailnet_node 0 easy
 	tailnet_node 1 easy
 	tailnet_node 2 public
@@ -381,12 +383,12 @@ scenario_netem()
 	T0=$(now_ms)
 	FIRST=$(tailnet_first_reply_ms 0 1 10) || wr_fail "netem easy<->easy: no reply within 10 s"
 	pair_direct 0 1 "netem easy<->easy" 15000
-	tailnet_table_add "n0(easy)->n1(easy) 40ms 5%" "$FIRST" "$DIRECT"
+	tailnet_table_add "n0(easy)->n1(easy) ${NATLAB_WAN_DELAY_MS}ms ${NATLAB_WAN_LOSS_PCT}%" "$FIRST" "$DIRECT"
 	up 2
 	T0=$(now_ms)
 	FIRST=$(tailnet_first_reply_ms 2 0 10) || wr_fail "netem public<->easy: no reply within 10 s"
 	pair_direct 2 0 "netem public<->easy" 15000
-	tailnet_table_add "n2(public)->n0(easy) 40ms 5%" "$FIRST" "$DIRECT"
+	tailnet_table_add "n2(public)->n0(easy) ${NATLAB_WAN_DELAY_MS}ms ${NATLAB_WAN_LOSS_PCT}%" "$FIRST" "$DIRECT"
 }
 
 tailnet_servers
