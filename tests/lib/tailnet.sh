@@ -45,6 +45,9 @@ declare -A TAILNET_WARREND_PID=()
 declare -A TAILNET_IP=()
 TAILNET_NODES=()
 TAILNET_WARREND_OPTS=()
+# warrend's debug messages in its log: Warren's own domains, not GIO's connection chatter,
+# which would fill the tails printed on a failure (TAILNET_DEBUG=all for everything)
+: "${TAILNET_DEBUG:=warrend WrPath WrDisco WrDerpClient WrDerpDial WrControlConn WrNetcheckClient WrNetcheck WrDevice WrPeer WrFilter WrNetcfg WrNetmap WrMapDelta WrState WrPrefs WrEngine}"
 
 # tailnet_need: skip (exit 77) unless root, the lab's tools and the binaries are there
 tailnet_need()
@@ -291,15 +294,15 @@ tailnet_warrend_start()
 	WR_LOGS+=("$log")
 	printf '# ---- warrend started at %s\n' "$(date -u +%T)" >>"$log"
 	if _tailnet_warrend_has --ca-file; then
-		ip netns exec "$h" env G_MESSAGES_DEBUG=all "$WARREND" --state-dir "$d/state" \
+		ip netns exec "$h" env G_MESSAGES_DEBUG="$TAILNET_DEBUG" "$WARREND" --state-dir "$d/state" \
 			--bus "$(tailnet_bus "$n")" --control-url "$TAILNET_CTL_URL" \
 			"${TAILNET_WARREND_OPTS[@]}" >>"$log" 2>&1 </dev/null &
 	else
 		# every exec keeps the pid: ip netns exec -> unshare -> sh -> warrend
 		# shellcheck disable=SC2016 # the inner shell expands its own arguments
 		ip netns exec "$h" unshare --mount --propagation private sh -c \
-			'mount --bind "$1" "$2" && shift 2 && exec env G_MESSAGES_DEBUG=all "$@"' \
-			sh "$TAILNET_CA" "$TAILNET_SYSTEM_CA_FILE" "$WARREND" --state-dir "$d/state" \
+			'mount --bind "$1" "$2" && debug=$3 && shift 3 && exec env G_MESSAGES_DEBUG="$debug" "$@"' \
+			sh "$TAILNET_CA" "$TAILNET_SYSTEM_CA_FILE" "$TAILNET_DEBUG" "$WARREND" --state-dir "$d/state" \
 			--bus "$(tailnet_bus "$n")" --control-url "$TAILNET_CTL_URL" \
 			"${TAILNET_WARREND_OPTS[@]}" >>"$log" 2>&1 </dev/null &
 	fi
