@@ -504,6 +504,193 @@ test_client_no_server(void)
 	g_free(c.reason);
 }
 
+/* A scripted PCP-only router on loopback, for what a well-behaved server never sends: answers
+ * that must be ignored (cut short, another nonce, another internal port), and an epoch that
+ * goes back to 0 at the first renewal, as after a restart.  NAT-PMP requests get no answer. */
+typedef struct {
+	GSocket *socket;
+	gint64 t0_us;
+	gint64 epoch_base_us; /* the "server start" its epoch counts from */
+	guint announces;
+	guint maps;
+	guint deletes;
+	guint natpmp;
+	guint8 nonce[WR_PCP_NONCE_LEN];
+	guint32 lifetime;
+} Router;
+
+static void
+router_send(Router *rt, GSocketAddress *to, const guint8 *buf, gsize len)
+{
+	g_autoptr(GError) error = NULL;
+
+	g_assert_cmpint(g_socket_send_to(rt->socket, to, (const gchar *) buf, len, NULL, &error),
+			==, (gssize) len);
+}
+
+/* a PCP response: header with the server's epoch, then (MAP) the body */
+static gsize
+router_response(Router *rt, guint8 *out, guint8 opcode, const guint8 req_nonce[12],
+		guint16 internal_port, guint16 ext_port, guint8 ext_last)
+{
+	guint32 epoch = (guint32) ((g_get_monotonic_time() - rt->epoch_base_us) / G_USEC_PER_SEC);
+
+	memset(out, 0, WR_PCP_MAP_LEN);
+	out[0] = WR_PCP_VERSION;
+	out[1] = WR_PCP_RESPONSE_BIT | opcode;
+	out[4] = (guint8) (rt->lifetime >> 24);
+	out[5] = (guint8) (rt->lifetime >> 16);
+	out[6] = (guint8) (rt->lifetime >> 8);
+	out[7] = (guint8) rt->lifetime;
+	out[8] = (guint8) (epoch >> 24);
+	out[9] = (guint8) (epoch >> 16);
+	out[10] = (guint8) (epoch >> 8);
+	out[11] = (guint8) epoch;
+	if (opcode == WR_PCP_OP_ANNOUNCE)
+		return WR_PCP_HEADER_LEN;
+	memcpy(out + 24, req_nonce, WR_PCP_NONCE_LEN);
+	out[36] = WR_PCP_PROTO_UDP;
+	out[40] = (guint8) (internal_port >> 8);
+	out[41] = (guint8) internal_port;
+	out[42] = (guint8) (ext_port >> 8);
+	out[43] = (guint8) ext_port;
+	out[54] = 0xff;
+	out[55] = 0xff;
+	out[56] = 203;
+	out[57] = 0;
+	out[58] = 113;
+	out[59] = ext_last;
+	return WR_PCP_MAP_LEN;
+}
+
+static gboolean
+router_cb(GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+	Router *rt = user_data;
+	g_autoptr(GSocketAddress) from = NULL;
+	guint8 buf[1500], out[WR_PCP_MAP_LEN], wrong[WR_PCP_NONCE_LEN];
+	gssize n;
+
+	(void) condition;
+	n = g_socket_receive_from(socket, &from, (gchar *) buf, sizeof(buf), NULL, NULL);
+	if (n < 2)
+		return G_SOURCE_CONTINUE;
+	if (buf[0] == WR_NATPMP_VERSION) {
+		rt->natpmp++;
+		return G_SOURCE_CONTINUE;
+	}
+	g_assert_cmpuint(buf[0], ==, WR_PCP_VERSION);
+	if (buf[1] == WR_PCP_OP_ANNOUNCE) {
+		g_assert_cmpint(n, ==, WR_PCP_HEADER_LEN);
+		rt->announces++;
+		/* cut short: ignored */
+		router_send(rt, from, (const guint8 *) "\x02\x80\x00\x00", 4);
+		rt->lifetime = 0;
+		router_send(rt, from, out,
+			    router_response(rt, out, WR_PCP_OP_ANNOUNCE, NULL, 0, 0, 0));
+		return G_SOURCE_CONTINUE;
+	}
+	g_assert_cmpuint(buf[1], ==, WR_PCP_OP_MAP);
+	g_assert_cmpint(n, ==, WR_PCP_MAP_LEN);
+	rt->lifetime = ((guint32) buf[4] << 24) | ((guint32) buf[5] << 16) |
+		       ((guint32) buf[6] << 8) | buf[7];
+	if (rt->lifetime == 0) {
+		g_assert_cmpmem(buf + 24, WR_PCP_NONCE_LEN, rt->nonce, WR_PCP_NONCE_LEN);
+		rt->deletes++;
+		return G_SOURCE_CONTINUE;
+	}
+	rt->maps++;
+	memcpy(rt->nonce, buf + 24, WR_PCP_NONCE_LEN);
+	/* the first renewal finds a restarted server: its epoch starts again */
+	if (rt->maps == 2)
+		rt->epoch_base_us = g_get_monotonic_time();
+	/* another nonce, another internal port: both ignored */
+	memcpy(wrong, rt->nonce, sizeof(wrong));
+	wrong[0] ^= 1;
+	router_send(rt, from, out, router_response(rt, out, WR_PCP_OP_MAP, wrong, 41641, 9, 9));
+	router_send(rt, from, out, router_response(rt, out, WR_PCP_OP_MAP, rt->nonce, 41642, 9, 9));
+	router_send(rt, from, out,
+		    router_response(rt, out, WR_PCP_OP_MAP, rt->nonce, 41641, 41642, 7));
+	return G_SOURCE_CONTINUE;
+}
+
+static void
+test_client_scripted(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GInetAddress) lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+	g_autoptr(GSocketAddress) any = g_inet_socket_address_new(lo, 0);
+	g_autoptr(GSocketAddress) bound = NULL;
+	g_autoptr(GSource) src = NULL;
+	Router rt = {0};
+	Changes c = {0};
+	WrEndpoint gw, got;
+	const char *proto = NULL;
+	char text[WR_ENDPOINT_STRLEN];
+	WrPortmap *pm;
+	gint64 deadline;
+
+	rt.t0_us = g_get_monotonic_time();
+	/* a server up for 1000 s */
+	rt.epoch_base_us = rt.t0_us - 1000 * G_USEC_PER_SEC;
+	rt.socket = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+				 G_SOCKET_PROTOCOL_UDP, &error);
+	g_assert_no_error(error);
+	g_assert_true(g_socket_bind(rt.socket, any, FALSE, &error));
+	g_socket_set_blocking(rt.socket, FALSE);
+	bound = g_socket_get_local_address(rt.socket, &error);
+	g_assert_true(g_socket_address_to_native(bound, &gw, sizeof(gw), &error));
+	src = g_socket_create_source(rt.socket, G_IO_IN, NULL);
+	g_source_set_callback(src, G_SOURCE_FUNC(router_cb), &rt, NULL);
+	(void) g_source_attach(src, NULL);
+
+	c.loop = g_main_loop_new(NULL, FALSE);
+	pm = wr_portmap_new(41641, &gw, changed_cb, &c);
+	/* renewed after 1 s */
+	wr_portmap_set_lifetime(pm, 2);
+	g_assert_true(wr_portmap_start(pm, &error));
+	/* the mapping, past the ignored answers */
+	deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	while (c.calls == 0 && g_get_monotonic_time() < deadline)
+		g_main_context_iteration(NULL, TRUE);
+	g_assert_cmpuint(c.calls, ==, 1);
+	wr_endpoint_format(&c.external, text);
+	g_assert_cmpstr(text, ==, "203.0.113.7:41642");
+	g_assert_cmpstr(c.reason, ==, "pcp");
+	g_assert_cmpuint(rt.announces, ==, 1);
+	g_assert_cmpuint(rt.maps, ==, 1);
+	/* both protocols were asked */
+	g_assert_cmpuint(rt.natpmp, >=, 1);
+
+	/* the renewal sees the epoch go back: probe (a second ANNOUNCE) and map again */
+	deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	while (rt.maps < 3 && g_get_monotonic_time() < deadline)
+		g_main_context_iteration(NULL, TRUE);
+	g_assert_cmpuint(rt.maps, ==, 3);
+	g_assert_cmpuint(rt.announces, ==, 2);
+	/* let the client read the answer */
+	deadline = g_get_monotonic_time() + G_USEC_PER_SEC / 5;
+	while (g_get_monotonic_time() < deadline)
+		g_main_context_iteration(NULL, FALSE);
+	/* the same endpoint again: nothing new to report */
+	g_assert_cmpuint(c.calls, ==, 1);
+	g_assert_true(wr_portmap_get_mapping(pm, &got, &proto));
+	g_assert_true(wr_endpoint_equal(&got, &c.external));
+	g_assert_cmpstr(proto, ==, "pcp");
+
+	/* freeing deletes the mapping with the same nonce */
+	wr_portmap_free(pm);
+	deadline = g_get_monotonic_time() + G_USEC_PER_SEC;
+	while (rt.deletes == 0 && g_get_monotonic_time() < deadline)
+		g_main_context_iteration(NULL, FALSE);
+	g_assert_cmpuint(rt.deletes, ==, 1);
+
+	g_source_destroy(src);
+	g_object_unref(rt.socket);
+	g_main_loop_unref(c.loop);
+	g_free(c.reason);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -519,5 +706,6 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/portmap/epoch", test_epoch);
 	g_test_add_func("/warren/portmap/client-args", test_client_args);
 	g_test_add_func("/warren/portmap/client-no-server", test_client_no_server);
+	g_test_add_func("/warren/portmap/client-scripted", test_client_scripted);
 	return g_test_run();
 }
