@@ -15,6 +15,7 @@
 #   restart    a short lifetime, then miniupnpd restarts (its epoch starts again at 0, its
 #              mappings are gone): the client sees the epoch go backwards, maps again, and the
 #              datagram arrives again
+#   link change  SIGHUP (wr_portmap_note_link_change): a new probe, the same mapping kept
 #   no server  a router without miniupnpd: "none" within the 3 s budget
 #
 # The lab's internet is 198.20.0.0/24 here, not 203.0.113.0/24: miniupnpd 2.3.1 refuses to
@@ -242,6 +243,18 @@ wait_until 5 test "$(dnat_rules)" -ge 1 || wr_fail "restart: no mapping after th
 arrives "$ext_port" "after-restart" || wr_fail "restart: a datagram did not arrive after the restart"
 grep -q '^none' "$OUT" && wr_fail "restart: the mapping was reported lost: $(cat "$OUT")"
 wr_log "ok restart: the epoch went backwards, mapped again, a datagram arrives"
+
+# a link change: the client probes again (another ANNOUNCE, 24 bytes, reaches miniupnpd) and
+# keeps its mapping without reporting a loss
+announces=$(grep -c 'PCP request received.* 24bytes' "$WR_TMP/miniupnpd.log")
+kill -HUP "$PROBE_PID"
+wait_until 3 test "$(grep -c 'PCP request received.* 24bytes' "$WR_TMP/miniupnpd.log")" -gt "$announces" ||
+	wr_fail "link change: no new probe reached miniupnpd"
+sleep 1
+grep -q '^none' "$OUT" && wr_fail "link change: the mapping was reported lost: $(cat "$OUT")"
+[ "$(grep -c '^mapped' "$OUT")" = 1 ] || wr_fail "link change: the same mapping was reported again"
+arrives "$ext_port" "after-link-change" || wr_fail "link change: a datagram did not arrive"
+wr_log "ok link change: probed again, the mapping stays"
 probe_stop
 
 # no server: router 1 runs no miniupnpd
