@@ -167,6 +167,8 @@ fail(WrPortmap *self, const char *reason)
 {
 	memset(&self->external, 0, sizeof(self->external));
 	self->mapped_proto = PROTO_NONE;
+	/* nothing to read until the next probe, which opens a fresh one */
+	close_socket(self);
 	self->state = STATE_IDLE;
 	self->proto = PROTO_NONE;
 	self->retry_us = g_get_monotonic_time() + (gint64) WR_PORTMAP_RETRY_S * G_USEC_PER_SEC;
@@ -393,7 +395,6 @@ begin_probe(WrPortmap *self)
 		self->gateway = found;
 	}
 	if (self->gateway.sa.sa_family != AF_INET) {
-		close_socket(self);
 		fail(self, "no default gateway");
 		return;
 	}
@@ -402,7 +403,6 @@ begin_probe(WrPortmap *self)
 
 		gateway_str(self, gw);
 		reason = g_strdup_printf("cannot reach %s: %s", gw, error->message);
-		close_socket(self);
 		fail(self, reason);
 		return;
 	}
@@ -441,13 +441,15 @@ static void
 on_probe_response(WrPortmap *self, const WrPortmapResponse *r)
 {
 	if (r->version == WR_PCP_VERSION && r->opcode == WR_PCP_OP_ANNOUNCE) {
-		if (r->result == WR_PCP_SUCCESS) {
-			(void) note_epoch(self, r->epoch);
-			begin_mapping(self, PROTO_PCP);
-		} else {
-			/* UNSUPP_VERSION and friends: this server will not do PCP for us */
+		if (r->result == WR_PCP_UNSUPP_VERSION) {
 			g_debug("PCP ANNOUNCE answered %s", wr_pcp_result_str(r->result));
 			self->pcp_unsupported = TRUE;
+		} else {
+			/* any other answer, even an error, comes from a PCP server: ask it for the
+			 * mapping (a refusal then falls back to NAT-PMP when that answered) */
+			if (r->result == WR_PCP_SUCCESS)
+				(void) note_epoch(self, r->epoch);
+			begin_mapping(self, PROTO_PCP);
 		}
 	} else if (r->version == WR_NATPMP_VERSION && r->opcode == WR_NATPMP_OP_EXTERNAL) {
 		if (r->result == WR_NATPMP_SUCCESS && r->external.sa.sa_family == AF_INET) {
@@ -634,7 +636,6 @@ timer_cb(gpointer user_data)
 				g_info("%s; probing again", reason);
 				begin_probe(self);
 			} else {
-				close_socket(self);
 				fail(self, reason);
 			}
 			return G_SOURCE_CONTINUE;

@@ -517,6 +517,7 @@ typedef struct {
 	guint natpmp;
 	guint8 nonce[WR_PCP_NONCE_LEN];
 	guint32 lifetime;
+	gboolean refuse; /* answer every MAP with NOT_AUTHORIZED */
 } Router;
 
 static void
@@ -601,6 +602,16 @@ router_cb(GSocket *socket, GIOCondition condition, gpointer user_data)
 	}
 	rt->maps++;
 	memcpy(rt->nonce, buf + 24, WR_PCP_NONCE_LEN);
+	if (rt->refuse) {
+		/* a bare header cannot show the nonce: ignored; then the error with the request's
+		 * MAP fields copied, as RFC 6887 §7.2 has servers answer */
+		rt->lifetime = 30;
+		(void) router_response(rt, out, WR_PCP_OP_MAP, rt->nonce, 41641, 0, 0);
+		out[3] = WR_PCP_NOT_AUTHORIZED;
+		router_send(rt, from, out, WR_PCP_HEADER_LEN);
+		router_send(rt, from, out, WR_PCP_MAP_LEN);
+		return G_SOURCE_CONTINUE;
+	}
 	/* the first renewal finds a restarted server: its epoch starts again */
 	if (rt->maps == 2)
 		rt->epoch_base_us = g_get_monotonic_time();
@@ -614,13 +625,36 @@ router_cb(GSocket *socket, GIOCondition condition, gpointer user_data)
 	return G_SOURCE_CONTINUE;
 }
 
-static void
-test_client_scripted(void)
+/* the router on a free loopback port; its address in *out_gw */
+static GSource *
+router_start(Router *rt, WrEndpoint *out_gw)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GInetAddress) lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
 	g_autoptr(GSocketAddress) any = g_inet_socket_address_new(lo, 0);
 	g_autoptr(GSocketAddress) bound = NULL;
+	GSource *src;
+
+	rt->t0_us = g_get_monotonic_time();
+	/* a server up for 1000 s */
+	rt->epoch_base_us = rt->t0_us - 1000 * G_USEC_PER_SEC;
+	rt->socket = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+				  G_SOCKET_PROTOCOL_UDP, &error);
+	g_assert_no_error(error);
+	g_assert_true(g_socket_bind(rt->socket, any, FALSE, &error));
+	g_socket_set_blocking(rt->socket, FALSE);
+	bound = g_socket_get_local_address(rt->socket, &error);
+	g_assert_true(g_socket_address_to_native(bound, out_gw, sizeof(*out_gw), &error));
+	src = g_socket_create_source(rt->socket, G_IO_IN, NULL);
+	g_source_set_callback(src, G_SOURCE_FUNC(router_cb), rt, NULL);
+	(void) g_source_attach(src, NULL);
+	return src;
+}
+
+static void
+test_client_scripted(void)
+{
+	g_autoptr(GError) error = NULL;
 	g_autoptr(GSource) src = NULL;
 	Router rt = {0};
 	Changes c = {0};
@@ -630,19 +664,7 @@ test_client_scripted(void)
 	WrPortmap *pm;
 	gint64 deadline;
 
-	rt.t0_us = g_get_monotonic_time();
-	/* a server up for 1000 s */
-	rt.epoch_base_us = rt.t0_us - 1000 * G_USEC_PER_SEC;
-	rt.socket = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-				 G_SOCKET_PROTOCOL_UDP, &error);
-	g_assert_no_error(error);
-	g_assert_true(g_socket_bind(rt.socket, any, FALSE, &error));
-	g_socket_set_blocking(rt.socket, FALSE);
-	bound = g_socket_get_local_address(rt.socket, &error);
-	g_assert_true(g_socket_address_to_native(bound, &gw, sizeof(gw), &error));
-	src = g_socket_create_source(rt.socket, G_IO_IN, NULL);
-	g_source_set_callback(src, G_SOURCE_FUNC(router_cb), &rt, NULL);
-	(void) g_source_attach(src, NULL);
+	src = router_start(&rt, &gw);
 
 	c.loop = g_main_loop_new(NULL, FALSE);
 	pm = wr_portmap_new(41641, &gw, changed_cb, &c);
@@ -691,6 +713,43 @@ test_client_scripted(void)
 	g_free(c.reason);
 }
 
+/* a PCP server that refuses the mapping (and no NAT-PMP to fall back on): "none", naming why */
+static void
+test_client_refused(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSource) src = NULL;
+	Router rt = {.refuse = TRUE};
+	Changes c = {0};
+	WrEndpoint gw;
+	WrPortmap *pm;
+	gint64 deadline;
+
+	src = router_start(&rt, &gw);
+	c.loop = g_main_loop_new(NULL, FALSE);
+	pm = wr_portmap_new(41641, &gw, changed_cb, &c);
+	g_assert_true(wr_portmap_start(pm, &error));
+	deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	while (c.calls == 0 && g_get_monotonic_time() < deadline)
+		g_main_context_iteration(NULL, TRUE);
+	g_assert_cmpuint(c.calls, ==, 1);
+	g_assert_cmpint(c.external.sa.sa_family, ==, AF_UNSPEC);
+	g_assert_cmpstr(c.reason, ==, "PCP: NOT_AUTHORIZED from 127.0.0.1");
+	g_assert_cmpuint(rt.maps, ==, 1);
+	g_assert_false(wr_portmap_get_mapping(pm, NULL, NULL));
+	/* nothing held, nothing to delete */
+	wr_portmap_free(pm);
+	deadline = g_get_monotonic_time() + G_USEC_PER_SEC / 5;
+	while (g_get_monotonic_time() < deadline)
+		g_main_context_iteration(NULL, FALSE);
+	g_assert_cmpuint(rt.deletes, ==, 0);
+
+	g_source_destroy(src);
+	g_object_unref(rt.socket);
+	g_main_loop_unref(c.loop);
+	g_free(c.reason);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -707,5 +766,6 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/portmap/client-args", test_client_args);
 	g_test_add_func("/warren/portmap/client-no-server", test_client_no_server);
 	g_test_add_func("/warren/portmap/client-scripted", test_client_scripted);
+	g_test_add_func("/warren/portmap/client-refused", test_client_refused);
 	return g_test_run();
 }
