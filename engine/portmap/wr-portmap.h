@@ -17,11 +17,11 @@
  *    every wr_portmap_note_link_change(), unless an explicit one was given to _new().
  *  - Probe: a PCP ANNOUNCE and a NAT-PMP external-address request, both at once, sent again at
  *    250, 750 and 1750 ms; given up at 3 s.  PCP is preferred: a NAT-PMP answer is taken when
- *    no PCP answer followed it within 250 ms, or at once when the server refused PCP.  Then a MAP
- * request (lifetime 7200 s by default) on the same schedule.  The mapping is renewed at half its
- * lifetime; a renewal that fails, or a server epoch that went backwards (RFC 6887 §8.5: the router
- *    restarted and lost its mappings), starts over from the probe.  Without a mapping it
- *    probes again every WR_PORTMAP_RETRY_S seconds and on every link change.
+ *    no PCP answer followed it within 250 ms, or at once when the server refused PCP.  Then a
+ *    MAP request (lifetime 7200 s by default) on the same schedule.  The mapping is renewed at
+ *    half its lifetime; a renewal that fails, or a server epoch that went backwards (RFC 6887
+ *    §8.5: the router restarted and lost its mappings), starts over from the probe.  Without a
+ *    mapping it probes again every WR_PORTMAP_RETRY_S seconds and on every link change.
  *  - Every change of the external endpoint (including to and from "none") is reported once
  *    through the changed callback, with a short English reason for Health and the logs.
  *  - wr_portmap_free() deletes the mapping (lifetime 0, one datagram, best effort) and never
