@@ -38,6 +38,7 @@
 #include "wr-key.h"
 #include "wr-netcfg.h"
 #include "wr-netcheck-client.h"
+#include "wr-portmap.h"
 #include "wr-source.h"
 #include "wr-stun.h"
 #include "wr-tun.h"
@@ -103,6 +104,7 @@ struct _WrEngine {
 	GSource *restun_source;
 	GPtrArray *netcheck_waiters; /* GTask of wr_engine_netcheck_async */
 
+	WrPortmap *portmap;
 	GArray *endpoints; /* Endpoint */
 	gint64 endpoints_at;
 	gboolean endpoints_stale_cmm; /* a CallMeMaybe waits for fresh endpoints */
@@ -744,6 +746,11 @@ refresh_endpoints(WrEngine *self, const WrNetcheckReport *report)
 	g_autoptr(GArray) list = g_array_new(FALSE, FALSE, sizeof(Endpoint));
 	guint16 port = wr_engine_get_port(self);
 
+	WrEndpoint mapped;
+
+	/* a mapping the router granted works for every peer, even behind a hard NAT */
+	if (self->portmap != NULL && wr_portmap_get_mapping(self->portmap, &mapped, NULL))
+		add_endpoint(list, &mapped, "portmap");
 	/* what STUN saw first: for a NAT that keeps ports, that is the one that works */
 	if (report != NULL) {
 		add_endpoint(list, &report->global_v4, "stun");
@@ -760,6 +767,23 @@ refresh_endpoints(WrEngine *self, const WrNetcheckReport *report)
 	g_message("endpoints: %u", self->endpoints->len);
 	if (self->cb.endpoints_changed != NULL)
 		self->cb.endpoints_changed(self, self->user_data);
+}
+
+/* ---- port mapping ---- */
+
+static void
+portmap_changed_cb(WrPortmap *portmap, const WrEndpoint *external, const char *reason,
+		   gpointer user_data)
+{
+	WrEngine *self = user_data;
+	char text[WR_ENDPOINT_STRLEN] = "none";
+
+	if (external->sa.sa_family != AF_UNSPEC)
+		wr_endpoint_format(external, text);
+	g_message("port mapping: %s (%s)", text, reason);
+	refresh_endpoints(self, self->netcheck != NULL
+					? wr_netcheck_client_get_last_report(self->netcheck)
+					: NULL);
 }
 
 /* ---- link changes ---- */
@@ -798,6 +822,8 @@ link_settled_cb(gpointer user_data)
 		wr_path_note_link_change(((Peer *) value)->path, now, &acts);
 		run_actions(value, &acts);
 	}
+	if (self->portmap != NULL)
+		wr_portmap_note_link_change(self->portmap);
 	start_netcheck(self, TRUE);
 	return G_SOURCE_CONTINUE;
 }
@@ -1516,6 +1542,7 @@ wr_engine_new(const WrEngineOptions *options, const uint8_t node_private[32],
 	g_autoptr(WrUapiSet) set = wr_uapi_set_new();
 	const char *tun_name = options->tun_name != NULL ? options->tun_name : DEFAULT_TUN;
 	WrWgIoSideChannel side = {.received = side_received_cb, .derp_send = side_derp_send_cb};
+	g_autoptr(GError) local = NULL;
 	uint64_t seed;
 	int err;
 
@@ -1578,6 +1605,10 @@ wr_engine_new(const WrEngineOptions *options, const uint8_t node_private[32],
 	self->restun_source =
 		wr_deadline_source_new(self->context, "[warren] re-STUN", -1, restun_cb, self);
 
+	/* not having a port mapping is normal (most routers do not speak PCP or NAT-PMP) */
+	self->portmap = wr_portmap_new(wr_engine_get_port(self), NULL, portmap_changed_cb, self);
+	if (!wr_portmap_start(self->portmap, &local))
+		g_clear_pointer(&self->portmap, wr_portmap_free);
 	refresh_endpoints(self, NULL);
 	watch_links(self);
 	g_message("data plane up: %s, UDP port %u", wr_tun_get_name(self->tun),
@@ -1596,6 +1627,8 @@ wr_engine_free(WrEngine *self)
 	if (self->link_fd > 0)
 		close(self->link_fd);
 	wr_source_clear(&self->link_source);
+	/* deletes the mapping (best effort) */
+	g_clear_pointer(&self->portmap, wr_portmap_free);
 	g_clear_pointer(&self->local_addrs, g_array_unref);
 	wr_source_clear(&self->tick_source);
 	wr_source_clear(&self->restun_source);
