@@ -1284,6 +1284,40 @@ test_no_roaming(void)
 		wr_device_peer_set_endpoint(net->node[B].dev, net->node[B].public_key, &chosen));
 }
 
+/* a handshake that went to a useless endpoint is sent again at once when warrend moves the
+ * endpoint (wr_device_peer_kick_handshake), not REKEY_TIMEOUT later; nothing happens when
+ * nothing waits or a session exists */
+static void
+test_kick_handshake(void)
+{
+	g_autoptr(Net) net = net_new();
+	g_autoptr(GBytes) pkt = packet_to_other(net, A, 100, 40);
+	WrEndpoint nowhere;
+
+	g_assert_true(wr_endpoint_parse(&nowhere, "192.0.2.99:9"));
+	g_assert_false(wr_device_peer_kick_handshake(net->node[A].dev, net->node[B].public_key,
+						     net->now)); /* nothing waits */
+	g_assert_true(
+		wr_device_peer_set_endpoint(net->node[A].dev, net->node[B].public_key, &nowhere));
+	g_assert_cmpint(send_ip(net, A, pkt), ==, WR_VERDICT_CONSUMED);
+	g_assert_cmpuint(net->node[A].sent[MESSAGE_HANDSHAKE_INITIATION], ==, 1);
+	g_assert_cmpuint(net->node[A].elsewhere, ==, 1); /* lost */
+
+	net->now += SEC / 10;
+	g_assert_true(wr_device_peer_set_endpoint(net->node[A].dev, net->node[B].public_key,
+						  &net->node[B].udp));
+	g_assert_true(
+		wr_device_peer_kick_handshake(net->node[A].dev, net->node[B].public_key, net->now));
+	(void) pump(net);
+	g_assert_cmpuint(net->node[A].sent[MESSAGE_HANDSHAKE_INITIATION], ==, 2);
+	g_assert_true(has_session(net, A));
+	assert_tun_one(net, B, pkt); /* the staged packet followed the handshake */
+	g_assert_false(wr_device_peer_kick_handshake(net->node[A].dev, net->node[B].public_key,
+						     net->now)); /* a session exists */
+	g_assert_false(wr_device_peer_kick_handshake(net->node[A].dev, net->node[A].public_key,
+						     net->now)); /* unknown peer */
+}
+
 /* a peer configured with the wrong public key: no session ever, no crash */
 static void
 test_wrong_key(void)
@@ -1784,6 +1818,7 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/device/no-endpoint", test_no_endpoint);
 	g_test_add_func("/warren/device/roaming", test_roaming);
 	g_test_add_func("/warren/device/no-roaming", test_no_roaming);
+	g_test_add_func("/warren/device/kick-handshake", test_kick_handshake);
 	g_test_add_func("/warren/device/wrong-key", test_wrong_key);
 	g_test_add_func("/warren/device/staged-bound", test_staged_bound);
 	g_test_add_func("/warren/device/apply-atomic", test_apply_atomic);
