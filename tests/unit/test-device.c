@@ -63,36 +63,6 @@ typedef struct {
 /* ---- configuration through the UAPI structs ---- */
 
 static void
-uapi_peer_free(gpointer data)
-{
-	WrUapiPeer *p = data;
-
-	if (p->allowed_ips != NULL)
-		g_array_unref(p->allowed_ips);
-	g_free(p);
-}
-
-static WrUapiSet *
-uapi_set_new(void)
-{
-	WrUapiSet *set = g_new0(WrUapiSet, 1);
-
-	set->peers = g_ptr_array_new_with_free_func(uapi_peer_free);
-	return set;
-}
-
-static WrUapiPeer *
-uapi_set_add_peer(WrUapiSet *set, const uint8_t public_key[WR_KEY_LEN])
-{
-	WrUapiPeer *p = g_new0(WrUapiPeer, 1);
-
-	memcpy(p->public_key, public_key, WR_KEY_LEN);
-	p->allowed_ips = g_array_new(FALSE, TRUE, sizeof(WrCidr));
-	g_ptr_array_add(set->peers, p);
-	return p;
-}
-
-static void
 uapi_peer_add_ip(WrUapiPeer *p, const char *text)
 {
 	WrCidr c;
@@ -122,8 +92,8 @@ node_config(Net *net, int i)
 {
 	Node *self = &net->node[i];
 	Node *other = &net->node[1 - i];
-	WrUapiSet *set = uapi_set_new();
-	WrUapiPeer *p = uapi_set_add_peer(set, other->public_key);
+	WrUapiSet *set = wr_uapi_set_new();
+	WrUapiPeer *p = wr_uapi_set_add_peer(set, other->public_key);
 	char text[64];
 
 	set->has_private_key = true;
@@ -626,8 +596,8 @@ static void
 test_confirm_by_keepalive(void)
 {
 	g_autoptr(Net) net = net_new();
-	g_autoptr(WrUapiSet) set = uapi_set_new();
-	WrUapiPeer *p = uapi_set_add_peer(set, net->node[B].public_key);
+	g_autoptr(WrUapiSet) set = wr_uapi_set_new();
+	WrUapiPeer *p = wr_uapi_set_add_peer(set, net->node[B].public_key);
 
 	/* turning persistent keepalive on starts the handshake at once */
 	p->update_only = true;
@@ -806,8 +776,8 @@ static void
 test_rekey_lastminute(void)
 {
 	g_autoptr(Net) net = net_new();
-	g_autoptr(WrUapiSet) set = uapi_set_new();
-	WrUapiPeer *p = uapi_set_add_peer(set, net->node[A].public_key);
+	g_autoptr(WrUapiSet) set = wr_uapi_set_new();
+	WrUapiPeer *p = wr_uapi_set_add_peer(set, net->node[A].public_key);
 	const int64_t lastminute = (REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT) * SEC;
 	int64_t t_session;
 
@@ -1384,7 +1354,7 @@ static void
 test_apply_atomic(void)
 {
 	g_autoptr(Net) net = net_new();
-	g_autoptr(WrUapiSet) set = uapi_set_new();
+	g_autoptr(WrUapiSet) set = wr_uapi_set_new();
 	WrUapiPeer *p;
 	uint8_t key[WR_KEY_LEN];
 	uint8_t unused[WR_KEY_LEN];
@@ -1431,8 +1401,8 @@ test_apply_peers(void)
 	wr_x25519_generate(unused, d_key);
 
 	/* add C next to B */
-	set = uapi_set_new();
-	p = uapi_set_add_peer(set, c_key);
+	set = wr_uapi_set_new();
+	p = wr_uapi_set_add_peer(set, c_key);
 	uapi_peer_add_ip(p, "100.64.0.3/32");
 	uapi_peer_set_endpoint(p, "192.0.2.3:51820");
 	apply(net, A, set);
@@ -1443,11 +1413,11 @@ test_apply_peers(void)
 	g_assert_cmpuint(net->node[A].elsewhere, ==, 1);
 
 	/* update_only: C changes, D is not created */
-	set = uapi_set_new();
-	p = uapi_set_add_peer(set, c_key);
+	set = wr_uapi_set_new();
+	p = wr_uapi_set_add_peer(set, c_key);
 	p->update_only = true;
 	uapi_peer_set_endpoint(p, "192.0.2.33:51821");
-	p = uapi_set_add_peer(set, d_key);
+	p = wr_uapi_set_add_peer(set, d_key);
 	p->update_only = true;
 	uapi_peer_add_ip(p, "100.64.0.4/32");
 	apply(net, A, set);
@@ -1462,32 +1432,32 @@ test_apply_peers(void)
 	g_assert_false(wr_device_peer_get_endpoint(net->node[A].dev, d_key, &ep));
 
 	/* our own public key as a peer is skipped silently */
-	set = uapi_set_new();
-	p = uapi_set_add_peer(set, net->node[A].public_key);
+	set = wr_uapi_set_new();
+	p = wr_uapi_set_add_peer(set, net->node[A].public_key);
 	uapi_peer_add_ip(p, "100.64.0.5/32");
 	apply(net, A, set);
 	g_assert_cmpuint(wr_device_get_n_peers(net->node[A].dev), ==, 2);
 	g_assert_false(wr_device_peer_get_endpoint(net->node[A].dev, net->node[A].public_key, &ep));
 
 	/* remove C: its addresses no longer route */
-	set = uapi_set_new();
-	p = uapi_set_add_peer(set, c_key);
+	set = wr_uapi_set_new();
+	p = wr_uapi_set_add_peer(set, c_key);
 	p->remove = true;
 	apply(net, A, set);
 	g_assert_cmpuint(wr_device_get_n_peers(net->node[A].dev), ==, 1);
 	g_assert_cmpint(send_ip(net, A, to_c), ==, WR_VERDICT_DROP);
 	g_assert_cmpuint(stats(net, A).drop_no_route, ==, 1);
 	/* removing a peer that is not there is no error */
-	set = uapi_set_new();
-	p = uapi_set_add_peer(set, c_key);
+	set = wr_uapi_set_new();
+	p = wr_uapi_set_add_peer(set, c_key);
 	p->remove = true;
 	apply(net, A, set);
 
 	/* replace_peers: B goes, D comes, with B's addresses */
 	establish(net);
-	set = uapi_set_new();
+	set = wr_uapi_set_new();
 	set->replace_peers = true;
-	p = uapi_set_add_peer(set, d_key);
+	p = wr_uapi_set_add_peer(set, d_key);
 	uapi_peer_add_ip(p, "100.64.0.0/24");
 	apply(net, A, set);
 	g_assert_cmpuint(wr_device_get_n_peers(net->node[A].dev), ==, 1);
@@ -1505,12 +1475,12 @@ test_apply_peers(void)
 		g_assert_cmpuint(stats(net, A).drop_unknown_index, ==, 1);
 	}
 	/* an empty set changes nothing */
-	set = uapi_set_new();
+	set = wr_uapi_set_new();
 	apply(net, A, set);
 	g_assert_cmpuint(wr_device_get_n_peers(net->node[A].dev), ==, 1);
 	/* replace_allowed_ips */
-	set = uapi_set_new();
-	p = uapi_set_add_peer(set, d_key);
+	set = wr_uapi_set_new();
+	p = wr_uapi_set_add_peer(set, d_key);
 	p->replace_allowed_ips = true;
 	uapi_peer_add_ip(p, "10.0.0.0/8");
 	apply(net, A, set);
@@ -1531,7 +1501,7 @@ test_apply_private_key(void)
 
 	establish(net);
 	/* the same key again changes nothing */
-	set = uapi_set_new();
+	set = wr_uapi_set_new();
 	set->has_private_key = true;
 	memcpy(set->private_key, net->node[A].private_key, WR_KEY_LEN);
 	apply(net, A, set);
@@ -1540,7 +1510,7 @@ test_apply_private_key(void)
 	/* past the rate limit of initiations, so the new key's first one goes out at once */
 	run_until(net, net->now + REKEY_TIMEOUT * SEC);
 	wr_x25519_generate(new_private, new_public);
-	set = uapi_set_new();
+	set = wr_uapi_set_new();
 	set->has_private_key = true;
 	memcpy(set->private_key, new_private, WR_KEY_LEN);
 	apply(net, A, set);
@@ -1566,7 +1536,7 @@ test_apply_private_key(void)
 	g_assert_true(has_session(net, A));
 
 	/* the all-zero key removes the identity */
-	set = uapi_set_new();
+	set = wr_uapi_set_new();
 	set->has_private_key = true;
 	apply(net, A, set);
 	g_assert_false(wr_device_get_public_key(net->node[A].dev, key));
@@ -1578,7 +1548,7 @@ static void
 test_apply_private_key_is_peer(void)
 {
 	g_autoptr(Net) net = net_new();
-	WrUapiSet *set = uapi_set_new();
+	WrUapiSet *set = wr_uapi_set_new();
 
 	set->has_private_key = true;
 	memcpy(set->private_key, net->node[B].private_key, WR_KEY_LEN);
@@ -1643,8 +1613,8 @@ test_get_info(void)
 	/* with a preshared key on both sides */
 	wr_random_bytes(psk, sizeof(psk));
 	for (int i = 0; i < 2; i++) {
-		WrUapiSet *set = uapi_set_new();
-		WrUapiPeer *p = uapi_set_add_peer(set, net->node[1 - i].public_key);
+		WrUapiSet *set = wr_uapi_set_new();
+		WrUapiPeer *p = wr_uapi_set_add_peer(set, net->node[1 - i].public_key);
 
 		p->has_preshared_key = true;
 		memcpy(p->preshared_key, psk, sizeof(psk));
