@@ -38,6 +38,7 @@
 #include "wr-key.h"
 #include "wr-netcfg.h"
 #include "wr-netcheck-client.h"
+#include "wr-portmap.h"
 #include "wr-source.h"
 #include "wr-stun.h"
 #include "wr-tun.h"
@@ -59,6 +60,10 @@
 /* a CLI ping goes out at most this often (the D-Bus contract: one a second) */
 #define PING_INTERVAL_US G_USEC_PER_SEC
 #define MAX_ENDPOINTS	 32
+/* packets for a DERP region whose connection is not up yet wait (the first handshake would
+ * otherwise be lost and WireGuard would retry only after 5 s), this many and this long */
+#define DERP_PENDING_MAX    64
+#define DERP_PENDING_MAX_US (5 * G_USEC_PER_SEC)
 /* link changes come in bursts (address, route, link flags): look once they settled */
 #define LINK_SETTLE_US (500 * G_TIME_SPAN_MILLISECOND)
 #define DEFAULT_TUN    "warren0"
@@ -103,6 +108,7 @@ struct _WrEngine {
 	GSource *restun_source;
 	GPtrArray *netcheck_waiters; /* GTask of wr_engine_netcheck_async */
 
+	WrPortmap *portmap;
 	GArray *endpoints; /* Endpoint */
 	gint64 endpoints_at;
 	gboolean endpoints_stale_cmm; /* a CallMeMaybe waits for fresh endpoints */
@@ -248,6 +254,43 @@ set_problem(WrEngine *self, char **slot, char *sentence)
 static void
 derp_packet_cb(WrDerpClient *client, gpointer src_key, GBytes *packet, gpointer user_data);
 
+typedef struct {
+	uint8_t dst[32];
+	GBytes *data;
+	gint64 at;
+} DerpPending;
+
+static void
+derp_pending_free(gpointer data)
+{
+	DerpPending *d = data;
+
+	g_bytes_unref(d->data);
+	g_free(d);
+}
+
+static void
+derp_queue_free(gpointer data)
+{
+	g_queue_free_full(data, derp_pending_free);
+}
+
+/* the connection is up: what waited for it goes now */
+static void
+derp_connected_cb(WrDerpClient *c, gpointer user_data)
+{
+	GQueue *q = g_object_get_data(G_OBJECT(c), "wr-pending");
+	gint64 now = g_get_monotonic_time();
+	DerpPending *d;
+
+	while ((d = g_queue_pop_head(q)) != NULL) {
+		if (now - d->at <= DERP_PENDING_MAX_US)
+			(void) wr_derp_client_send(c, d->dst, g_bytes_get_data(d->data, NULL),
+						   g_bytes_get_size(d->data));
+		derp_pending_free(d);
+	}
+}
+
 static WrDerpClient *
 derp_client(WrEngine *self, guint64 region)
 {
@@ -303,7 +346,10 @@ derp_client(WrEngine *self, guint64 region)
 	last_used = g_new(gint64, 1);
 	*last_used = g_get_monotonic_time();
 	g_object_set_data_full(G_OBJECT(c), "wr-last-used", last_used, g_free);
+	g_object_set_data(G_OBJECT(c), "wr-engine", self);
+	g_object_set_data_full(G_OBJECT(c), "wr-pending", g_queue_new(), derp_queue_free);
 	g_signal_connect(c, "packet-received", G_CALLBACK(derp_packet_cb), self);
+	g_signal_connect(c, "connected", G_CALLBACK(derp_connected_cb), self);
 	wr_derp_client_note_preferred(c, region == self->home_region);
 	wr_derp_client_start(c);
 	g_hash_table_insert(self->derp, GUINT_TO_POINTER((guint) region), c);
@@ -311,13 +357,37 @@ derp_client(WrEngine *self, guint64 region)
 	return c;
 }
 
+/* to a peer's node key through the region's relay, waiting for the connection if needed */
+static void
+derp_send(WrEngine *self, guint64 region, const uint8_t dst[32], const uint8_t *data, gsize len)
+{
+	WrDerpClient *c = derp_client(self, region);
+	GQueue *q;
+	DerpPending *d;
+
+	if (c == NULL)
+		return;
+	if (wr_derp_client_is_connected(c)) {
+		(void) wr_derp_client_send(c, dst, data, len);
+		return;
+	}
+	q = g_object_get_data(G_OBJECT(c), "wr-pending");
+	if (g_queue_get_length(q) >= DERP_PENDING_MAX)
+		derp_pending_free(g_queue_pop_head(q));
+	d = g_new0(DerpPending, 1);
+	memcpy(d->dst, dst, sizeof(d->dst));
+	d->data = g_bytes_new(data, len);
+	d->at = g_get_monotonic_time();
+	g_queue_push_tail(q, d);
+}
+
 static void
 derp_client_free(gpointer data)
 {
 	WrDerpClient *c = data;
 
-	g_signal_handlers_disconnect_matched(c, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, derp_packet_cb,
-					     NULL);
+	g_signal_handlers_disconnect_matched(c, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL,
+					     g_object_get_data(G_OBJECT(c), "wr-engine"));
 	wr_derp_client_stop(c);
 	g_object_unref(c);
 }
@@ -381,10 +451,7 @@ send_disco(Peer *p, const uint8_t *msg, size_t len, gboolean via_derp, guint64 r
 	if (n < 0)
 		return;
 	if (via_derp) {
-		WrDerpClient *c = derp_client(self, region);
-
-		if (c != NULL)
-			(void) wr_derp_client_send(c, p->node_key, buf, (gsize) n);
+		derp_send(self, region, p->node_key, buf, (gsize) n);
 		return;
 	}
 	r = wr_wg_io_send_raw(self->io, addr, buf, (size_t) n);
@@ -440,8 +507,13 @@ sync_endpoint(Peer *p, gint64 now)
 	desired_endpoint(p, now, &want);
 	if (wr_endpoint_equal(&want, &p->device_endpoint))
 		return;
-	if (wr_device_peer_set_endpoint(p->engine->device, p->node_key, &want))
-		p->device_endpoint = want;
+	if (!wr_device_peer_set_endpoint(p->engine->device, p->node_key, &want))
+		return;
+	p->device_endpoint = want;
+	/* a handshake that went the old way (say, to a guess before the peer's relay was
+	 * known) is sent again the new way now, not 5 s later */
+	if (wr_wg_io_kick_handshake(p->engine->io, p->node_key))
+		g_debug("peer %s: handshake sent again on the new path", p->name);
 }
 
 static void
@@ -652,13 +724,10 @@ side_derp_send_cb(uint32_t region, uint32_t number, const uint8_t *data, size_t 
 {
 	WrEngine *self = user_data;
 	Peer *p = g_hash_table_lookup(self->by_number, GUINT_TO_POINTER(number));
-	WrDerpClient *c;
 
 	if (p == NULL)
 		return;
-	c = derp_client(self, region);
-	if (c != NULL)
-		(void) wr_derp_client_send(c, p->node_key, data, len);
+	derp_send(self, region, p->node_key, data, len);
 	note_activity(p);
 }
 
@@ -744,6 +813,11 @@ refresh_endpoints(WrEngine *self, const WrNetcheckReport *report)
 	g_autoptr(GArray) list = g_array_new(FALSE, FALSE, sizeof(Endpoint));
 	guint16 port = wr_engine_get_port(self);
 
+	WrEndpoint mapped;
+
+	/* a mapping the router granted works for every peer, even behind a hard NAT */
+	if (self->portmap != NULL && wr_portmap_get_mapping(self->portmap, &mapped, NULL))
+		add_endpoint(list, &mapped, "portmap");
 	/* what STUN saw first: for a NAT that keeps ports, that is the one that works */
 	if (report != NULL) {
 		add_endpoint(list, &report->global_v4, "stun");
@@ -760,6 +834,23 @@ refresh_endpoints(WrEngine *self, const WrNetcheckReport *report)
 	g_message("endpoints: %u", self->endpoints->len);
 	if (self->cb.endpoints_changed != NULL)
 		self->cb.endpoints_changed(self, self->user_data);
+}
+
+/* ---- port mapping ---- */
+
+static void
+portmap_changed_cb(WrPortmap *portmap, const WrEndpoint *external, const char *reason,
+		   gpointer user_data)
+{
+	WrEngine *self = user_data;
+	char text[WR_ENDPOINT_STRLEN] = "none";
+
+	if (external->sa.sa_family != AF_UNSPEC)
+		wr_endpoint_format(external, text);
+	g_message("port mapping: %s (%s)", text, reason);
+	refresh_endpoints(self, self->netcheck != NULL
+					? wr_netcheck_client_get_last_report(self->netcheck)
+					: NULL);
 }
 
 /* ---- link changes ---- */
@@ -798,6 +889,8 @@ link_settled_cb(gpointer user_data)
 		wr_path_note_link_change(((Peer *) value)->path, now, &acts);
 		run_actions(value, &acts);
 	}
+	if (self->portmap != NULL)
+		wr_portmap_note_link_change(self->portmap);
 	start_netcheck(self, TRUE);
 	return G_SOURCE_CONTINUE;
 }
@@ -1516,6 +1609,7 @@ wr_engine_new(const WrEngineOptions *options, const uint8_t node_private[32],
 	g_autoptr(WrUapiSet) set = wr_uapi_set_new();
 	const char *tun_name = options->tun_name != NULL ? options->tun_name : DEFAULT_TUN;
 	WrWgIoSideChannel side = {.received = side_received_cb, .derp_send = side_derp_send_cb};
+	g_autoptr(GError) local = NULL;
 	uint64_t seed;
 	int err;
 
@@ -1578,6 +1672,10 @@ wr_engine_new(const WrEngineOptions *options, const uint8_t node_private[32],
 	self->restun_source =
 		wr_deadline_source_new(self->context, "[warren] re-STUN", -1, restun_cb, self);
 
+	/* not having a port mapping is normal (most routers do not speak PCP or NAT-PMP) */
+	self->portmap = wr_portmap_new(wr_engine_get_port(self), NULL, portmap_changed_cb, self);
+	if (!wr_portmap_start(self->portmap, &local))
+		g_clear_pointer(&self->portmap, wr_portmap_free);
 	refresh_endpoints(self, NULL);
 	watch_links(self);
 	g_message("data plane up: %s, UDP port %u", wr_tun_get_name(self->tun),
@@ -1596,6 +1694,8 @@ wr_engine_free(WrEngine *self)
 	if (self->link_fd > 0)
 		close(self->link_fd);
 	wr_source_clear(&self->link_source);
+	/* deletes the mapping (best effort) */
+	g_clear_pointer(&self->portmap, wr_portmap_free);
 	g_clear_pointer(&self->local_addrs, g_array_unref);
 	wr_source_clear(&self->tick_source);
 	wr_source_clear(&self->restun_source);

@@ -725,6 +725,16 @@ side_queue_counts(SideQueue *q, uint64_t *queued, uint64_t *dropped)
 	g_mutex_unlock(&q->lock);
 }
 
+bool
+wr_wg_io_kick_handshake(WrWgIo *self, const uint8_t public_key[32])
+{
+	if (!wr_device_peer_kick_handshake(self->device, public_key, g_get_monotonic_time()))
+		return false;
+	/* sent from the next main loop iteration, so that no callback runs inside the caller's */
+	wr_eventfd_poke(self->wake_fd);
+	return true;
+}
+
 void
 wr_wg_io_set_packet_filter(WrWgIo *self, WrPacketFilter *filter)
 {

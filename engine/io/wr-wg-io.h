@@ -98,6 +98,11 @@ wr_wg_io_send_raw(WrWgIo *self, const WrEndpoint *dst, const uint8_t *data, size
 void
 wr_wg_io_get_side_stats(WrWgIo *self, WrWgIoSideStats *out);
 
+/* wr_device_peer_kick_handshake; the new initiation leaves from the next main loop iteration
+ * (no side channel callback runs inside this call) */
+bool
+wr_wg_io_kick_handshake(WrWgIo *self, const uint8_t public_key[32]);
+
 /*
  * The packet filter between the device and the TUN (docs/packet-filter.md): every packet read
  * from the TUN is recorded (wr_packet_filter_outbound) before it is encrypted, so that its

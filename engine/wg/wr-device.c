@@ -1330,6 +1330,25 @@ wr_device_peer_set_endpoint(WrDevice *self, const uint8_t public_key[WR_KEY_LEN]
 	return peer != NULL;
 }
 
+bool
+wr_device_peer_kick_handshake(WrDevice *self, const uint8_t public_key[WR_KEY_LEN], int64_t now)
+{
+	WrPeer *peer;
+	bool kicked = false;
+
+	g_mutex_lock(&self->lock);
+	peer = g_hash_table_lookup(self->peers_by_key, public_key);
+	if (peer != NULL && peer->staged.length > 0 && peer->endpoint.sa.sa_family != AF_UNSPEC &&
+	    !keypair_can_send(self, peer->keypair_current, now)) {
+		/* the last initiation went the old way: it does not count for the rate limit */
+		peer->last_sent_handshake = now - self->timings.rekey_timeout - 1;
+		send_initiation(self, peer, false, now);
+		kicked = true;
+	}
+	g_mutex_unlock(&self->lock);
+	return kicked;
+}
+
 void
 wr_device_set_roaming(WrDevice *self, bool roaming)
 {

@@ -133,6 +133,14 @@ wr_device_peer_get_endpoint(WrDevice *self, const uint8_t public_key[WR_KEY_LEN]
 bool
 wr_device_peer_set_endpoint(WrDevice *self, const uint8_t public_key[WR_KEY_LEN],
 			    const WrEndpoint *endpoint);
+/*
+ * The peer's endpoint was just moved to another path (warrend: a relay became known, or a
+ * direct path was found) while packets wait for a handshake: sends a new initiation now,
+ * to the new endpoint, instead of waiting out REKEY_TIMEOUT after one that went the old way.
+ * false when the peer is unknown, has a session, or nothing waits.
+ */
+bool
+wr_device_peer_kick_handshake(WrDevice *self, const uint8_t public_key[WR_KEY_LEN], int64_t now);
 /* roaming (the default, as WireGuard has it): a peer's endpoint follows the source of its
  * last authenticated packet.  Off, only wr_device_peer_set_endpoint() moves it, except that a
  * peer with no endpoint at all takes the source of its first one, to be answered. */

@@ -63,36 +63,6 @@ typedef struct {
 /* ---- configuration through the UAPI structs ---- */
 
 static void
-uapi_peer_free(gpointer data)
-{
-	WrUapiPeer *p = data;
-
-	if (p->allowed_ips != NULL)
-		g_array_unref(p->allowed_ips);
-	g_free(p);
-}
-
-static WrUapiSet *
-uapi_set_new(void)
-{
-	WrUapiSet *set = g_new0(WrUapiSet, 1);
-
-	set->peers = g_ptr_array_new_with_free_func(uapi_peer_free);
-	return set;
-}
-
-static WrUapiPeer *
-uapi_set_add_peer(WrUapiSet *set, const uint8_t public_key[WR_KEY_LEN])
-{
-	WrUapiPeer *p = g_new0(WrUapiPeer, 1);
-
-	memcpy(p->public_key, public_key, WR_KEY_LEN);
-	p->allowed_ips = g_array_new(FALSE, TRUE, sizeof(WrCidr));
-	g_ptr_array_add(set->peers, p);
-	return p;
-}
-
-static void
 uapi_peer_add_ip(WrUapiPeer *p, const char *text)
 {
 	WrCidr c;
@@ -122,8 +92,8 @@ node_config(Net *net, int i)
 {
 	Node *self = &net->node[i];
 	Node *other = &net->node[1 - i];
-	WrUapiSet *set = uapi_set_new();
-	WrUapiPeer *p = uapi_set_add_peer(set, other->public_key);
+	WrUapiSet *set = wr_uapi_set_new();
+	WrUapiPeer *p = wr_uapi_set_add_peer(set, other->public_key);
 	char text[64];
 
 	set->has_private_key = true;
@@ -626,8 +596,8 @@ static void
 test_confirm_by_keepalive(void)
 {
 	g_autoptr(Net) net = net_new();
-	g_autoptr(WrUapiSet) set = uapi_set_new();
-	WrUapiPeer *p = uapi_set_add_peer(set, net->node[B].public_key);
+	g_autoptr(WrUapiSet) set = wr_uapi_set_new();
+	WrUapiPeer *p = wr_uapi_set_add_peer(set, net->node[B].public_key);
 
 	/* turning persistent keepalive on starts the handshake at once */
 	p->update_only = true;
@@ -806,8 +776,8 @@ static void
 test_rekey_lastminute(void)
 {
 	g_autoptr(Net) net = net_new();
-	g_autoptr(WrUapiSet) set = uapi_set_new();
-	WrUapiPeer *p = uapi_set_add_peer(set, net->node[A].public_key);
+	g_autoptr(WrUapiSet) set = wr_uapi_set_new();
+	WrUapiPeer *p = wr_uapi_set_add_peer(set, net->node[A].public_key);
 	const int64_t lastminute = (REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT) * SEC;
 	int64_t t_session;
 
@@ -1284,6 +1254,40 @@ test_no_roaming(void)
 		wr_device_peer_set_endpoint(net->node[B].dev, net->node[B].public_key, &chosen));
 }
 
+/* a handshake that went to a useless endpoint is sent again at once when warrend moves the
+ * endpoint (wr_device_peer_kick_handshake), not REKEY_TIMEOUT later; nothing happens when
+ * nothing waits or a session exists */
+static void
+test_kick_handshake(void)
+{
+	g_autoptr(Net) net = net_new();
+	g_autoptr(GBytes) pkt = packet_to_other(net, A, 100, 40);
+	WrEndpoint nowhere;
+
+	g_assert_true(wr_endpoint_parse(&nowhere, "192.0.2.99:9"));
+	g_assert_false(wr_device_peer_kick_handshake(net->node[A].dev, net->node[B].public_key,
+						     net->now)); /* nothing waits */
+	g_assert_true(
+		wr_device_peer_set_endpoint(net->node[A].dev, net->node[B].public_key, &nowhere));
+	g_assert_cmpint(send_ip(net, A, pkt), ==, WR_VERDICT_CONSUMED);
+	g_assert_cmpuint(net->node[A].sent[MESSAGE_HANDSHAKE_INITIATION], ==, 1);
+	g_assert_cmpuint(net->node[A].elsewhere, ==, 1); /* lost */
+
+	net->now += SEC / 10;
+	g_assert_true(wr_device_peer_set_endpoint(net->node[A].dev, net->node[B].public_key,
+						  &net->node[B].udp));
+	g_assert_true(
+		wr_device_peer_kick_handshake(net->node[A].dev, net->node[B].public_key, net->now));
+	(void) pump(net);
+	g_assert_cmpuint(net->node[A].sent[MESSAGE_HANDSHAKE_INITIATION], ==, 2);
+	g_assert_true(has_session(net, A));
+	assert_tun_one(net, B, pkt); /* the staged packet followed the handshake */
+	g_assert_false(wr_device_peer_kick_handshake(net->node[A].dev, net->node[B].public_key,
+						     net->now)); /* a session exists */
+	g_assert_false(wr_device_peer_kick_handshake(net->node[A].dev, net->node[A].public_key,
+						     net->now)); /* unknown peer */
+}
+
 /* a peer configured with the wrong public key: no session ever, no crash */
 static void
 test_wrong_key(void)
@@ -1350,7 +1354,7 @@ static void
 test_apply_atomic(void)
 {
 	g_autoptr(Net) net = net_new();
-	g_autoptr(WrUapiSet) set = uapi_set_new();
+	g_autoptr(WrUapiSet) set = wr_uapi_set_new();
 	WrUapiPeer *p;
 	uint8_t key[WR_KEY_LEN];
 	uint8_t unused[WR_KEY_LEN];
@@ -1397,8 +1401,8 @@ test_apply_peers(void)
 	wr_x25519_generate(unused, d_key);
 
 	/* add C next to B */
-	set = uapi_set_new();
-	p = uapi_set_add_peer(set, c_key);
+	set = wr_uapi_set_new();
+	p = wr_uapi_set_add_peer(set, c_key);
 	uapi_peer_add_ip(p, "100.64.0.3/32");
 	uapi_peer_set_endpoint(p, "192.0.2.3:51820");
 	apply(net, A, set);
@@ -1409,11 +1413,11 @@ test_apply_peers(void)
 	g_assert_cmpuint(net->node[A].elsewhere, ==, 1);
 
 	/* update_only: C changes, D is not created */
-	set = uapi_set_new();
-	p = uapi_set_add_peer(set, c_key);
+	set = wr_uapi_set_new();
+	p = wr_uapi_set_add_peer(set, c_key);
 	p->update_only = true;
 	uapi_peer_set_endpoint(p, "192.0.2.33:51821");
-	p = uapi_set_add_peer(set, d_key);
+	p = wr_uapi_set_add_peer(set, d_key);
 	p->update_only = true;
 	uapi_peer_add_ip(p, "100.64.0.4/32");
 	apply(net, A, set);
@@ -1428,32 +1432,32 @@ test_apply_peers(void)
 	g_assert_false(wr_device_peer_get_endpoint(net->node[A].dev, d_key, &ep));
 
 	/* our own public key as a peer is skipped silently */
-	set = uapi_set_new();
-	p = uapi_set_add_peer(set, net->node[A].public_key);
+	set = wr_uapi_set_new();
+	p = wr_uapi_set_add_peer(set, net->node[A].public_key);
 	uapi_peer_add_ip(p, "100.64.0.5/32");
 	apply(net, A, set);
 	g_assert_cmpuint(wr_device_get_n_peers(net->node[A].dev), ==, 2);
 	g_assert_false(wr_device_peer_get_endpoint(net->node[A].dev, net->node[A].public_key, &ep));
 
 	/* remove C: its addresses no longer route */
-	set = uapi_set_new();
-	p = uapi_set_add_peer(set, c_key);
+	set = wr_uapi_set_new();
+	p = wr_uapi_set_add_peer(set, c_key);
 	p->remove = true;
 	apply(net, A, set);
 	g_assert_cmpuint(wr_device_get_n_peers(net->node[A].dev), ==, 1);
 	g_assert_cmpint(send_ip(net, A, to_c), ==, WR_VERDICT_DROP);
 	g_assert_cmpuint(stats(net, A).drop_no_route, ==, 1);
 	/* removing a peer that is not there is no error */
-	set = uapi_set_new();
-	p = uapi_set_add_peer(set, c_key);
+	set = wr_uapi_set_new();
+	p = wr_uapi_set_add_peer(set, c_key);
 	p->remove = true;
 	apply(net, A, set);
 
 	/* replace_peers: B goes, D comes, with B's addresses */
 	establish(net);
-	set = uapi_set_new();
+	set = wr_uapi_set_new();
 	set->replace_peers = true;
-	p = uapi_set_add_peer(set, d_key);
+	p = wr_uapi_set_add_peer(set, d_key);
 	uapi_peer_add_ip(p, "100.64.0.0/24");
 	apply(net, A, set);
 	g_assert_cmpuint(wr_device_get_n_peers(net->node[A].dev), ==, 1);
@@ -1471,12 +1475,12 @@ test_apply_peers(void)
 		g_assert_cmpuint(stats(net, A).drop_unknown_index, ==, 1);
 	}
 	/* an empty set changes nothing */
-	set = uapi_set_new();
+	set = wr_uapi_set_new();
 	apply(net, A, set);
 	g_assert_cmpuint(wr_device_get_n_peers(net->node[A].dev), ==, 1);
 	/* replace_allowed_ips */
-	set = uapi_set_new();
-	p = uapi_set_add_peer(set, d_key);
+	set = wr_uapi_set_new();
+	p = wr_uapi_set_add_peer(set, d_key);
 	p->replace_allowed_ips = true;
 	uapi_peer_add_ip(p, "10.0.0.0/8");
 	apply(net, A, set);
@@ -1497,7 +1501,7 @@ test_apply_private_key(void)
 
 	establish(net);
 	/* the same key again changes nothing */
-	set = uapi_set_new();
+	set = wr_uapi_set_new();
 	set->has_private_key = true;
 	memcpy(set->private_key, net->node[A].private_key, WR_KEY_LEN);
 	apply(net, A, set);
@@ -1506,7 +1510,7 @@ test_apply_private_key(void)
 	/* past the rate limit of initiations, so the new key's first one goes out at once */
 	run_until(net, net->now + REKEY_TIMEOUT * SEC);
 	wr_x25519_generate(new_private, new_public);
-	set = uapi_set_new();
+	set = wr_uapi_set_new();
 	set->has_private_key = true;
 	memcpy(set->private_key, new_private, WR_KEY_LEN);
 	apply(net, A, set);
@@ -1532,7 +1536,7 @@ test_apply_private_key(void)
 	g_assert_true(has_session(net, A));
 
 	/* the all-zero key removes the identity */
-	set = uapi_set_new();
+	set = wr_uapi_set_new();
 	set->has_private_key = true;
 	apply(net, A, set);
 	g_assert_false(wr_device_get_public_key(net->node[A].dev, key));
@@ -1544,7 +1548,7 @@ static void
 test_apply_private_key_is_peer(void)
 {
 	g_autoptr(Net) net = net_new();
-	WrUapiSet *set = uapi_set_new();
+	WrUapiSet *set = wr_uapi_set_new();
 
 	set->has_private_key = true;
 	memcpy(set->private_key, net->node[B].private_key, WR_KEY_LEN);
@@ -1609,8 +1613,8 @@ test_get_info(void)
 	/* with a preshared key on both sides */
 	wr_random_bytes(psk, sizeof(psk));
 	for (int i = 0; i < 2; i++) {
-		WrUapiSet *set = uapi_set_new();
-		WrUapiPeer *p = uapi_set_add_peer(set, net->node[1 - i].public_key);
+		WrUapiSet *set = wr_uapi_set_new();
+		WrUapiPeer *p = wr_uapi_set_add_peer(set, net->node[1 - i].public_key);
 
 		p->has_preshared_key = true;
 		memcpy(p->preshared_key, psk, sizeof(psk));
@@ -1784,6 +1788,7 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/device/no-endpoint", test_no_endpoint);
 	g_test_add_func("/warren/device/roaming", test_roaming);
 	g_test_add_func("/warren/device/no-roaming", test_no_roaming);
+	g_test_add_func("/warren/device/kick-handshake", test_kick_handshake);
 	g_test_add_func("/warren/device/wrong-key", test_wrong_key);
 	g_test_add_func("/warren/device/staged-bound", test_staged_bound);
 	g_test_add_func("/warren/device/apply-atomic", test_apply_atomic);
