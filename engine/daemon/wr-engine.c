@@ -1341,6 +1341,7 @@ update_peer(WrEngine *self, const WrNetmapNode *node, gboolean accept_routes, Wr
 	Peer *p = g_hash_table_lookup(self->peers, &node->id);
 	g_autoptr(GArray) allowed = allowed_for(node, accept_routes);
 	gboolean is_new = FALSE;
+	gboolean restarted = FALSE;
 	gboolean path_changed = FALSE;
 	gint64 now = g_get_monotonic_time();
 	WrPathActions acts;
@@ -1370,6 +1371,14 @@ update_peer(WrEngine *self, const WrNetmapNode *node, gboolean accept_routes, Wr
 	p->name = g_strdup(*node->name != '\0' ? node->name : node->hostname);
 
 	if (node->has_disco_key && (!p->has_disco || memcmp(p->disco_key, node->disco_key, 32))) {
+		/* a new disco key means the peer's warrend started again and forgot its WireGuard
+		 * sessions: ours would be sent into the void until a rekey (up to 2 min), so the
+		 * peer is made afresh and the next packet starts a handshake */
+		if (p->has_disco && !is_new) {
+			wr_uapi_set_add_peer(set, p->node_key)->remove = TRUE;
+			restarted = TRUE;
+			g_message("peer %s started again: new WireGuard session", p->name);
+		}
 		if (p->has_disco)
 			g_hash_table_remove(self->by_disco_key, p->disco_key);
 		p->has_disco =
@@ -1397,14 +1406,14 @@ update_peer(WrEngine *self, const WrNetmapNode *node, gboolean accept_routes, Wr
 		run_actions(p, &acts);
 	}
 
-	if (is_new || !cidrs_equal(allowed, p->allowed)) {
+	if (is_new || restarted || !cidrs_equal(allowed, p->allowed)) {
 		WrUapiPeer *u = wr_uapi_set_add_peer(set, p->node_key);
 
 		u->replace_allowed_ips = TRUE;
 		g_array_append_vals(u->allowed_ips, allowed->data, allowed->len);
 		g_array_set_size(p->allowed, 0);
 		g_array_append_vals(p->allowed, allowed->data, allowed->len);
-		if (is_new) {
+		if (is_new || restarted) {
 			desired_endpoint(p, now, &u->endpoint);
 			u->has_endpoint = u->endpoint.sa.sa_family != AF_UNSPEC;
 			p->device_endpoint = u->endpoint;
