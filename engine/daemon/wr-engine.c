@@ -504,15 +504,19 @@ sync_endpoint(Peer *p, gint64 now)
 {
 	WrEndpoint want;
 
+	WrEndpoint old = p->device_endpoint;
+
 	desired_endpoint(p, now, &want);
-	if (wr_endpoint_equal(&want, &p->device_endpoint))
+	if (wr_endpoint_equal(&want, &old))
 		return;
 	if (!wr_device_peer_set_endpoint(p->engine->device, p->node_key, &want))
 		return;
 	p->device_endpoint = want;
-	/* a handshake that went the old way (say, to a guess before the peer's relay was
-	 * known) is sent again the new way now, not 5 s later */
-	if (wr_wg_io_kick_handshake(p->engine->io, p->node_key))
+	/* a handshake that went the old way — to a guess before the peer's relay was known, or
+	 * over a direct path that just failed — is sent again the new way now, not 5 s later.
+	 * Not when the old way was the relay: that initiation arrives, and a second one within
+	 * the 2^24 ns of TAI64N's whitening would be refused by the peer as a replay. */
+	if (!wr_derp_endpoint_is_derp(&old) && wr_wg_io_kick_handshake(p->engine->io, p->node_key))
 		g_debug("peer %s: handshake sent again on the new path", p->name);
 }
 
