@@ -504,15 +504,19 @@ sync_endpoint(Peer *p, gint64 now)
 {
 	WrEndpoint want;
 
+	WrEndpoint old = p->device_endpoint;
+
 	desired_endpoint(p, now, &want);
-	if (wr_endpoint_equal(&want, &p->device_endpoint))
+	if (wr_endpoint_equal(&want, &old))
 		return;
 	if (!wr_device_peer_set_endpoint(p->engine->device, p->node_key, &want))
 		return;
 	p->device_endpoint = want;
-	/* a handshake that went the old way (say, to a guess before the peer's relay was
-	 * known) is sent again the new way now, not 5 s later */
-	if (wr_wg_io_kick_handshake(p->engine->io, p->node_key))
+	/* a handshake that went the old way — to a guess before the peer's relay was known, or
+	 * over a direct path that just failed — is sent again the new way now, not 5 s later.
+	 * Not when the old way was the relay: that initiation arrives, and a second one within
+	 * the 2^24 ns of TAI64N's whitening would be refused by the peer as a replay. */
+	if (!wr_derp_endpoint_is_derp(&old) && wr_wg_io_kick_handshake(p->engine->io, p->node_key))
 		g_debug("peer %s: handshake sent again on the new path", p->name);
 }
 
@@ -1341,6 +1345,7 @@ update_peer(WrEngine *self, const WrNetmapNode *node, gboolean accept_routes, Wr
 	Peer *p = g_hash_table_lookup(self->peers, &node->id);
 	g_autoptr(GArray) allowed = allowed_for(node, accept_routes);
 	gboolean is_new = FALSE;
+	gboolean restarted = FALSE;
 	gboolean path_changed = FALSE;
 	gint64 now = g_get_monotonic_time();
 	WrPathActions acts;
@@ -1370,6 +1375,14 @@ update_peer(WrEngine *self, const WrNetmapNode *node, gboolean accept_routes, Wr
 	p->name = g_strdup(*node->name != '\0' ? node->name : node->hostname);
 
 	if (node->has_disco_key && (!p->has_disco || memcmp(p->disco_key, node->disco_key, 32))) {
+		/* a new disco key means the peer's warrend started again and forgot its WireGuard
+		 * sessions: ours would be sent into the void until a rekey (up to 2 min), so the
+		 * peer is made afresh and the next packet starts a handshake */
+		if (p->has_disco && !is_new) {
+			wr_uapi_set_add_peer(set, p->node_key)->remove = TRUE;
+			restarted = TRUE;
+			g_message("peer %s started again: new WireGuard session", p->name);
+		}
 		if (p->has_disco)
 			g_hash_table_remove(self->by_disco_key, p->disco_key);
 		p->has_disco =
@@ -1397,14 +1410,14 @@ update_peer(WrEngine *self, const WrNetmapNode *node, gboolean accept_routes, Wr
 		run_actions(p, &acts);
 	}
 
-	if (is_new || !cidrs_equal(allowed, p->allowed)) {
+	if (is_new || restarted || !cidrs_equal(allowed, p->allowed)) {
 		WrUapiPeer *u = wr_uapi_set_add_peer(set, p->node_key);
 
 		u->replace_allowed_ips = TRUE;
 		g_array_append_vals(u->allowed_ips, allowed->data, allowed->len);
 		g_array_set_size(p->allowed, 0);
 		g_array_append_vals(p->allowed, allowed->data, allowed->len);
-		if (is_new) {
+		if (is_new || restarted) {
 			desired_endpoint(p, now, &u->endpoint);
 			u->has_endpoint = u->endpoint.sa.sa_family != AF_UNSPEC;
 			p->device_endpoint = u->endpoint;

@@ -16,6 +16,7 @@
 
 #include <gio/gio.h>
 
+#include "wr-addr.h"
 #include "wr-prefs.h"
 
 /* written out: clang-format spaces the dashes of G_DEFINE_QUARK's name */
@@ -200,31 +201,51 @@ wr_prefs_check_hostname(const char *hostname, GError **error)
 gboolean
 wr_prefs_check_route(const char *route, char **out_normalized, GError **error)
 {
-	g_autoptr(GInetAddressMask) mask = NULL;
-	g_autoptr(GError) local = NULL;
+	WrCidr cidr, masked;
+	char text[WR_CIDR_STRLEN];
 
-	/* GInetAddressMask takes a bare address as a host route: a route must say its length */
+	/* wr_cidr_parse takes a bare address as a host route: a route must say its length */
 	if (strchr(route, '/') == NULL) {
 		g_set_error(error, WR_PREFS_ERROR, WR_PREFS_ERROR_INVALID,
 			    "“%s” is not a prefix (ADDRESS/LENGTH)", route);
 		return FALSE;
 	}
-	mask = g_inet_address_mask_new_from_string(route, &local);
-	if (mask == NULL) {
+	if (!wr_cidr_parse(&cidr, route)) {
 		g_set_error(error, WR_PREFS_ERROR, WR_PREFS_ERROR_INVALID,
 			    "“%s” is not a prefix with no host bits set (ADDRESS/LENGTH)", route);
 		return FALSE;
 	}
-	if (g_inet_address_mask_get_length(mask) == 0) {
+	masked = cidr;
+	wr_cidr_mask(&masked);
+	if (memcmp(masked.addr, cidr.addr, sizeof(cidr.addr)) != 0) {
+		g_set_error(error, WR_PREFS_ERROR, WR_PREFS_ERROR_INVALID,
+			    "“%s” is not a prefix with no host bits set (ADDRESS/LENGTH)", route);
+		return FALSE;
+	}
+	if (cidr.cidr == 0) {
 		g_set_error(error, WR_PREFS_ERROR, WR_PREFS_ERROR_INVALID,
 			    "“%s” is a default route: offer an exit node instead "
 			    "(advertise-exit-node)",
 			    route);
 		return FALSE;
 	}
+	/* always ADDRESS/LENGTH, so that the normalized text passes this check again (GLib's
+	 * GInetAddressMask leaves the length out of a host route) */
+	wr_cidr_format(&cidr, text);
 	if (out_normalized != NULL)
-		*out_normalized = g_inet_address_mask_to_string(mask);
+		*out_normalized = g_strdup(text);
 	return TRUE;
+}
+
+/* an odd number of backslashes at the end: an escape with nothing to escape */
+static gboolean
+ends_in_lone_backslash(const char *text)
+{
+	size_t n = strlen(text), k = 0;
+
+	while (k < n && text[n - 1 - k] == '\\')
+		k++;
+	return k % 2 == 1;
 }
 
 /* the parse state: where every key is, for the messages */
@@ -398,12 +419,18 @@ static gboolean
 get_string(const Loader *l, const char *key, char **out, GError **error)
 {
 	g_autoptr(GError) local = NULL;
+	g_autofree char *raw = NULL;
 	char *value;
 
 	*out = NULL;
 	if (!g_hash_table_contains(l->key_lines, key))
 		return TRUE;
-	value = g_key_file_get_string(l->keyfile, GROUP, key, &local);
+	raw = g_key_file_get_value(l->keyfile, GROUP, key, NULL);
+	/* GLib sets its GError twice for a value ending in a lone backslash (a warning and a
+	 * leaked message): refuse that before asking it */
+	value = raw == NULL || ends_in_lone_backslash(raw)
+			? NULL
+			: g_key_file_get_string(l->keyfile, GROUP, key, &local);
 	if (value == NULL || local != NULL) {
 		g_free(value);
 		set_key_error(l, error, key, "a bad escape sequence");
@@ -472,6 +499,14 @@ read_values(const Loader *l, WrPrefs *prefs, GError **error)
 		g_autoptr(GPtrArray) routes = g_ptr_array_new_with_free_func(g_free);
 		gsize n = 0;
 
+		g_autofree char *raw =
+			g_key_file_get_value(l->keyfile, GROUP, "advertise-routes", NULL);
+
+		/* as in get_string */
+		if (raw != NULL && ends_in_lone_backslash(raw)) {
+			set_key_error(l, error, "advertise-routes", "a bad escape sequence");
+			return FALSE;
+		}
 		items = g_key_file_get_string_list(l->keyfile, GROUP, "advertise-routes", &n,
 						   &local);
 		if (local != NULL) {

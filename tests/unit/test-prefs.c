@@ -100,7 +100,8 @@ test_prefs_values(void)
 	g_autoptr(WrPrefs) prefs = parse("  [prefs]  \r\n"
 					 "control-url = https://ctl.example.com/\r\n"
 					 "  want-running=true\n"
-					 "advertise-routes = 2001:db8:0:0::/48 ; 192.0.2.0/24;\n"
+					 "advertise-routes = 2001:db8:0:0::/48 ; 192.0.2.0/24;"
+					 "198.51.100.7/32\n"
 					 "hostname = \\sdesk\n",
 					 &error);
 	g_autofree char *url = NULL;
@@ -110,9 +111,12 @@ test_prefs_values(void)
 	/* the trailing '/' goes: paths are appended to the URL */
 	g_assert_cmpstr(prefs->control_url, ==, "https://ctl.example.com");
 	g_assert_true(prefs->want_running);
-	g_assert_cmpuint(g_strv_length(prefs->advertise_routes), ==, 2);
+	g_assert_cmpuint(g_strv_length(prefs->advertise_routes), ==, 3);
 	g_assert_cmpstr(prefs->advertise_routes[0], ==, "2001:db8::/48");
 	g_assert_cmpstr(prefs->advertise_routes[1], ==, "192.0.2.0/24");
+	/* a host route keeps its length (so that it passes the check again: fuzz-prefs) */
+	g_assert_cmpstr(prefs->advertise_routes[2], ==, "198.51.100.7/32");
+	g_assert_true(wr_prefs_check_route(prefs->advertise_routes[2], NULL, NULL));
 	g_assert_cmpstr(prefs->hostname, ==, "desk");
 
 	g_assert_true(wr_prefs_check_control_url("http://192.0.2.1:8080/a//", &url, &error));
@@ -153,6 +157,10 @@ static const struct {
 	 ORIGIN ":2: [prefs] hostname: a host name has only letters, digits and '-'"},
 	{"[prefs]\nhostname = a\\q\n", WR_PREFS_ERROR_INVALID,
 	 ORIGIN ":2: [prefs] hostname: a bad escape sequence"},
+	{"[prefs]\nhostname = desk\\\n", WR_PREFS_ERROR_INVALID,
+	 ORIGIN ":2: [prefs] hostname: a bad escape sequence"},
+	{"[prefs]\nadvertise-routes = 192.0.2.0/24\\\n", WR_PREFS_ERROR_INVALID,
+	 ORIGIN ":2: [prefs] advertise-routes: a bad escape sequence"},
 	{"[prefs]\nadvertise-routes = 192.0.2.1/24\n", WR_PREFS_ERROR_INVALID,
 	 ORIGIN ":2: [prefs] advertise-routes: “192.0.2.1/24” is not a prefix with no host bits "
 		"set (ADDRESS/LENGTH)"},
