@@ -64,7 +64,8 @@ name_lost_cb(GDBusConnection *bus, const char *name, gpointer user_data)
 {
 	Ctx *ctx = user_data;
 
-	if (g_dbus_connection_is_closed(bus))
+	/* bus is NULL when the connection is gone */
+	if (bus == NULL || g_dbus_connection_is_closed(bus))
 		g_message("the bus went away: stopping");
 	else
 		g_critical("the bus name %s cannot be owned (another warrend, or the bus policy)",
