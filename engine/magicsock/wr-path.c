@@ -621,6 +621,8 @@ wr_path_set_peer(WrPath *self, gint64 now, const uint8_t disco_key[WR_DISCO_KEY_
 		 const WrEndpoint *endpoints, size_t n_endpoints, guint64 derp_region,
 		 WrPathActions *actions)
 {
+	bool added = false;
+
 	now = enter(self, now, actions);
 
 	if (!self->has_disco_key || memcmp(self->disco_key, disco_key, WR_DISCO_KEY_LEN) != 0) {
@@ -640,11 +642,17 @@ wr_path_set_peer(WrPath *self, gint64 now, const uint8_t disco_key[WR_DISCO_KEY_
 
 		if (!normalize(&endpoints[i], &ep))
 			continue;
+		if (find(self, &ep) == NULL)
+			added = true;
 		c = get_or_add(self, now, &ep, FROM_NETMAP);
 		if (c != NULL)
 			c->from_netmap = true;
 	}
 	prune(self, now);
+	/* new endpoints while data flows and nothing direct is trusted (the peer's STUN address
+	 * often arrives a moment after the peer): try them now, not at the next round */
+	if (added && is_active(self, now) && !is_trusted(self, now))
+		discovery_round(self, now, true, actions);
 	note_state(self, now, actions);
 }
 

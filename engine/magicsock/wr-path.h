@@ -173,6 +173,8 @@ wr_path_derp_source(guint64 region, WrEndpoint *out);
  * unspecified, DERP-magic and duplicate entries are skipped, IPv4-mapped ones unmapped; past
  * WR_PATH_MAX_CANDIDATES the rest are ignored) and its home DERP region (0 for none).
  * Endpoints only the old map listed are dropped; a new disco key resets the peer (§4.9).
+ * New endpoints while data flows and no direct address is trusted are pinged at once (a
+ * discovery round with CallMeMaybe; not in §4, which waits for the next round).
  */
 void
 wr_path_set_peer(WrPath *self, gint64 now, const uint8_t disco_key[WR_DISCO_KEY_LEN],

@@ -852,6 +852,33 @@ test_path_ping_back(Fixture *f, gconstpointer data)
 	g_assert_null(ping_to(f, EP_PUB1));
 }
 
+/* a map that brings a new endpoint while data flows and nothing is trusted: pinged at once,
+ * with a CallMeMaybe; not while idle */
+static void
+test_path_new_endpoint(Fixture *f, gconstpointer data)
+{
+	const char *first[] = {EP_PRIV, NULL};
+	const char *both[] = {EP_PRIV, EP_PUB1, NULL};
+	const char *three[] = {EP_PRIV, EP_PUB1, EP_PUB2, NULL};
+
+	(void) data;
+	set_peer(f, first, REGION);
+	g_assert_cmpuint(count(f, WR_PATH_SEND_PING), ==, 0); /* idle */
+	set_peer(f, both, REGION);
+	g_assert_cmpuint(count(f, WR_PATH_SEND_PING), ==, 0);
+	g_assert_cmpint(send_data(f), ==, 0);
+	g_assert_nonnull(ping_to(f, EP_PUB1));
+	f->now += 100 * MS;
+	set_peer(f, three, REGION);
+	g_assert_nonnull(ping_to(f, EP_PUB2));
+	g_assert_null(ping_to(f, EP_PUB1)); /* pinged 100 ms ago */
+	g_assert_cmpuint(count(f, WR_PATH_SEND_CALL_ME_MAYBE), ==, 1);
+	/* the same map again: nothing new, nothing sent */
+	f->now += 100 * MS;
+	set_peer(f, three, REGION);
+	g_assert_cmpuint(count(f, WR_PATH_SEND_PING), ==, 0);
+}
+
 /* §4.2: a new network map drops the endpoints it no longer lists, with their pings */
 static void
 test_path_netmap_change(Fixture *f, gconstpointer data)
@@ -879,12 +906,15 @@ test_path_netmap_change(Fixture *f, gconstpointer data)
 	assert_best(f, NULL);
 	g_assert_cmpint(first_some(f, WR_PATH_CHANGED)->status.state, ==, WR_PATH_DERP);
 	g_assert_cmpuint(first_some(f, WR_PATH_CHANGED)->status.derp_region, ==, 7);
-	/* PUB2's ping is still outstanding, PUB1's is gone */
-	g_assert_cmpuint(wr_path_get_n_sent_pings(f->p), ==, 1);
+	/* the new V6 is pinged at once (active, nothing trusted); PUB2's ping is still
+	 * outstanding, PUB1's is gone */
+	g_assert_nonnull(ping_to(f, EP_V6));
+	g_assert_null(ping_to(f, EP_PUB2));
+	g_assert_cmpuint(wr_path_get_n_sent_pings(f->p), ==, 2);
 	(void) send_data(f);
 	g_assert_true(data_via_derp(f));
 	g_assert_cmpuint(first_some(f, WR_PATH_SEND_DATA)->derp_region, ==, 7);
-	g_assert_nonnull(ping_to(f, EP_V6));
+	g_assert_null(ping_to(f, EP_V6));
 	g_assert_cmpint(pong(f, tx2, &e2), ==, 0);
 	assert_best(f, EP_PUB2);
 
@@ -1433,6 +1463,7 @@ main(int argc, char **argv)
 	ADD("fallback", test_path_fallback);
 	ADD("probe", test_path_probe);
 	ADD("ping-back", test_path_ping_back);
+	ADD("new-endpoint", test_path_new_endpoint);
 	ADD("netmap-change", test_path_netmap_change);
 	ADD("bad-pongs", test_path_bad_pongs);
 	ADD("recv-ping", test_path_recv_ping);
