@@ -299,8 +299,6 @@ derp_client(WrEngine *self, guint64 region)
 	const WrDerpRegion *r;
 	const WrDerpNode *node = NULL;
 	WrDerpDialOptions options = {0};
-	WrEndpoint literal;
-	char ip[WR_ENDPOINT_STRLEN] = "";
 	g_autofree char *url = NULL;
 
 	if (c != NULL) {
@@ -318,21 +316,11 @@ derp_client(WrEngine *self, guint64 region)
 	}
 	if (node == NULL)
 		return NULL;
-	if (wr_derp_node_addr(node, AF_INET, &literal) == WR_DERP_ADDR_LITERAL ||
-	    wr_derp_node_addr(node, AF_INET6, &literal) == WR_DERP_ADDR_LITERAL) {
-		char text[WR_ENDPOINT_STRLEN];
-		char *colon;
-
-		/* "ip:0" or "[ip]:0" without the port */
-		wr_endpoint_format(&literal, text);
-		colon = strrchr(text, ':');
-		if (colon != NULL)
-			*colon = '\0';
-		g_strlcpy(ip, text[0] == '[' ? text + 1 : text, sizeof(ip));
-		if (ip[0] != '\0' && ip[strlen(ip) - 1] == ']')
-			ip[strlen(ip) - 1] = '\0';
-		options.connect_address = ip;
-	}
+	/* the map's literal, when it has one, saves the DNS lookup: it is already the text */
+	if (wr_derp_node_addr(node, AF_INET, NULL) == WR_DERP_ADDR_LITERAL)
+		options.connect_address = node->ipv4;
+	else if (wr_derp_node_addr(node, AF_INET6, NULL) == WR_DERP_ADDR_LITERAL)
+		options.connect_address = node->ipv6;
 	if (node->cert_name != NULL && *node->cert_name != '\0')
 		options.cert_name = node->cert_name;
 	options.insecure_skip_verify = node->insecure_for_tests;
