@@ -277,3 +277,18 @@ wr_key_is_zero(const uint8_t key[WR_KEY_BYTES])
 {
 	return wr_is_zero(key, WR_KEY_BYTES);
 }
+
+guint
+wr_key_hash(gconstpointer key)
+{
+	guint h;
+
+	memcpy(&h, key, sizeof(h));
+	return h;
+}
+
+gboolean
+wr_key_equal(gconstpointer a, gconstpointer b)
+{
+	return memcmp(a, b, WR_KEY_BYTES) == 0;
+}

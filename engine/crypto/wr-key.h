@@ -12,6 +12,7 @@
 
 #pragma once
 
+#include <glib.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,14 @@ typedef enum {
 /* out holds WR_KEY_BASE64_LEN + 1 bytes */
 void
 wr_key_to_base64(char out[WR_KEY_BASE64_LEN + 1], const uint8_t key[WR_KEY_BYTES]);
+
+/* GHashTable functions for tables keyed by a pointer to a 32-byte public key.  The hash is the
+ * key's first bytes: public keys are uniformly random, and the tables hold configured peers
+ * only (from the WireGuard config or the network map), not keys an attacker picks freely. */
+guint
+wr_key_hash(gconstpointer key);
+gboolean
+wr_key_equal(gconstpointer a, gconstpointer b);
 /* exactly 44 chars ending in '=', canonical (the last char's unused bits zero); false otherwise */
 bool
 wr_key_from_base64(uint8_t out[WR_KEY_BYTES], const char *base64);

@@ -177,23 +177,6 @@ ping_op_next(PingOp *op);
 static void
 probe_direct(Peer *p, gint64 now, const char *why);
 
-/* ---- keys as hash keys ---- */
-
-static guint
-key_hash(gconstpointer k)
-{
-	guint h;
-
-	memcpy(&h, k, sizeof(h));
-	return h;
-}
-
-static gboolean
-key_equal(gconstpointer a, gconstpointer b)
-{
-	return memcmp(a, b, 32) == 0;
-}
-
 static gboolean
 endpoint_arrays_equal(const GArray *a, const GArray *b)
 {
@@ -1625,8 +1608,8 @@ wr_engine_new(const WrEngineOptions *options, const uint8_t node_private[32],
 	memcpy(self->node_private, node_private, 32);
 	memcpy(self->disco_private, disco_private, 32);
 	self->peers = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, peer_free);
-	self->by_node_key = g_hash_table_new(key_hash, key_equal);
-	self->by_disco_key = g_hash_table_new(key_hash, key_equal);
+	self->by_node_key = g_hash_table_new(wr_key_hash, wr_key_equal);
+	self->by_disco_key = g_hash_table_new(wr_key_hash, wr_key_equal);
 	self->by_number = g_hash_table_new(g_direct_hash, g_direct_equal);
 	self->next_number = 1;
 	self->derp = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, derp_client_free);

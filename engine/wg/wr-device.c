@@ -25,6 +25,7 @@
 #include "wr-allowedips.h"
 #include "wr-crypto.h"
 #include "wr-device.h"
+#include "wr-key.h"
 #include "wr-ratelimiter.h"
 #include "wr-tai64n.h"
 
@@ -72,22 +73,6 @@ struct WrDevice {
 	int64_t realtime_offset;
 	WrDeviceStats stats;
 };
-
-static guint
-key_hash(gconstpointer key)
-{
-	guint h;
-
-	/* public keys are uniformly random, and only configured peers are in the table */
-	memcpy(&h, key, sizeof(h));
-	return h;
-}
-
-static gboolean
-key_equal(gconstpointer a, gconstpointer b)
-{
-	return memcmp(a, b, WR_KEY_LEN) == 0;
-}
 
 static int64_t
 jitter(const WrDevice *self)
@@ -1379,7 +1364,7 @@ wr_device_new(const WrTimings *timings)
 	wr_noise_static_clear(self->identity);
 	wr_cookie_checker_init(&self->cookie_checker, NULL);
 	self->ratelimiter = wr_ratelimiter_new();
-	self->peers_by_key = g_hash_table_new(key_hash, key_equal);
+	self->peers_by_key = g_hash_table_new(wr_key_hash, wr_key_equal);
 	self->peers = g_ptr_array_new();
 	self->index_table = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	self->allowedips = wr_allowedips_new();
