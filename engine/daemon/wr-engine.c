@@ -528,6 +528,22 @@ log_path(Peer *p, const WrPathStatus *st)
 	}
 }
 
+/* disco traffic in the log at debug level: what a failed path test needs to be read */
+static void
+debug_disco(Peer *p, const char *what, const WrPathAction *a)
+{
+	char addr[WR_ENDPOINT_STRLEN];
+
+	if (!g_log_writer_default_would_drop(G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN)) {
+		if (a->via_derp)
+			g_snprintf(addr, sizeof(addr), "DERP region %" G_GUINT64_FORMAT,
+				   a->derp_region);
+		else
+			wr_endpoint_format(&a->addr, addr);
+		g_debug("peer %s: %s %s", p->name, what, addr);
+	}
+}
+
 static void
 run_actions(Peer *p, WrPathActions *acts)
 {
@@ -543,6 +559,7 @@ run_actions(Peer *p, WrPathActions *acts)
 
 		switch (a->kind) {
 		case WR_PATH_SEND_PING:
+			debug_disco(p, "ping to", a);
 			len = wr_disco_build_ping(msg, sizeof(msg), a->tx_id, self->node_public, 0);
 			if (len > 0)
 				send_disco(p, msg, (size_t) len, a->via_derp, a->derp_region,
@@ -551,12 +568,15 @@ run_actions(Peer *p, WrPathActions *acts)
 				g_array_append_vals(p->ping->tx_ids, a->tx_id, 1);
 			break;
 		case WR_PATH_SEND_PONG:
+			debug_disco(p, "pong to", a);
 			len = wr_disco_build_pong(msg, sizeof(msg), a->tx_id, &a->pong_src);
 			if (len > 0)
 				send_disco(p, msg, (size_t) len, a->via_derp, a->derp_region,
 					   &a->addr, bad);
 			break;
 		case WR_PATH_SEND_CALL_ME_MAYBE:
+			g_debug("peer %s: call-me-maybe via DERP region %" G_GUINT64_FORMAT,
+				p->name, a->derp_region);
 			send_call_me_maybe(p, a->derp_region);
 			break;
 		case WR_PATH_SEND_DATA:
@@ -622,6 +642,19 @@ handle_disco(WrEngine *self, const uint8_t *pkt, size_t len, const WrEndpoint *u
 		src = *udp_src;
 	else
 		wr_path_derp_source(region, &src);
+	if (!g_log_writer_default_would_drop(G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN)) {
+		char from[WR_ENDPOINT_STRLEN];
+
+		if (udp_src != NULL)
+			wr_endpoint_format(udp_src, from);
+		else
+			g_snprintf(from, sizeof(from), "DERP region %" G_GUINT64_FORMAT, region);
+		g_debug("peer %s: %s from %s", p->name,
+			m.type == WR_DISCO_PING	  ? "ping"
+			: m.type == WR_DISCO_PONG ? "pong"
+						  : "call-me-maybe",
+			from);
+	}
 
 	switch (m.type) {
 	case WR_DISCO_PING:
@@ -1369,6 +1402,18 @@ update_peer(WrEngine *self, const WrNetmapNode *node, gboolean accept_routes, Wr
 			g_array_append_vals(p->map_endpoints, node->endpoints->data,
 					    node->endpoints->len);
 		path_changed = TRUE;
+		if (!g_log_writer_default_would_drop(G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN)) {
+			g_autoptr(GString) list = g_string_new(NULL);
+
+			for (guint i = 0; i < p->map_endpoints->len; i++) {
+				char ep[WR_ENDPOINT_STRLEN];
+
+				wr_endpoint_format(&g_array_index(p->map_endpoints, WrEndpoint, i),
+						   ep);
+				g_string_append_printf(list, " %s", ep);
+			}
+			g_debug("peer %s: endpoints from the map:%s", p->name, list->str);
+		}
 	}
 	if ((guint64) MAX(node->derp_region, 0) != p->region) {
 		p->region = (guint64) MAX(node->derp_region, 0);
