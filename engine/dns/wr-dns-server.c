@@ -340,6 +340,9 @@ pending_send(Pending *p)
 	if (p->tcp_client != NULL) {
 		g_autoptr(GSocketClient) client = g_socket_client_new();
 
+		/* straight to the name server: never through a proxy the desktop may set */
+		g_socket_client_set_enable_proxy(client, FALSE);
+
 		/* a new attempt replaces the last one */
 		if (p->cancel != NULL)
 			g_cancellable_cancel(p->cancel);
