@@ -32,7 +32,8 @@
 #   dns         MagicDNS (issue 7; docs/magicdns.md): a real upstream name server (dnsmasq) in
 #               the servers' namespace is the nodes' resolv.conf (warrend --resolv-conf);
 #               `dig @100.100.100.100` on a node: a peer's A and AAAA, PTR both ways, a third
-#               node that asked for the same hostname under control's "-2" suffix, NXDOMAIN
+#               node that asked for the same hostname under control's "-2" suffix (kept across
+#               its restart), NXDOMAIN
 #               for an unknown tailnet name, a non-tailnet name forwarded and answered, all of
 #               it over TCP too and on the IPv6 address; Health says DNS was not configured
 #               where no systemd-resolved runs; upstream gone: SERVFAIL within 5 s
@@ -478,6 +479,7 @@ scenario_dns()
 	dns_expect 0 "n1.tailnet.test." @100.100.100.100 "$rev6" PTR
 	dns_expect 0 "$ip2" @100.100.100.100 n1-2.tailnet.test A
 	dns_expect 1 "$(tailnet_ip 0)" @100.100.100.100 N0.Tailnet.Test A
+	dns_expect 0 "$(tailnet_ip 0)" @100.100.100.100 n0.tailnet.test A
 	status=$(dns_status 0 @100.100.100.100 nobody.tailnet.test A)
 	[ "$status" = NXDOMAIN ] || wr_fail "nobody.tailnet.test: status '$status', not NXDOMAIN"
 	wr_log "dig nobody.tailnet.test: $status"
@@ -500,6 +502,14 @@ scenario_dns()
 			wr_fail "node 0's Health does not say that DNS was not configured: '$health'"
 		wr_log "Health: $health"
 	fi
+
+	# the suffix is stable: node 2 signs in again after a restart and keeps n1-2
+	tailnet_warrend_stop 2
+	tailnet_warrend_start 2
+	wait_until 15 tailnet_running 2 || wr_fail "node 2 not running 15 s after its restart"
+	dns_expect 0 "$ip2" @100.100.100.100 n1-2.tailnet.test A
+	dns_expect 2 "$ip1" @100.100.100.100 n1.tailnet.test A
+	dns_expect 2 "$ip2" @100.100.100.100 n1-2.tailnet.test A
 
 	# the upstream gone: SERVFAIL after the 5 s timeout, not silence
 	wr_kill "$DNS_UPSTREAM_PID"
