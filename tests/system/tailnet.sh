@@ -36,7 +36,8 @@
 #               its restart), NXDOMAIN
 #               for an unknown tailnet name, a non-tailnet name forwarded and answered, all of
 #               it over TCP too and on the IPv6 address; Health says DNS was not configured
-#               where no systemd-resolved runs; upstream gone: SERVFAIL within 5 s
+#               where no systemd-resolved runs; upstream gone: SERVFAIL within 5 s; after
+#               `warren down` nothing answers there
 #
 # Each prints a table of the time to the first reply and to a direct path per pair.
 # As root: WARREND=… WARREN_CLI=… WARREN_CONTROL=… WARREN_DERP=… tests/system/tailnet.sh basic
@@ -521,6 +522,12 @@ scenario_dns()
 	wr_log "upstream gone: SERVFAIL after $ms ms"
 	# and the tailnet's names still work
 	dns_expect 0 "$ip1" @100.100.100.100 n1.tailnet.test A
+
+	# warren down: the server and its addresses are gone with the data plane
+	tailnet_cli 0 down >/dev/null 2>&1 || wr_fail "warren down on node 0 failed"
+	status=$(dns_status 0 +time=2 @100.100.100.100 n1.tailnet.test A)
+	[ -z "$status" ] || wr_fail "after warren down 100.100.100.100 still answers: $status"
+	wr_log "after warren down: no answer on 100.100.100.100"
 }
 
 tailnet_servers
