@@ -496,13 +496,12 @@ scenario_dns()
 	dns_expect 0 "$ip1" @fd7a:115c:a1e0::53 n1.tailnet.test A
 	dns_expect 0 192.0.2.80 @fd7a:115c:a1e0::53 +tcp www.example.net A
 
-	# no systemd-resolved in the lab: Health says so and how to use the server by hand
-	if [ ! -S /run/dbus/system_bus_socket ]; then
-		health=$(tailnet_cli 0 status --json | python3 -c 'import json, sys; print("\n".join(json.load(sys.stdin).get("health", [])))')
-		grep -q 'MagicDNS.*100\.100\.100\.100' <<<"$health" ||
-			wr_fail "node 0's Health does not say that DNS was not configured: '$health'"
-		wr_log "Health: $health"
-	fi
+	# no system bus for warrend in the lab (tailnet.sh), so no systemd-resolved: Health says
+	# so and how to use the server by hand
+	health=$(tailnet_cli 0 status --json | python3 -c 'import json, sys; print("\n".join(json.load(sys.stdin).get("health", [])))')
+	grep -q 'MagicDNS.*100\.100\.100\.100' <<<"$health" ||
+		wr_fail "node 0's Health does not say that DNS was not configured: '$health'"
+	wr_log "Health: $health"
 
 	# the suffix is stable: node 2 signs in again after a restart and keeps n1-2
 	tailnet_warrend_stop 2
@@ -515,10 +514,11 @@ scenario_dns()
 	# the upstream gone: SERVFAIL after the 5 s timeout, not silence
 	wr_kill "$DNS_UPSTREAM_PID"
 	t0=$(now_ms)
-	status=$(dns_status 0 @100.100.100.100 gone.example.net A)
+	status=$(dns_status 0 +time=12 @100.100.100.100 gone.example.net A)
 	ms=$(($(now_ms) - t0))
 	[ "$status" = SERVFAIL ] || wr_fail "upstream gone: status '$status', not SERVFAIL"
-	((ms >= 4500 && ms < 7000)) || wr_fail "upstream gone: SERVFAIL after $ms ms, not about 5 s"
+	# 5 s, and dig's and ip netns exec's start on a loaded machine
+	((ms >= 4500 && ms < 9000)) || wr_fail "upstream gone: SERVFAIL after $ms ms, not about 5 s"
 	wr_log "upstream gone: SERVFAIL after $ms ms"
 	# and the tailnet's names still work
 	dns_expect 0 "$ip1" @100.100.100.100 n1.tailnet.test A
