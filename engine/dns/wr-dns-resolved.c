@@ -95,9 +95,10 @@ bus_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 void
-wr_dns_resolved_configure_async(int ifindex, const char *domain, const WrEndpoint *servers,
-				guint n_servers, gboolean default_route, GCancellable *cancellable,
-				GAsyncReadyCallback callback, gpointer user_data)
+wr_dns_resolved_configure_async(int ifindex, const char *domain, const char *const *routing,
+				const WrEndpoint *servers, guint n_servers, gboolean default_route,
+				GCancellable *cancellable, GAsyncReadyCallback callback,
+				gpointer user_data)
 {
 	GTask *task = g_task_new(NULL, cancellable, callback, user_data);
 	Configure *c = g_new0(Configure, 1);
@@ -118,6 +119,8 @@ wr_dns_resolved_configure_async(int ifindex, const char *domain, const WrEndpoin
 	}
 	g_variant_builder_init(&domains, G_VARIANT_TYPE("a(sb)"));
 	g_variant_builder_add(&domains, "(sb)", domain, FALSE);
+	for (guint i = 0; routing != NULL && routing[i] != NULL; i++)
+		g_variant_builder_add(&domains, "(sb)", routing[i], TRUE);
 
 	c->methods[0] = "SetLinkDNS";
 	c->params[0] = g_variant_ref_sink(g_variant_new("(ia(iay))", ifindex, &dns));

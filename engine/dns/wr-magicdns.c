@@ -209,10 +209,27 @@ configured_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 	set_problem(self, &self->resolved_problem, NULL);
 }
 
+/* the reverse zones of 100.64.0.0/10 (one per second octet) and fd7a:115c:a1e0::/48 */
+static GStrv
+reverse_zones(void)
+{
+	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+
+	for (guint i = 64; i < 128; i++) {
+		char zone[sizeof("127.100.in-addr.arpa")];
+
+		g_snprintf(zone, sizeof(zone), "%u.100.in-addr.arpa", i);
+		g_strv_builder_add(b, zone);
+	}
+	g_strv_builder_add(b, "0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa");
+	return g_strv_builder_end(b);
+}
+
 static void
 configure_resolved(WrMagicDns *self, const char *domain)
 {
 	int ifindex = (int) if_nametoindex(self->ifname);
+	g_auto(GStrv) zones = reverse_zones();
 	WrEndpoint servers[2];
 
 	if (ifindex == self->resolved_ifindex && g_strcmp0(domain, self->resolved_domain) == 0)
@@ -224,8 +241,9 @@ configure_resolved(WrMagicDns *self, const char *domain)
 	listen_endpoints(servers);
 	/* the default route stays with the other links: only the tailnet's names come here (an
 	 * exit node, when one is in use, would want TRUE) */
-	wr_dns_resolved_configure_async(ifindex, domain, servers, G_N_ELEMENTS(servers), FALSE,
-					self->cancel, configured_cb, self);
+	wr_dns_resolved_configure_async(ifindex, domain, (const char *const *) zones, servers,
+					G_N_ELEMENTS(servers), FALSE, self->cancel, configured_cb,
+					self);
 }
 
 /* strv without our own addresses (the map may name them too) */
