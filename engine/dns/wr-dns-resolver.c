@@ -338,6 +338,9 @@ wr_dns_resolver_handle(WrDnsResolver *self, const uint8_t *msg, size_t len, bool
 	}
 	if ((q.header.flags & WR_DNS_OPCODE_MASK) != WR_DNS_OPCODE_QUERY)
 		return reply(&q, WR_DNS_RCODE_NOTIMP, NULL, 0, over_udp, out, max_len, out_len);
+	/* RFC 6891 §6.1.3: we speak EDNS version 0 only */
+	if (q.has_edns && q.edns_version != 0)
+		return reply(&q, WR_DNS_RCODE_BADVERS, NULL, 0, over_udp, out, max_len, out_len);
 
 	if (self->domain[0] != '\0' && wr_dns_name_under(q.qname, self->domain)) {
 		if (!class_ok(q.qclass))

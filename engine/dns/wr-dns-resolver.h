@@ -17,7 +17,8 @@
  *
  * Replies from here are authoritative (AA) with a TTL of WR_DNS_RESOLVER_TTL.  A query that is
  * not a query (QR set) is dropped; a message that does not parse gets FORMERR, an opcode other
- * than QUERY NOTIMP, a class other than IN inside the tailnet's names REFUSED.
+ * than QUERY NOTIMP, an EDNS version other than 0 BADVERS, a class other than IN inside the
+ * tailnet's names REFUSED.
  *
  * Pure: no I/O, no clock; not thread-safe (the server runs it on one main context).
  */

@@ -299,6 +299,7 @@ wr_dns_parse(const uint8_t *msg, size_t len, WrDnsMessage *out)
 				return -EBADMSG;
 			m.has_edns = true;
 			m.edns_udp_size = rec.klass;
+			m.edns_ext_rcode = (uint8_t) (rec.ttl >> 24);
 			m.edns_version = (uint8_t) (rec.ttl >> 16);
 			m.edns_do = (rec.ttl & EDNS_DO) != 0;
 		}
@@ -341,7 +342,8 @@ wr_dns_build_reply(const WrDnsMessage *query, WrDnsRcode rcode, bool authoritati
 	uint16_t flags = reply_flags(query->header.flags, authoritative, rcode);
 	uint16_t an = 0;
 
-	if (!query->has_question)
+	if (!query->has_question ||
+	    ((unsigned) rcode > (unsigned) WR_DNS_RCODE_MASK && !query->has_edns))
 		return -EINVAL;
 	if (over_udp) {
 		/* RFC 6891 §6.2.5: a size below 512 counts as 512 */
@@ -406,8 +408,9 @@ wr_dns_build_reply(const WrDnsMessage *query, WrDnsRcode rcode, bool authoritati
 		out[pos] = 0;
 		put16(out + pos + 1, WR_DNS_TYPE_OPT);
 		put16(out + pos + 3, WR_DNS_EDNS_UDP);
-		/* extended rcode 0, version 0, DO echoed (RFC 3225 §3) */
-		put32(out + pos + 5, query->edns_do ? EDNS_DO : 0);
+		/* the rcode's upper bits, version 0, DO echoed (RFC 3225 §3) */
+		put32(out + pos + 5,
+		      ((uint32_t) rcode >> 4) << 24 | (query->edns_do ? EDNS_DO : 0));
 		put16(out + pos + 9, 0);
 		pos += OPT_LEN;
 	}

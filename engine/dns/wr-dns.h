@@ -88,6 +88,9 @@ typedef enum {
 	WR_DNS_RCODE_NXDOMAIN = 3,
 	WR_DNS_RCODE_NOTIMP = 4,
 	WR_DNS_RCODE_REFUSED = 5,
+	/* extended (RFC 6891 §6.1.3): its upper 8 bits go in the OPT record, so only in a reply
+	 * to a query with EDNS */
+	WR_DNS_RCODE_BADVERS = 16,
 } WrDnsRcode;
 
 typedef struct {
@@ -116,8 +119,9 @@ typedef struct {
 	bool has_edns;
 	uint16_t edns_udp_size; /* the OPT record's class: the sender's UDP payload size */
 	uint8_t edns_version;
-	bool edns_do;	    /* DNSSEC OK */
-	uint16_t n_answers; /* kept in answers[], at most WR_DNS_MAX_RECORDS */
+	uint8_t edns_ext_rcode; /* the upper 8 bits of the rcode */
+	bool edns_do;		/* DNSSEC OK */
+	uint16_t n_answers;	/* kept in answers[], at most WR_DNS_MAX_RECORDS */
 	WrDnsRecord answers[WR_DNS_MAX_RECORDS];
 } WrDnsMessage;
 
@@ -165,7 +169,7 @@ typedef struct {
  * question's name, written as a pointer to it), and an OPT record if the query had one.  The
  * reply is cut to max_len (and to the client's EDNS size or 512 when over_udp): answers that do
  * not fit are left out and TC is set.  Returns the length or -ENOSPC (max_len below what the
- * header and question need) or -EINVAL (a bad answer).
+ * header and question need) or -EINVAL (a bad answer, or an extended rcode without EDNS).
  */
 int
 wr_dns_build_reply(const WrDnsMessage *query, WrDnsRcode rcode, bool authoritative,

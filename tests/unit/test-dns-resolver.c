@@ -221,6 +221,17 @@ test_nxdomain_and_errors(Fixture *f, gconstpointer data)
 	g_assert_cmpint(wr_dns_parse(out, len, &m), ==, 0);
 	g_assert_cmpuint(rcode(&m), ==, WR_DNS_RCODE_NOTIMP);
 	g_assert_true(m.has_edns);
+	/* EDNS version 1: BADVERS (in the OPT record's extended rcode), version 0 in the reply */
+	q[2] &= (uint8_t) ~0x10;
+	q[qlen - 11 + 6] = 1;
+	g_assert_cmpint(wr_dns_resolver_handle(f->r, q, qlen, TRUE, out, BUF_MAX, &len, NULL), ==,
+			WR_DNS_VERDICT_REPLY);
+	g_assert_cmpint(wr_dns_parse(out, len, &m), ==, 0);
+	g_assert_cmpuint(rcode(&m), ==, 0);
+	g_assert_cmpuint(m.edns_ext_rcode, ==, 1);
+	g_assert_cmpuint(m.edns_version, ==, 0);
+	g_assert_cmpuint(m.n_answers, ==, 0);
+	q[qlen - 11 + 6] = 0;
 	/* a reply is never answered */
 	q[2] = 0x81;
 	g_assert_cmpint(wr_dns_resolver_handle(f->r, q, qlen, TRUE, out, BUF_MAX, &len, NULL), ==,

@@ -171,6 +171,17 @@ test_build_edns_and_rcodes(void)
 		g_assert_cmpuint(r.header.flags & WR_DNS_RCODE_MASK, ==, rc);
 		g_assert_true((r.header.flags & WR_DNS_FLAG_AA) == 0);
 	}
+	/* an extended rcode: its upper bits in the OPT record; without EDNS it cannot be said */
+	n = wr_dns_build_reply(&m, WR_DNS_RCODE_BADVERS, false, NULL, 0, true, out, sizeof(out));
+	g_assert_cmpint(wr_dns_parse(out, (size_t) n, &r), ==, 0);
+	g_assert_cmpuint(r.header.flags & WR_DNS_RCODE_MASK, ==, 0);
+	g_assert_cmpuint(r.edns_ext_rcode, ==, 1);
+	g_assert_cmpuint(r.edns_version, ==, 0);
+	m.has_edns = false;
+	g_assert_cmpint(wr_dns_build_reply(&m, WR_DNS_RCODE_BADVERS, false, NULL, 0, true, out,
+					   sizeof(out)),
+			==, -EINVAL);
+	m.has_edns = true;
 	/* a header alone */
 	n = wr_dns_build_error(&m.header, WR_DNS_RCODE_FORMERR, out, sizeof(out));
 	g_assert_cmpint(n, ==, WR_DNS_HEADER_LEN);
