@@ -60,6 +60,7 @@ struct _Pending {
 	uint8_t *wire; /* the query with our id */
 	size_t wire_len;
 	uint16_t id;
+	guint first; /* the upstream asked first; then the next ones in turn */
 	guint attempt;
 	gint64 deadline;
 	GSource *timer;
@@ -332,7 +333,7 @@ pending_send(Pending *p)
 
 	if (self->upstreams->len == 0)
 		return FALSE;
-	up = self->upstreams->pdata[(self->next_upstream + p->attempt) % self->upstreams->len];
+	up = self->upstreams->pdata[(p->first + p->attempt) % self->upstreams->len];
 	p->attempt++;
 	g_clear_object(&p->upstream);
 	p->upstream = g_object_ref(G_SOCKET_ADDRESS(up));
@@ -354,7 +355,14 @@ pending_send(Pending *p)
 					      upstream_tcp_connected_cb, p);
 		return TRUE;
 	}
-	/* a socket of our own for every query: a fresh source port */
+	/* a socket of our own for every query: a fresh source port (and a new one when the next
+	 * upstream is of the other family) */
+	if (p->socket != NULL &&
+	    g_socket_get_family(p->socket) != g_socket_address_get_family(G_SOCKET_ADDRESS(up))) {
+		wr_source_clear(&p->socket_source);
+		(void) g_socket_close(p->socket, NULL);
+		g_clear_object(&p->socket);
+	}
 	if (p->socket == NULL) {
 		p->socket = g_socket_new(g_socket_address_get_family(G_SOCKET_ADDRESS(up)),
 					 G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
@@ -415,6 +423,7 @@ forward(WrDnsServer *self, const WrDnsMessage *q, const uint8_t *msg, size_t len
 	p->wire[TCP_LEN_BYTES] = (uint8_t) (p->id >> 8);
 	p->wire[TCP_LEN_BYTES + 1] = (uint8_t) p->id;
 	p->deadline = now + WR_DNS_SERVER_TIMEOUT_US;
+	p->first = self->next_upstream;
 	g_hash_table_add(self->pending, p);
 	if (tcp != NULL)
 		tcp->pending = p;

@@ -388,6 +388,61 @@ test_forward_checks(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(st.servfail, ==, 2);
 }
 
+/* upstreams of both families: the retry after 2 s goes to the other one, on a socket of its
+ * family, and its answer counts */
+static void
+test_retry_other_family(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GSocket) up6 = g_socket_new(G_SOCKET_FAMILY_IPV6, G_SOCKET_TYPE_DATAGRAM,
+					      G_SOCKET_PROTOCOL_UDP, NULL);
+	g_autoptr(GSocket) up4 = udp_socket();
+	g_autoptr(GSocket) client = udp_socket();
+	g_autoptr(GInetAddress) lo6 = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV6);
+	g_autoptr(GSocketAddress) any6 = g_inet_socket_address_new(lo6, 0);
+	g_autoptr(GSocketAddress) a6 = NULL;
+	g_autoptr(GSocketAddress) a4 = g_socket_get_local_address(up4, NULL);
+	g_autoptr(GSocketAddress) to = loopback(f->port);
+	g_autoptr(GSocketAddress) from = NULL;
+	g_autofree char *t6 = NULL;
+	g_autofree char *t4 = NULL;
+	uint8_t q[BUF_MAX], fwd[BUF_MAX], r[BUF_MAX], reply[BUF_MAX];
+	size_t qlen = query(q, 0x6464, "www.example.net", WR_DNS_TYPE_A), rlen;
+	WrDnsMessage m;
+	gint64 t0;
+
+	(void) data;
+	if (up6 == NULL || !g_socket_bind(up6, any6, FALSE, NULL)) {
+		g_test_skip("no IPv6 loopback here");
+		return;
+	}
+	g_socket_set_blocking(up6, FALSE);
+	a6 = g_socket_get_local_address(up6, NULL);
+	t6 = g_strdup_printf("[::1]:%u", g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(a6)));
+	t4 = g_strdup_printf("127.0.0.1:%u",
+			     g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(a4)));
+	{
+		const char *ups[] = {t6, t4, NULL};
+
+		wr_dns_server_set_upstreams(f->server, ups);
+	}
+	g_assert_cmpuint(wr_dns_server_get_n_upstreams(f->server), ==, 2);
+	t0 = g_get_monotonic_time();
+	g_assert_cmpint(g_socket_send_to(client, to, (const char *) q, qlen, NULL, NULL), ==, qlen);
+	/* the first upstream (IPv6) says nothing */
+	g_assert_cmpuint(udp_wait(up6, fwd, WAIT_MS, NULL), ==, qlen);
+	/* the second (IPv4) is asked 2 s later */
+	g_assert_cmpuint(udp_wait(up4, fwd, WAIT_MS, &from), ==, qlen);
+	g_assert_cmpint(g_get_monotonic_time() - t0, >=, WR_DNS_SERVER_RETRY_US);
+	g_assert_cmpint(wr_dns_parse(fwd, qlen, &m), ==, 0);
+	rlen = (size_t) wr_dns_build_reply(&m, WR_DNS_RCODE_NXDOMAIN, false, NULL, 0, true, r,
+					   sizeof(r));
+	g_assert_cmpint(g_socket_send_to(up4, from, (const char *) r, rlen, NULL, NULL), ==, rlen);
+	g_assert_cmpuint(udp_wait(client, reply, WAIT_MS, NULL), ==, rlen);
+	g_assert_cmpint(wr_dns_parse(reply, rlen, &m), ==, 0);
+	g_assert_cmphex(m.header.id, ==, 0x6464);
+	g_assert_cmpuint(m.header.flags & WR_DNS_RCODE_MASK, ==, WR_DNS_RCODE_NXDOMAIN);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -400,5 +455,7 @@ main(int argc, char **argv)
 		   test_forward_dnsmasq, fixture_teardown);
 	g_test_add("/warren/dns-server/forward-checks", Fixture, NULL, fixture_setup,
 		   test_forward_checks, fixture_teardown);
+	g_test_add("/warren/dns-server/retry-other-family", Fixture, NULL, fixture_setup,
+		   test_retry_other_family, fixture_teardown);
 	return g_test_run();
 }
