@@ -83,7 +83,7 @@ struct _WrDnsServer {
 	GHashTable *tcp_conns; /* TcpConn (owned) */
 	GHashTable *pending;   /* Pending (owned) */
 	GPtrArray *upstreams;  /* GInetSocketAddress */
-	guint next_upstream;
+	guint next_upstream;   /* where the next query starts: the last one that answered */
 	WrDnsServerStats stats;
 };
 
@@ -203,6 +203,10 @@ pending_finish(Pending *p, uint8_t *reply, size_t len)
 		if (n > 0)
 			send_to_client(p, fail, (size_t) n);
 	} else {
+		/* later queries start with the upstream that answers (a dead first one costs
+		 * each query a retry only until another one answered once) */
+		if (self->upstreams->len > 0)
+			self->next_upstream = (p->first + p->attempt - 1) % self->upstreams->len;
 		reply[0] = (uint8_t) (p->query.header.id >> 8);
 		reply[1] = (uint8_t) p->query.header.id;
 		send_to_client(p, reply, len);
@@ -433,8 +437,6 @@ forward(WrDnsServer *self, const WrDnsMessage *q, const uint8_t *msg, size_t len
 		return;
 	}
 	self->stats.forwarded++;
-	/* the next upstream starts the next query: spread the load, skip a dead one sooner */
-	self->next_upstream++;
 	p->timer = wr_deadline_source_new(self->context, "[warren] DNS forward",
 					  MIN(now + WR_DNS_SERVER_RETRY_US, p->deadline),
 					  pending_timer_cb, p);

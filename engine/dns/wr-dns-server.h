@@ -11,8 +11,9 @@
  *   - Forwarding is asynchronous and bounded: at most WR_DNS_SERVER_MAX_INFLIGHT queries
  *     upstream (past that SERVFAIL at once), each on a UDP socket of its own (a fresh source
  *     port) with a fresh random id; a reply counts only from the upstream's address, with that
- *     id and the same question.  Every WR_DNS_SERVER_RETRY_US the query goes to the next
- *     upstream; after WR_DNS_SERVER_TIMEOUT_US the client gets SERVFAIL.  No upstream at all:
+ *     id and the same question.  A query goes first to the upstream that answered last, then
+ *     every WR_DNS_SERVER_RETRY_US to the next one; after WR_DNS_SERVER_TIMEOUT_US the client
+ *     gets SERVFAIL.  No upstream at all:
  *     SERVFAIL.  A TCP client's query is forwarded over TCP (so that a long answer is whole).
  *   - TCP: at most WR_DNS_SERVER_MAX_TCP connections, one query at a time each (RFC 7766
  *     allows that), closed after WR_DNS_SERVER_TCP_IDLE_US without a query.

@@ -441,6 +441,14 @@ test_retry_other_family(Fixture *f, gconstpointer data)
 	g_assert_cmpint(wr_dns_parse(reply, rlen, &m), ==, 0);
 	g_assert_cmphex(m.header.id, ==, 0x6464);
 	g_assert_cmpuint(m.header.flags & WR_DNS_RCODE_MASK, ==, WR_DNS_RCODE_NXDOMAIN);
+
+	/* the next query goes to the one that answered, at once */
+	put16(q, 0x6465);
+	g_assert_cmpint(g_socket_send_to(client, to, (const char *) q, qlen, NULL, NULL), ==, qlen);
+	t0 = g_get_monotonic_time();
+	g_assert_cmpuint(udp_wait(up4, fwd, WAIT_MS, NULL), ==, qlen);
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, WR_DNS_SERVER_RETRY_US / 2);
+	g_assert_cmpuint(udp_wait(up6, fwd, 100, NULL), ==, 0);
 }
 
 int
