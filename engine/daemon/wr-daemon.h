@@ -35,6 +35,9 @@ typedef struct {
 	const char *tun_name; /* NULL: "warren0" */
 	guint16 port;	      /* the UDP port; 0 picks one */
 	const char *ca_file;  /* PEM CAs to trust for the control server instead of the system's */
+	/* rotate the node key this often, in seconds (docs/key-rotation.md); 0: the default
+	 * (7 days); negative: never, neither on schedule nor before expiry */
+	gint64 key_rotation_interval;
 } WrDaemonOptions;
 
 /*
