@@ -664,7 +664,7 @@ rotate_succeeded(WrDaemon *self, gint64 expiry)
 	}
 	if (wr_x25519_public(pub, wr_state_get_node_key(self->state)))
 		text = wr_key_to_text(WR_KEY_KIND_NODE, pub);
-	g_message("node key rotated: now %.16s…", text != NULL ? text : "?");
+	g_message("node key rotated: now %.16s...", text != NULL ? text : "?");
 	self->key_expiry = expiry;
 	self->rotate_failures = 0;
 	self->rotate_retry_at = 0;

@@ -29,6 +29,19 @@
 #               lack sch_netem): easy<->easy and public<->easy still connect (within 15 s) and
 #               go direct (within 30 s: lost discovery pings wait for the next round)
 #               (TAILNET_NETEM_DELAY_MS, TAILNET_NETEM_LOSS_PCT change the figures)
+#   keyrot      node 0 rotates its node key every KEYROT_INTERVAL s (issue 7) while node 1 sends
+#               it a paced TCP stream (tests/lib/tcp-stream.py) through the tunnel: at least
+#               two rotations during it, every byte arrives in order, no TCP reset through
+#               either tunnel, the longest gap in the received bytes at most 1 s; node 0's key on disk
+#               and in Self is new, control logged the rotations, node 1 handshook with node 0
+#               after the last one; then, node 0's warrend stopped, WireGuard (wireguard-go +
+#               wg) on node 0's address and port with node 0's old private key gets no
+#               handshake from node 1, and right after it with the new key it does (so that
+#               the test can fail)
+#   keyexpiry   control grants node keys for KEYEXPIRY_LIFETIME s; node 0 does not rotate: its
+#               Health warns of the expiry within the hour, then at expiry it states NeedsLogin,
+#               its tunnel is gone and no ping passes; `warren up --auth-key` brings it back to
+#               Running with a new node key, and pings pass again
 #
 # Each prints a table of the time to the first reply and to a direct path per pair.
 # As root: WARREND=… WARREN_CLI=… WARREN_CONTROL=… WARREN_DERP=… tests/system/tailnet.sh basic
@@ -53,9 +66,9 @@ FALLBACK_LOSS_MAX=20 # pings 100 ms apart: 2 s
 
 scenario=${1:-}
 case $scenario in
-setup | basic | fallback | nat-change | control | filter | restart | netem) ;;
+setup | basic | fallback | nat-change | control | filter | restart | netem | keyrot | keyexpiry) ;;
 *)
-	echo "usage: tailnet.sh setup|basic|fallback|nat-change|control|filter|restart|netem" >&2
+	echo "usage: tailnet.sh setup|basic|fallback|nat-change|control|filter|restart|netem|keyrot|keyexpiry" >&2
 	exit 2
 	;;
 esac
@@ -390,6 +403,252 @@ scenario_netem()
 	FIRST=$(tailnet_first_reply_ms 2 0 15) || wr_fail "netem public<->easy: no reply within 15 s"
 	pair_direct 2 0 "netem public<->easy" 30000
 	tailnet_table_add "n2(public)->n0(easy) ${NATLAB_WAN_DELAY_MS}ms ${NATLAB_WAN_LOSS_PCT}%" "$FIRST" "$DIRECT"
+}
+
+# ---- issue 7: node-key rotation and expiry (docs/key-rotation.md) ----
+
+KEYROT_INTERVAL=15
+KEYROT_SECONDS=40
+KEYROT_KBPS=2048
+KEYROT_GAP_MS_MAX=1000
+KEYEXPIRY_LIFETIME=60
+TCP_STREAM="$(dirname "$(readlink -f "$0")")/../lib/tcp-stream.py"
+
+# _self_field N FIELD: FIELD of node N's Self (`warren status --json`)
+_self_field()
+{
+	tailnet_cli "$1" status --json 2>/dev/null | python3 -c '
+import json, sys
+try:
+    print(json.load(sys.stdin)["self"].get(sys.argv[1], ""))
+except (ValueError, KeyError):
+    pass' "$2"
+}
+
+# _status_json_field N FIELD: a top-level FIELD of node N's `warren status --json` (lists one a line)
+_status_json_field()
+{
+	tailnet_cli "$1" status --json 2>/dev/null | python3 -c '
+import json, sys
+try:
+    v = json.load(sys.stdin).get(sys.argv[1], "")
+except ValueError:
+    sys.exit(0)
+print("\n".join(v) if isinstance(v, list) else v)' "$2"
+}
+
+# _rotations N: how many node.rotate events control's audit log has for node N
+_rotations()
+{
+	tailnet_admin --json audit --limit 100000 | python3 -c '
+import json, sys
+print(sum(1 for e in json.load(sys.stdin)["events"]
+          if e["action"] == "node.rotate" and e["target"].endswith(":n" + sys.argv[1])))' "$1"
+}
+
+# _rst_count_start N / _rst_count N: count TCP segments with RST that node N's tunnel interface
+# sends or receives (an nftables counter in its namespace; warrend's own TCP to control and DERP
+# does not go through the tunnel and is not counted)
+_rst_count_start()
+{
+	ip netns exec "$(natlab_host_ns "$1")" nft -f - <<NFT || wr_fail "cannot add the RST counter on node $1"
+table inet keyrot_rst {
+	counter rst {}
+	chain in {
+		type filter hook input priority -10; policy accept;
+		iifname "warren0" tcp flags & rst == rst counter name rst
+	}
+	chain out {
+		type filter hook output priority -10; policy accept;
+		oifname "warren0" tcp flags & rst == rst counter name rst
+	}
+}
+NFT
+}
+
+_rst_count()
+{
+	ip netns exec "$(natlab_host_ns "$1")" nft list counter inet keyrot_rst rst |
+		sed -n 's/.*packets \([0-9]*\).*/\1/p'
+}
+
+# _wg_key FILE|TEXT: a key as wg writes it (base64): from a "privkey:<hex>" file, or from
+# "nodekey:<hex>" text
+_wg_key()
+{
+	python3 -c '
+import base64, os, sys
+t = sys.argv[1]
+if os.path.exists(t):
+    t = open(t).read()
+print(base64.b64encode(bytes.fromhex(t.strip().split(":", 1)[1])).decode())' "$1"
+}
+
+# _wg_handshake NS IF: the probe's latest handshake time with its one peer (0 = none)
+_wg_handshake()
+{
+	ip netns exec "$1" wg show "$2" latest-handshakes 2>/dev/null | awk '{ print $2; exit }'
+}
+
+_wg_handshook()
+{
+	local t
+	t=$(_wg_handshake "$1" "$2")
+	[ -n "$t" ] && [ "$t" != 0 ]
+}
+
+scenario_keyrot()
+{
+	local opts=("${TAILNET_WARREND_OPTS[@]}") d0 h0 old_key new_key rot0 rot1 rst report
+	local gap end bytes t_last hs ifname wgpid sock peer1
+	# only node 0 rotates, every KEYROT_INTERVAL seconds
+	TAILNET_WARREND_OPTS+=(--key-rotation-interval "$KEYROT_INTERVAL")
+	tailnet_node 0 public
+	TAILNET_WARREND_OPTS=("${opts[@]}")
+	tailnet_node 1 public
+	up 0 1
+	pair_first 1 0 "n1->n0"
+	pair_direct 1 0 "n1->n0"
+	tailnet_table_add "n1(public)->n0(public)" "$FIRST" "$DIRECT"
+	d0=$(tailnet_node_dir 0)
+	h0=$(natlab_host_ns 0)
+	# the key node 0 had before this transfer (it may have rotated once already)
+	cp "$d0/state/node.key" "$WR_TMP/old-node.key" || wr_fail "keyrot: node 0 has no node.key"
+	old_key=$(_self_field 0 node-key)
+	[ -n "$old_key" ] || wr_fail "keyrot: node 0's Self has no node-key"
+	rot0=$(_rotations 0)
+	_rst_count_start 0
+	_rst_count_start 1
+
+	report="$WR_TMP/stream.json"
+	ip netns exec "$h0" python3 "$TCP_STREAM" serve "$(tailnet_ip 0)" 5201 "$report" \
+		>"$WR_TMP/stream-serve.log" 2>&1 </dev/null &
+	wr_track "$!" "tcp-stream receiver"
+	wait_until 5 grep -q listening "$WR_TMP/stream-serve.log" ||
+		wr_fail "keyrot: the stream receiver does not listen: $(cat "$WR_TMP/stream-serve.log")"
+	wr_log "keyrot: a ${KEYROT_SECONDS} s stream at $KEYROT_KBPS KiB/s n1 -> n0, n0 rotating every $KEYROT_INTERVAL s"
+	ip netns exec "$(natlab_host_ns 1)" python3 "$TCP_STREAM" send "$(tailnet_ip 0)" 5201 \
+		"$KEYROT_SECONDS" "$KEYROT_KBPS" >"$WR_TMP/stream-send.log" 2>&1 </dev/null ||
+		wr_fail "keyrot: the stream broke: $(cat "$WR_TMP/stream-send.log")"
+	wait_until 10 test -s "$report" || wr_fail "keyrot: the receiver wrote no report"
+	read -r bytes gap end < <(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(r["bytes"], r["max_gap_ms"], r["end"].replace(" ", "_"))' "$report")
+	rot1=$(_rotations 0)
+	rst=$(($(_rst_count 0) + $(_rst_count 1)))
+	wr_log "keyrot: $(cat "$WR_TMP/stream-send.log"); received $bytes bytes, end $end, longest gap $gap ms; $((rot1 - rot0)) rotations; $rst TCP resets"
+	tailnet_table_add "stream: longest gap (ms)" "$gap" "-"
+	tailnet_table_add "stream: rotations" "$((rot1 - rot0))" "-"
+	[ "$end" = fin ] || wr_fail "keyrot: the stream ended with '$end'"
+	((rst == 0)) || wr_fail "keyrot: $rst TCP resets through the tunnels during the stream"
+	((rot1 - rot0 >= 2)) || wr_fail "keyrot: $((rot1 - rot0)) rotations of node 0 during the stream, expected at least 2"
+	((gap <= KEYROT_GAP_MS_MAX)) || wr_fail "keyrot: the stream stalled $gap ms, over $KEYROT_GAP_MS_MAX ms"
+
+	new_key=$(_self_field 0 node-key)
+	if [ -z "$new_key" ] || [ "$new_key" = "$old_key" ]; then
+		wr_fail "keyrot: node 0's node key is still $old_key"
+	fi
+	cmp -s "$d0/state/node.key" "$WR_TMP/old-node.key" && wr_fail "keyrot: node 0's node.key did not change"
+	[ -e "$d0/state/node-next.key" ] && wr_log "keyrot: (a rotation is under way)"
+	[ "$(stat -c %a "$d0/state/node.key")" = 600 ] || wr_fail "keyrot: node.key is mode $(stat -c %a "$d0/state/node.key")"
+	# node 1 handshook with node 0 since the last rotation began: only the new key answers
+	t_last=$(tailnet_admin --json audit --limit 100000 | python3 -c '
+import json, sys
+ts = [e["time"] for e in json.load(sys.stdin)["events"]
+      if e["action"] == "node.rotate" and e["target"].endswith(":n0")]
+print(max(ts) if ts else 0)')
+	ping_all "$(natlab_host_ns 1)" "$(tailnet_ip 0)" 5
+	hs=$(tailnet_status_field 1 "$(tailnet_ip 0)" last-handshake)
+	wr_log "keyrot: node 0's key $old_key -> $new_key; last rotation at $t_last, node 1's last handshake with node 0 at $((hs / 1000000))"
+	((hs / 1000000 >= t_last)) ||
+		wr_fail "keyrot: node 1's last handshake with node 0 ($((hs / 1000000))) is older than the last rotation ($t_last)"
+
+	# the old key, on node 0's own address and port, must get no session from node 1.  Node 1
+	# sends its answers where its path to node 0 points; once warrend 0 is gone that path falls
+	# back to DERP after some seconds, so the probe runs at once, and the same probe with the
+	# new key right after it shows that an answer would have come back
+	cp "$d0/state/node.key" "$WR_TMP/new-node.key"
+	_wg_key "$WR_TMP/old-node.key" >"$WR_TMP/old.wgkey"
+	_wg_key "$WR_TMP/new-node.key" >"$WR_TMP/new.wgkey"
+	chmod 0600 "$WR_TMP/old.wgkey" "$WR_TMP/new.wgkey"
+	peer1=$(_wg_key "$(_self_field 1 node-key)")
+	ifname="wgk$((RANDOM % 10000))"
+	sock="/var/run/wireguard/$ifname.sock"
+	WR_SOCKS+=("$sock")
+	ip netns exec "$h0" wireguard-go -f "$ifname" >"$WR_TMP/wireguard-go.log" 2>&1 </dev/null &
+	wgpid=$!
+	wr_track "$wgpid" "wireguard-go probe"
+	wait_until 10 test -S "$sock" || wr_fail "keyrot: wireguard-go did not start: $(cat "$WR_TMP/wireguard-go.log")"
+	tailnet_warrend_stop 0
+	nsx "$h0" wg set "$ifname" private-key "$WR_TMP/old.wgkey" listen-port 41641 \
+		peer "$peer1" endpoint "$(tailnet_public_addr 1):41641" allowed-ips "$(tailnet_ip 1)/32"
+	nsx "$h0" ip addr add "$(tailnet_ip 0)/32" dev "$ifname"
+	nsx "$h0" ip link set "$ifname" up
+	nsx "$h0" ip route add "$(tailnet_ip 1)/32" dev "$ifname"
+	# a ping makes WireGuard send an initiation at once; the answer takes a millisecond here
+	ip netns exec "$h0" ping -n -q -c 4 -i 0.5 -W 1 "$(tailnet_ip 1)" >/dev/null 2>&1
+	_wg_handshook "$h0" "$ifname" &&
+		wr_fail "keyrot: node 1 answered a handshake from node 0's old key"
+	wr_log "keyrot: the old key got no handshake from node 1 in 2 s"
+	nsx "$h0" wg set "$ifname" private-key "$WR_TMP/new.wgkey"
+	ip netns exec "$h0" ping -n -q -c 4 -i 0.5 -W 1 "$(tailnet_ip 1)" >/dev/null 2>&1
+	wait_until 3 _wg_handshook "$h0" "$ifname" ||
+		wr_fail "keyrot: the new key got no handshake from node 1 either: the probe proves nothing"
+	wr_log "keyrot: the same probe with the new key right after: a handshake"
+	wr_kill "$wgpid"
+}
+
+_state_is()
+{
+	[ "$(_status_json_field "$1" state)" = "$2" ]
+}
+
+_health_has()
+{
+	_status_json_field "$1" health | grep -- "$2" >/dev/null
+}
+
+scenario_keyexpiry()
+{
+	local opts=("${TAILNET_WARREND_OPTS[@]}") h0 lost key_before
+	# every node key lives KEYEXPIRY_LIFETIME seconds
+	sed -i "/^\[network\]/a node-key-expiry = ${KEYEXPIRY_LIFETIME}s" "$TAILNET_CTL_CONF"
+	tailnet_control_kill
+	tailnet_control_start
+	# node 0 does not rotate (a rotation would renew the key)
+	TAILNET_WARREND_OPTS+=(--key-rotation-interval 0)
+	tailnet_node 0 public
+	TAILNET_WARREND_OPTS=("${opts[@]}")
+	tailnet_node 1 public
+	up 0 1
+	h0=$(natlab_host_ns 0)
+	pair_first 1 0 "n1->n0"
+	wait_until 10 _health_has 0 "expires in less than 1 hour" ||
+		wr_fail "keyexpiry: node 0's Health does not warn: $(_status_json_field 0 health)"
+	wr_log "keyexpiry: node 0's Health: $(_status_json_field 0 health | grep expires)"
+	key_before=$(_self_field 0 node-key)
+
+	wait_until $((KEYEXPIRY_LIFETIME + 10)) _state_is 0 NeedsLogin ||
+		wr_fail "keyexpiry: node 0 is $(_status_json_field 0 state) $((KEYEXPIRY_LIFETIME + 10)) s after sign-in"
+	wr_log "keyexpiry: node 0 states NeedsLogin; Health: $(_status_json_field 0 health | grep expired)"
+	_health_has 0 "expired" || wr_fail "keyexpiry: node 0's Health does not say the key expired"
+	# the data plane is down: no tunnel interface, nothing passes either way
+	ip -n "$h0" link show warren0 >/dev/null 2>&1 && wr_fail "keyexpiry: node 0 still has its tunnel"
+	lost=$(tailnet_lost_pings 1 0 5)
+	((lost == 5)) || wr_fail "keyexpiry: $((5 - lost)) of 5 pings n1 -> n0 answered after expiry"
+	lost=$(tailnet_lost_pings 0 1 5)
+	((lost == 5)) || wr_fail "keyexpiry: $((5 - lost)) of 5 pings n0 -> n1 answered after expiry"
+	wr_log "keyexpiry: no tunnel on node 0, 0 of 5 pings either way"
+
+	tailnet_up 0
+	wait_until 10 tailnet_running 0 || wr_fail "keyexpiry: node 0 not running after the sign-in"
+	[ "$(_self_field 0 node-key)" != "$key_before" ] || wr_fail "keyexpiry: the sign-in kept the expired key"
+	T0=$(now_ms)
+	FIRST=$(tailnet_first_reply_ms 1 0 10) || wr_fail "keyexpiry: no reply n1 -> n0 within 10 s of the sign-in"
+	ping_all "$h0" "$(tailnet_ip 1)" 5
+	wr_log "keyexpiry: signed in again: Running, new node key, n1 -> n0 answered after $FIRST ms"
+	tailnet_table_add "n1->n0 after sign-in" "$FIRST" "-"
 }
 
 tailnet_servers
