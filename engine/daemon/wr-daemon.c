@@ -455,6 +455,10 @@ start_engine(WrDaemon *self)
 		return;
 	}
 	set_engine_problem(self, NULL);
+	/* a rotation is out: its key answers (docs/key-rotation.md, "Order") */
+	if (self->rotating && wr_state_get_next_node_key(self->state) != NULL &&
+	    !wr_engine_set_node_key(self->engine, wr_state_get_next_node_key(self->state), &error))
+		g_warning("%s", error->message);
 	engine_endpoints_changed_cb(self->engine, self);
 	wr_engine_set_netmap(self->engine, wr_control_conn_get_netmap(self->conn),
 			     wr_state_get_prefs(self->state)->accept_routes);
@@ -479,6 +483,9 @@ conn_state_cb(GObject *conn, GParamSpec *pspec, gpointer user_data)
 	 * until a sign-in, so that no packet goes where the tailnet no longer expects it */
 	if (wr_control_conn_get_state(self->conn) == WR_CONTROL_STATE_NEEDS_AUTH)
 		stop_engine(self);
+	/* control answers again: a rotation that failed meanwhile need not wait out its backoff */
+	if (wr_control_conn_get_state(self->conn) == WR_CONTROL_STATE_CONNECTED)
+		self->rotate_retry_at = 0;
 	keyrot_check(self);
 	update_all(self);
 }
@@ -662,6 +669,8 @@ rotate_succeeded(WrDaemon *self, gint64 expiry)
 
 		add_problem(self, p);
 	}
+	/* the data plane may have started while the request was out, with the key of then */
+	engine_use_current_key(self);
 	if (wr_x25519_public(pub, wr_state_get_node_key(self->state)))
 		text = wr_key_to_text(WR_KEY_KIND_NODE, pub);
 	g_message("node key rotated: now %.16s...", text != NULL ? text : "?");
@@ -696,6 +705,7 @@ rotate_probe_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 			start_if_wanted(self);
 		else
 			add_problem(self, error->message);
+		keyrot_check(self);
 		update_all(self);
 		return;
 	}

@@ -32,12 +32,23 @@
 #   keyrot      node 0 rotates its node key every KEYROT_INTERVAL s (issue 7) while node 1 sends
 #               it a paced TCP stream (tests/lib/tcp-stream.py) through the tunnel: at least
 #               two rotations during it, every byte arrives in order, no TCP reset through
-#               either tunnel, the longest gap in the received bytes at most 1 s; node 0's key on disk
-#               and in Self is new, control logged the rotations, node 1 handshook with node 0
-#               after the last one; then, node 0's warrend stopped, WireGuard (wireguard-go +
-#               wg) on node 0's address and port with node 0's old private key gets no
-#               handshake from node 1, and right after it with the new key it does (so that
-#               the test can fail)
+#               either tunnel while data flows, the longest gap in the received bytes at most
+#               1 s; node 0's key on disk and in Self is new, control logged the rotations, node
+#               1 handshook with node 0 after the last one; then, right after one more rotation
+#               and node 0's warrend stopped, WireGuard (wireguard-go + wg) on node 0's address
+#               and port with the private key that rotation replaced gets no handshake from node
+#               1, while with the current key right before and right after it does (so that the
+#               test can fail)
+#   keyrot-retry
+#               control killed before node 0's rotation is due: the attempts fail and are
+#               retried, node.key stays, the tunnel carries on (no ping lost), and Health says
+#               so only from the third attempt on; control back: the rotation completes (the
+#               key saved for it is used) and Health is clear again
+#   keyrot-restart
+#               warrend stopped in the middle of a rotation, in the two states a crash can leave:
+#               a new key saved and not sent (the start sends it: control logs one rotation), and
+#               sent but not saved as node.key (the start finds that control holds it, uses it,
+#               and control logs no other); each time node 0 runs and answers again
 #   keyexpiry   control grants node keys for KEYEXPIRY_LIFETIME s; node 0 does not rotate: its
 #               Health warns of the expiry within the hour, then at expiry it states NeedsLogin,
 #               its tunnel is gone and no ping passes; `warren up --auth-key` brings it back to
@@ -66,9 +77,9 @@ FALLBACK_LOSS_MAX=20 # pings 100 ms apart: 2 s
 
 scenario=${1:-}
 case $scenario in
-setup | basic | fallback | nat-change | control | filter | restart | netem | keyrot | keyexpiry) ;;
+setup | basic | fallback | nat-change | control | filter | restart | netem | keyrot | keyrot-retry | keyrot-restart | keyexpiry) ;;
 *)
-	echo "usage: tailnet.sh setup|basic|fallback|nat-change|control|filter|restart|netem|keyrot|keyexpiry" >&2
+	echo "usage: tailnet.sh setup|basic|fallback|nat-change|control|filter|restart|netem|keyrot|keyrot-retry|keyrot-restart|keyexpiry" >&2
 	exit 2
 	;;
 esac
@@ -484,23 +495,28 @@ if os.path.exists(t):
 print(base64.b64encode(bytes.fromhex(t.strip().split(":", 1)[1])).decode())' "$1"
 }
 
-# _wg_handshake NS IF: the probe's latest handshake time with its one peer (0 = none)
-_wg_handshake()
+_key_changed()
 {
-	ip netns exec "$1" wg show "$2" latest-handshakes 2>/dev/null | awk '{ print $2; exit }'
+	! cmp -s "$1" "$2"
 }
 
-_wg_handshook()
+# _wg_rx NS IF: bytes the probe received from its one peer; _wg_rx_over NS IF N: more than N
+_wg_rx()
 {
-	local t
-	t=$(_wg_handshake "$1" "$2")
-	[ -n "$t" ] && [ "$t" != 0 ]
+	ip netns exec "$1" wg show "$2" transfer 2>/dev/null | awk '{ print $2; exit }'
+}
+
+_wg_rx_over()
+{
+	local rx
+	rx=$(_wg_rx "$1" "$2")
+	[ -n "$rx" ] && ((rx > $3))
 }
 
 scenario_keyrot()
 {
 	local opts=("${TAILNET_WARREND_OPTS[@]}") d0 h0 old_key new_key rot0 rot1 rst report
-	local gap end bytes t_last hs ifname wgpid sock peer1
+	local gap end bytes t_last hs ifname wgpid sock peer1 rx n eof_at rst_all
 	# only node 0 rotates, every KEYROT_INTERVAL seconds
 	TAILNET_WARREND_OPTS+=(--key-rotation-interval "$KEYROT_INTERVAL")
 	tailnet_node 0 public
@@ -519,6 +535,11 @@ scenario_keyrot()
 	rot0=$(_rotations 0)
 	_rst_count_start 0
 	_rst_count_start 1
+	for n in 0 1; do
+		ip netns exec "$(natlab_host_ns "$n")" python3 "$TCP_STREAM" watch-rst warren0 \
+			"$WR_TMP/rst.$n" >/dev/null 2>&1 </dev/null &
+		wr_track "$!" "RST watcher of node $n"
+	done
 
 	report="$WR_TMP/stream.json"
 	ip netns exec "$h0" python3 "$TCP_STREAM" serve "$(tailnet_ip 0)" 5201 "$report" \
@@ -531,17 +552,24 @@ scenario_keyrot()
 		"$KEYROT_SECONDS" "$KEYROT_KBPS" >"$WR_TMP/stream-send.log" 2>&1 </dev/null ||
 		wr_fail "keyrot: the stream broke: $(cat "$WR_TMP/stream-send.log")"
 	wait_until 10 test -s "$report" || wr_fail "keyrot: the receiver wrote no report"
-	read -r bytes gap end < <(python3 -c '
+	read -r bytes gap end eof_at < <(python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
-print(r["bytes"], r["max_gap_ms"], r["end"].replace(" ", "_"))' "$report")
+print(r["bytes"], r["max_gap_ms"], r["end"].replace(" ", "_"), r["eof_at"])' "$report")
 	rot1=$(_rotations 0)
-	rst=$(($(_rst_count 0) + $(_rst_count 1)))
+	# resets while data flowed; one the kernels exchange after both ends have everything (a
+	# late ACK or window update to a socket closed at once) is not one an application sees
+	sleep 0.5
+	rst_all=$(($(_rst_count 0) + $(_rst_count 1)))
+	rst=$(cat "$WR_TMP"/rst.0 "$WR_TMP"/rst.1 | awk -v t="$eof_at" '$1 < t' | wc -l)
+	[ "$(cat "$WR_TMP"/rst.0 "$WR_TMP"/rst.1 | wc -l)" = "$rst_all" ] ||
+		wr_fail "keyrot: nftables counted $rst_all RST segments, the watchers saw: $(cat "$WR_TMP"/rst.*)"
+	((rst_all > rst)) && wr_log "keyrot: $((rst_all - rst)) RST segments after the transfer was complete (the close): $(cat "$WR_TMP"/rst.*)"
 	wr_log "keyrot: $(cat "$WR_TMP/stream-send.log"); received $bytes bytes, end $end, longest gap $gap ms; $((rot1 - rot0)) rotations; $rst TCP resets"
 	tailnet_table_add "stream: longest gap (ms)" "$gap" "-"
 	tailnet_table_add "stream: rotations" "$((rot1 - rot0))" "-"
 	[ "$end" = fin ] || wr_fail "keyrot: the stream ended with '$end'"
-	((rst == 0)) || wr_fail "keyrot: $rst TCP resets through the tunnels during the stream"
+	((rst == 0)) || wr_fail "keyrot: $rst RST segments through the tunnels during the stream: $(cat "$WR_TMP"/rst.*)"
 	((rot1 - rot0 >= 2)) || wr_fail "keyrot: $((rot1 - rot0)) rotations of node 0 during the stream, expected at least 2"
 	((gap <= KEYROT_GAP_MS_MAX)) || wr_fail "keyrot: the stream stalled $gap ms, over $KEYROT_GAP_MS_MAX ms"
 
@@ -564,12 +592,17 @@ print(max(ts) if ts else 0)')
 	((hs / 1000000 >= t_last)) ||
 		wr_fail "keyrot: node 1's last handshake with node 0 ($((hs / 1000000))) is older than the last rotation ($t_last)"
 
-	# the old key, on node 0's own address and port, must get no session from node 1.  Node 1
-	# sends its answers where its path to node 0 points; once warrend 0 is gone that path falls
-	# back to DERP after some seconds, so the probe runs at once, and the same probe with the
-	# new key right after it shows that an answer would have come back
+	# the key just replaced, on node 0's own address and port, must get no session from node 1.
+	# Node 1 sends its answers where its path to node 0 points; once warrend 0 is gone that
+	# path falls back to DERP within seconds, so the probe runs at once after the stop
+	wait_until 5 test ! -e "$d0/state/node-next.key" || wr_fail "keyrot: a rotation does not end"
+	cp "$d0/state/node.key" "$WR_TMP/prev-node.key"
+	wait_until $((KEYROT_INTERVAL + 10)) _key_changed "$d0/state/node.key" "$WR_TMP/prev-node.key" ||
+		wr_fail "keyrot: node 0 did not rotate within $((KEYROT_INTERVAL + 10)) s"
+	wait_until 5 test ! -e "$d0/state/node-next.key" || wr_fail "keyrot: a rotation does not end"
+	ping_all "$(natlab_host_ns 1)" "$(tailnet_ip 0)" 3
 	cp "$d0/state/node.key" "$WR_TMP/new-node.key"
-	_wg_key "$WR_TMP/old-node.key" >"$WR_TMP/old.wgkey"
+	_wg_key "$WR_TMP/prev-node.key" >"$WR_TMP/old.wgkey"
 	_wg_key "$WR_TMP/new-node.key" >"$WR_TMP/new.wgkey"
 	chmod 0600 "$WR_TMP/old.wgkey" "$WR_TMP/new.wgkey"
 	peer1=$(_wg_key "$(_self_field 1 node-key)")
@@ -581,22 +614,117 @@ print(max(ts) if ts else 0)')
 	wr_track "$wgpid" "wireguard-go probe"
 	wait_until 10 test -S "$sock" || wr_fail "keyrot: wireguard-go did not start: $(cat "$WR_TMP/wireguard-go.log")"
 	tailnet_warrend_stop 0
-	nsx "$h0" wg set "$ifname" private-key "$WR_TMP/old.wgkey" listen-port 41641 \
+	# new key, old key, new key again: the two answered handshakes bracket the refused one, so
+	# node 1's answers did reach the probe at that time (its path to node 0 was still direct)
+	nsx "$h0" wg set "$ifname" private-key "$WR_TMP/new.wgkey" listen-port 41641 \
 		peer "$peer1" endpoint "$(tailnet_public_addr 1):41641" allowed-ips "$(tailnet_ip 1)/32"
 	nsx "$h0" ip addr add "$(tailnet_ip 0)/32" dev "$ifname"
 	nsx "$h0" ip link set "$ifname" up
 	nsx "$h0" ip route add "$(tailnet_ip 1)/32" dev "$ifname"
-	# a ping makes WireGuard send an initiation at once; the answer takes a millisecond here
-	ip netns exec "$h0" ping -n -q -c 4 -i 0.5 -W 1 "$(tailnet_ip 1)" >/dev/null 2>&1
-	_wg_handshook "$h0" "$ifname" &&
-		wr_fail "keyrot: node 1 answered a handshake from node 0's old key"
-	wr_log "keyrot: the old key got no handshake from node 1 in 2 s"
+	ip netns exec "$h0" ping -n -q -c 2 -i 0.2 -W 1 "$(tailnet_ip 1)" >/dev/null 2>&1
+	wait_until 2 _wg_rx_over "$h0" "$ifname" 0 ||
+		wr_fail "keyrot: the probe with node 0's current key got no handshake from node 1: it proves nothing"
+	rx=$(_wg_rx "$h0" "$ifname")
+	nsx "$h0" wg set "$ifname" private-key "$WR_TMP/old.wgkey"
+	# a ping makes WireGuard send an initiation at once; an answer takes a millisecond here
+	ip netns exec "$h0" ping -n -q -c 4 -i 0.25 -W 1 "$(tailnet_ip 1)" >/dev/null 2>&1
+	_wg_rx_over "$h0" "$ifname" "$rx" &&
+		wr_fail "keyrot: node 1 answered the probe with the key the last rotation replaced"
 	nsx "$h0" wg set "$ifname" private-key "$WR_TMP/new.wgkey"
-	ip netns exec "$h0" ping -n -q -c 4 -i 0.5 -W 1 "$(tailnet_ip 1)" >/dev/null 2>&1
-	wait_until 3 _wg_handshook "$h0" "$ifname" ||
-		wr_fail "keyrot: the new key got no handshake from node 1 either: the probe proves nothing"
-	wr_log "keyrot: the same probe with the new key right after: a handshake"
+	ip netns exec "$h0" ping -n -q -c 2 -i 0.2 -W 1 "$(tailnet_ip 1)" >/dev/null 2>&1
+	wait_until 2 _wg_rx_over "$h0" "$ifname" "$rx" ||
+		wr_fail "keyrot: the probe with the current key got no handshake the second time: it proves nothing"
+	wr_log "keyrot: WireGuard on node 0's address and port: current key answered, the key the last rotation replaced not (1 s, 4 pings), current key answered again"
 	wr_kill "$wgpid"
+}
+
+_no_rotate_problem()
+{
+	! _health_has 0 "could not be rotated"
+}
+
+scenario_keyrot_retry()
+{
+	local opts=("${TAILNET_WARREND_OPTS[@]}") d0 k0 lost rot0
+	TAILNET_WARREND_OPTS+=(--key-rotation-interval 20)
+	tailnet_node 0 public
+	TAILNET_WARREND_OPTS=("${opts[@]}")
+	tailnet_node 1 public
+	up 0 1
+	pair_first 1 0 "n1->n0"
+	d0=$(tailnet_node_dir 0)
+	k0=$(cat "$d0/state/node.key")
+	rot0=$(_rotations 0)
+	tailnet_control_kill
+	wr_log "keyrot-retry: control killed"
+	wait_until 30 test -e "$d0/state/node-next.key" ||
+		wr_fail "keyrot-retry: node 0 attempted no rotation within 30 s"
+	sleep 1
+	_no_rotate_problem || wr_fail "keyrot-retry: Health reports the first failed attempt: $(_status_json_field 0 health)"
+	lost=$(tailnet_lost_pings 1 0 20)
+	((lost == 0)) || wr_fail "keyrot-retry: $lost of 20 pings n1 -> n0 lost while rotations fail"
+	wait_until 60 _health_has 0 "could not be rotated (3 attempts)" ||
+		wr_fail "keyrot-retry: Health does not report three failed attempts: $(_status_json_field 0 health)"
+	[ "$(cat "$d0/state/node.key")" = "$k0" ] || wr_fail "keyrot-retry: node.key changed without control"
+	[ -e "$d0/state/node-next.key" ] || wr_fail "keyrot-retry: the new key was not kept for the retry"
+	lost=$(tailnet_lost_pings 1 0 20)
+	((lost == 0)) || wr_fail "keyrot-retry: $lost of 20 pings n1 -> n0 lost after three failed rotations"
+	wr_log "keyrot-retry: Health: $(_status_json_field 0 health | grep rotated); node.key unchanged, 40 of 40 pings answered"
+	tailnet_control_start
+	wr_log "keyrot-retry: control back"
+	wait_until 90 _no_rotate_problem ||
+		wr_fail "keyrot-retry: Health still reports the failure 90 s after control came back"
+	wait_until 10 test ! -e "$d0/state/node-next.key" || wr_fail "keyrot-retry: the rotation does not end"
+	[ "$(cat "$d0/state/node.key")" != "$k0" ] || wr_fail "keyrot-retry: node.key did not change"
+	(($(_rotations 0) > rot0)) || wr_fail "keyrot-retry: control logged no rotation"
+	ping_all "$(natlab_host_ns 1)" "$(tailnet_ip 0)" 5
+	wr_log "keyrot-retry: rotated once control answered; Health clear; pings answered"
+}
+
+# keyrot-restart: warrend stopped in the middle of a rotation, in both states a crash can leave
+# (docs/key-rotation.md): node-next.key saved but control not told, and control told but
+# node-next.key not yet renamed over node.key; each start finishes the rotation
+scenario_keyrot_restart()
+{
+	local d0 k1 k2 rot0
+	tailnet_node 0 public
+	tailnet_node 1 public
+	up 0 1
+	pair_first 1 0 "n1->n0"
+	d0=$(tailnet_node_dir 0)
+	k1=$(cat "$d0/state/node.key")
+	rot0=$(_rotations 0)
+
+	# 1. a new key saved, control not told
+	tailnet_warrend_stop 0
+	k2=$(python3 -c 'import os; print("privkey:" + os.urandom(32).hex())')
+	(umask 077 && printf '%s\n' "$k2" >"$d0/state/node-next.key") || wr_fail "cannot write node-next.key"
+	tailnet_warrend_start 0
+	wait_until 15 test ! -e "$d0/state/node-next.key" ||
+		wr_fail "keyrot-restart: node-next.key still there 15 s after the start"
+	[ "$(cat "$d0/state/node.key")" = "$k2" ] || wr_fail "keyrot-restart: node.key is not the saved new key"
+	[ "$(_rotations 0)" = $((rot0 + 1)) ] ||
+		wr_fail "keyrot-restart: control logged $(($(_rotations 0) - rot0)) rotations, not 1"
+	wait_until 15 tailnet_running 0 || wr_fail "keyrot-restart: node 0 not running: $(tailnet_cli 0 status 2>&1)"
+	FIRST=$(tailnet_first_reply_ms 1 0 10) || wr_fail "keyrot-restart: no reply n1 -> n0 after the first restart"
+	wr_log "keyrot-restart: saved, not sent: the start sent it; control rotated, n1 -> n0 answered after $FIRST ms"
+	tailnet_table_add "n1->n0 key saved, not sent" "$FIRST" "-"
+
+	# 2. control holds the new key (k2), node.key is still the old one (k1)
+	tailnet_warrend_stop 0
+	mv "$d0/state/node.key" "$d0/state/node-next.key" || wr_fail "cannot move node.key"
+	(umask 077 && printf '%s\n' "$k1" >"$d0/state/node.key") || wr_fail "cannot write node.key"
+	tailnet_warrend_start 0
+	wait_until 15 test ! -e "$d0/state/node-next.key" ||
+		wr_fail "keyrot-restart: node-next.key still there 15 s after the second start"
+	[ "$(cat "$d0/state/node.key")" = "$k2" ] ||
+		wr_fail "keyrot-restart: node.key is not the key control holds"
+	[ "$(_rotations 0)" = $((rot0 + 1)) ] ||
+		wr_fail "keyrot-restart: control logged another rotation; it had the key already"
+	wait_until 15 tailnet_running 0 || wr_fail "keyrot-restart: node 0 not running: $(tailnet_cli 0 status 2>&1)"
+	FIRST=$(tailnet_first_reply_ms 1 0 10) || wr_fail "keyrot-restart: no reply n1 -> n0 after the second restart"
+	wr_log "keyrot-restart: sent, not saved: the start found control's key and used it; n1 -> n0 answered after $FIRST ms"
+	tailnet_table_add "n1->n0 key sent, not saved" "$FIRST" "-"
 }
 
 _state_is()
