@@ -678,6 +678,11 @@ rotate_succeeded(WrDaemon *self, gint64 expiry)
 	self->rotate_failures = 0;
 	self->rotate_retry_at = 0;
 	g_clear_pointer(&self->rotate_problem, g_free);
+	/* a map stream opened with the old key while control switched (a start that finishes a
+	 * rotation) was refused; with the new key it is welcome, and the data plane with it */
+	if (self->conn != NULL &&
+	    wr_control_conn_get_state(self->conn) == WR_CONTROL_STATE_NEEDS_AUTH)
+		start_if_wanted(self);
 	keyrot_check(self);
 	update_all(self);
 }

@@ -13,7 +13,9 @@
  *     Ping, Netcheck, GetFlows and SetExitNode need the data plane and fail with Failed "not
  *     implemented yet in this build";
  *   - PeerEvent signals from the netmap's change report (added, removed, online, offline);
- *   - the network map saved to the state directory on every change and restored at start.
+ *   - the network map saved to the state directory on every change and restored at start;
+ *   - node-key rotation on a schedule and before expiry, the expiry warnings in Health, and the
+ *     data plane down with State NeedsLogin once the key expired (docs/key-rotation.md).
  *
  * polkit: with use_polkit every method is authorized for the caller's system bus name with the
  * action the XML names; without it (a private test bus) nothing is checked.

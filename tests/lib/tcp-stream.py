@@ -72,6 +72,9 @@ def serve(addr, port, report):
         if end == "fin":
             conn.sendall(b"%d\n" % total)
             conn.shutdown(socket.SHUT_WR)
+            # the sender's last ACKs and window updates find the socket still open: closed at
+            # once, the kernel would answer them with a reset nobody needs to see
+            time.sleep(0.5)
     except ConnectionResetError:
         end = "reset"
     except OSError as e:

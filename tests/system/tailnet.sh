@@ -516,7 +516,10 @@ _wg_rx_over()
 scenario_keyrot()
 {
 	local opts=("${TAILNET_WARREND_OPTS[@]}") d0 h0 old_key new_key rot0 rot1 rst report
-	local gap end bytes t_last hs ifname wgpid sock peer1 rx n eof_at rst_all
+	local gap end bytes t_last hs ifname wgpid sock peer1 rx n eof_at rst_all tool
+	for tool in wireguard-go wg nft; do
+		command -v "$tool" >/dev/null 2>&1 || wr_skip "$tool is not installed (tools/bootstrap)"
+	done
 	# only node 0 rotates, every KEYROT_INTERVAL seconds
 	TAILNET_WARREND_OPTS+=(--key-rotation-interval "$KEYROT_INTERVAL")
 	tailnet_node 0 public
