@@ -412,6 +412,21 @@ test_state_next_node_key(Fixture *f, gconstpointer data)
 	g_assert_false(g_file_test(next_path, G_FILE_TEST_EXISTS));
 	g_assert_cmpmem(wr_state_get_node_key(third), WR_KEY_BYTES, next, WR_KEY_BYTES);
 
+	/* a rotation's key without a node key (a logout that stopped half-way) is nothing */
+	{
+		g_autoptr(WrState) fourth = NULL;
+		g_autofree char *text = g_strdup_printf("privkey:%064d\n", 7);
+
+		g_assert_true(wr_state_clear_node_key(third, &error));
+		g_assert_true(g_file_set_contents(next_path, text, -1, &error));
+		g_assert_cmpint(g_chmod(next_path, 0600), ==, 0);
+		fourth = open_loaded(f);
+		g_assert_null(wr_state_get_node_key(fourth));
+		g_assert_null(wr_state_get_next_node_key(fourth));
+		g_assert_false(g_file_test(next_path, G_FILE_TEST_EXISTS));
+		g_assert_true(wr_state_new_node_key(third, &error));
+	}
+
 	/* logout forgets a pending one too */
 	g_assert_true(wr_state_new_next_node_key(third, &error));
 	g_assert_true(wr_state_clear_node_key(third, &error));
