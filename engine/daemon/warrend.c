@@ -95,6 +95,7 @@ main(int argc, char **argv)
 	g_autofree char *ca_file = NULL;
 	g_autofree char *resolv_conf = NULL;
 	gint port = WR_DEFAULT_PORT;
+	gint64 key_rotation_interval = -1; /* -1: not given */
 	gboolean no_data_plane = FALSE;
 	gboolean session = FALSE;
 	GOptionEntry entries[] = {
@@ -117,6 +118,8 @@ main(int argc, char **argv)
 		 "FILE"},
 		{"no-data-plane", 0, 0, G_OPTION_ARG_NONE, &no_data_plane,
 		 "No tunnel: the control plane and D-Bus API only (tests)", NULL},
+		{"key-rotation-interval", 0, 0, G_OPTION_ARG_INT64, &key_rotation_interval,
+		 "Rotate the node key every SECONDS (default 604800, 7 days; 0 never)", "SECONDS"},
 		{NULL},
 	};
 	g_autoptr(GOptionContext) octx = g_option_context_new("- the Warren engine");
@@ -139,6 +142,10 @@ main(int argc, char **argv)
 	}
 	if (argc > 1) {
 		g_printerr("warrend: unexpected argument %s\n", argv[1]);
+		return 2;
+	}
+	if (key_rotation_interval < -1) {
+		g_printerr("warrend: --key-rotation-interval: must not be negative\n");
 		return 2;
 	}
 	if (port < 0 || port > 65535) {
@@ -187,6 +194,10 @@ main(int argc, char **argv)
 	options.port = (guint16) port;
 	options.ca_file = ca_file;
 	options.resolv_conf = resolv_conf;
+	/* the option's 0 is "never"; the daemon's 0 is "the default" */
+	options.key_rotation_interval = key_rotation_interval == 0    ? -1
+					: key_rotation_interval == -1 ? 0
+								      : key_rotation_interval;
 	daemon = wr_daemon_new(state, bus, bus_address == NULL && !session, control_url, &options,
 			       &error);
 	if (daemon == NULL) {

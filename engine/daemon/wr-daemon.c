@@ -20,6 +20,7 @@
 #include "wr-dbus-error.h"
 #include "wr-engine.h"
 #include "wr-key.h"
+#include "wr-keyrot.h"
 
 #define OBJECT_PATH  "/io/github/warrenvpn/Engine1"
 #define AUTH_KEY_MAX 1024
@@ -51,7 +52,23 @@ struct _WrDaemon {
 	char *auth_url;
 	GCancellable *login_cancel; /* the sign-in under way */
 	GPtrArray *problems;	    /* the daemon's own Health sentences */
+
+	/* node-key rotation and expiry (docs/key-rotation.md); times in Unix seconds */
+	gint64 rotation_interval; /* 0: never */
+	gint64 key_expiry;	  /* of the current node key, control's clock; 0: never/unknown */
+	gint64 clock_offset;	  /* control's clock minus ours */
+	gint64 last_control_time;
+	gboolean key_expired;	/* by control's clock: the data plane stays down */
+	gboolean rotating;	/* a rotation request is under way */
+	guint rotate_failures;	/* in a row */
+	gint64 rotate_retry_at; /* our clock; 0: no failure to wait out */
+	char *rotate_problem;	/* Health, once failures persist */
+	char *expiry_warning;	/* Health: the key expires soon, or did */
+	guint keyrot_timer;
 };
+
+static void
+keyrot_check(WrDaemon *self);
 
 /* ---- small helpers ---- */
 
@@ -67,8 +84,9 @@ compute_state(WrDaemon *self)
 {
 	const WrPrefs *prefs = wr_state_get_prefs(self->state);
 
-	if (!signed_in(self) || (self->conn != NULL && wr_control_conn_get_state(self->conn) ==
-							       WR_CONTROL_STATE_NEEDS_AUTH))
+	if (!signed_in(self) || self->key_expired ||
+	    (self->conn != NULL &&
+	     wr_control_conn_get_state(self->conn) == WR_CONTROL_STATE_NEEDS_AUTH))
 		return "NeedsLogin";
 	if (self->needs_machine_auth)
 		return "NeedsMachineAuth";
@@ -203,6 +221,10 @@ update_all(WrDaemon *self)
 		g_ptr_array_add(health, g_strdup(self->problems->pdata[i]));
 	if (self->engine_problem != NULL)
 		g_ptr_array_add(health, g_strdup(self->engine_problem));
+	if (self->expiry_warning != NULL)
+		g_ptr_array_add(health, g_strdup(self->expiry_warning));
+	if (self->rotate_problem != NULL)
+		g_ptr_array_add(health, g_strdup(self->rotate_problem));
 	if (self->engine != NULL) {
 		const char *const *eh = wr_engine_get_health(self->engine);
 
@@ -297,6 +319,36 @@ emit_peer_event(WrDaemon *self, const char *kind, const WrNetmap *nm, const WrNe
 					node_to_variant(self, nm, node, FALSE));
 }
 
+static gint64
+now_s(void)
+{
+	return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+/* the key expiry and control's clock from a map that came from control (a map restored from
+ * disk has an old control_time and maybe an old key's expiry) */
+static void
+keyrot_netmap(WrDaemon *self, WrNetmap *nm)
+{
+	const WrNetmapNode *me = wr_netmap_get_self(nm);
+	const uint8_t *key = wr_state_get_node_key(self->state);
+	uint8_t pub[WR_CRYPTO_KEY_LEN];
+	gint64 ct = wr_netmap_get_control_time(nm);
+
+	if (wr_control_conn_get_state(self->conn) != WR_CONTROL_STATE_CONNECTED)
+		return;
+	if (ct != 0 && ct != self->last_control_time) {
+		self->last_control_time = ct;
+		self->clock_offset = ct - now_s();
+	}
+	if (me != NULL && key != NULL && wr_x25519_public(pub, key) &&
+	    wr_memeq(pub, me->node_key, WR_CRYPTO_KEY_LEN) && me->key_expiry != self->key_expiry) {
+		self->key_expiry = me->key_expiry;
+		g_message("node key expiry: %" G_GINT64_FORMAT, self->key_expiry);
+	}
+	keyrot_check(self);
+}
+
 static void
 netmap_changed_cb(WrControlConn *conn, const WrNetmapChanges *changes, gpointer user_data)
 {
@@ -329,6 +381,7 @@ netmap_changed_cb(WrControlConn *conn, const WrNetmapChanges *changes, gpointer 
 	if (self->engine != NULL)
 		wr_engine_set_netmap(self->engine, nm,
 				     wr_state_get_prefs(self->state)->accept_routes);
+	keyrot_netmap(self, nm);
 	update_all(self);
 }
 
@@ -403,6 +456,10 @@ start_engine(WrDaemon *self)
 		return;
 	}
 	set_engine_problem(self, NULL);
+	/* a rotation is out: its key answers (docs/key-rotation.md, "Order") */
+	if (self->rotating && wr_state_get_next_node_key(self->state) != NULL &&
+	    !wr_engine_set_node_key(self->engine, wr_state_get_next_node_key(self->state), &error))
+		g_warning("%s", error->message);
 	engine_endpoints_changed_cb(self->engine, self);
 	wr_engine_set_netmap(self->engine, wr_control_conn_get_netmap(self->conn),
 			     wr_state_get_prefs(self->state)->accept_routes);
@@ -423,6 +480,14 @@ conn_state_cb(GObject *conn, GParamSpec *pspec, gpointer user_data)
 	WrDaemon *self = user_data;
 
 	g_message("control: %s", wr_control_state_to_string(wr_control_conn_get_state(self->conn)));
+	/* control refuses this node key (expired, or the node deleted): nothing is sent with it
+	 * until a sign-in, so that no packet goes where the tailnet no longer expects it */
+	if (wr_control_conn_get_state(self->conn) == WR_CONTROL_STATE_NEEDS_AUTH)
+		stop_engine(self);
+	/* control answers again: a rotation that failed meanwhile need not wait out its backoff */
+	if (wr_control_conn_get_state(self->conn) == WR_CONTROL_STATE_CONNECTED)
+		self->rotate_retry_at = 0;
+	keyrot_check(self);
 	update_all(self);
 }
 
@@ -527,6 +592,265 @@ sign_out_locally(WrDaemon *self)
 		g_warning("%s", error->message);
 	self->needs_machine_auth = FALSE;
 	g_clear_pointer(&self->auth_url, g_free);
+	self->key_expiry = 0;
+	self->key_expired = FALSE;
+	self->rotate_failures = 0;
+	self->rotate_retry_at = 0;
+	g_clear_pointer(&self->rotate_problem, g_free);
+	keyrot_check(self);
+}
+
+/* ---- node-key rotation and expiry (docs/key-rotation.md) ---- */
+
+static gboolean
+keyrot_timer_cb(gpointer user_data)
+{
+	WrDaemon *self = user_data;
+
+	self->keyrot_timer = 0;
+	keyrot_check(self);
+	update_all(self);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+set_string(char **slot, char *value)
+{
+	g_free(*slot);
+	*slot = value;
+}
+
+/* the engine back on the confirmed key (a rotation that failed) */
+static void
+engine_use_current_key(WrDaemon *self)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (self->engine != NULL &&
+	    !wr_engine_set_node_key(self->engine, wr_state_get_node_key(self->state), &error))
+		g_warning("%s", error->message);
+}
+
+static void
+rotate_failed(WrDaemon *self, const char *why, gboolean keep_next)
+{
+	g_autoptr(GError) error = NULL;
+	guint delay_ms;
+
+	self->rotate_failures++;
+	delay_ms = wr_keyrot_retry_ms(self->rotate_failures, g_random_int());
+	self->rotate_retry_at = now_s() + (delay_ms + 999) / 1000;
+	g_warning("the node key could not be rotated (attempt %u, next in %u s): %s",
+		  self->rotate_failures, (delay_ms + 999) / 1000, why);
+	engine_use_current_key(self);
+	/* a request that got no answer may have reached control: the same new key is offered
+	 * again, so that whichever key control holds is one we have */
+	if (!keep_next && !wr_state_drop_next_node_key(self->state, &error))
+		g_warning("%s", error->message);
+	if (self->rotate_failures >= WR_KEYROT_HEALTH_FAILURES)
+		set_string(&self->rotate_problem,
+			   g_strdup_printf("the node key could not be rotated (%u attempts): %s",
+					   self->rotate_failures, why));
+	keyrot_check(self);
+	update_all(self);
+}
+
+static void
+rotate_succeeded(WrDaemon *self, gint64 expiry)
+{
+	g_autoptr(GError) error = NULL;
+	uint8_t pub[WR_CRYPTO_KEY_LEN];
+	g_autofree char *text = NULL;
+
+	if (!wr_state_promote_next_node_key(self->state, &error)) {
+		/* control has the new key; node-next.key keeps it on disk, and the next start
+		 * finds out which key control holds */
+		g_autofree char *p =
+			g_strdup_printf("the rotated node key was not saved: %s", error->message);
+
+		add_problem(self, p);
+	}
+	/* the data plane may have started while the request was out, with the key of then */
+	engine_use_current_key(self);
+	if (wr_x25519_public(pub, wr_state_get_node_key(self->state)))
+		text = wr_key_to_text(WR_KEY_KIND_NODE, pub);
+	g_message("node key rotated: now %.16s...", text != NULL ? text : "?");
+	self->key_expiry = expiry;
+	self->rotate_failures = 0;
+	self->rotate_retry_at = 0;
+	g_clear_pointer(&self->rotate_problem, g_free);
+	/* a map stream opened with the old key while control switched (a start that finishes a
+	 * rotation) was refused; with the new key it is welcome, and the data plane with it */
+	if (self->conn != NULL &&
+	    wr_control_conn_get_state(self->conn) == WR_CONTROL_STATE_NEEDS_AUTH)
+		start_if_wanted(self);
+	keyrot_check(self);
+	update_all(self);
+}
+
+static void
+rotate_probe_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	WrDaemon *self = user_data;
+	g_autoptr(WrControlConn) probe = WR_CONTROL_CONN(source);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(WrControlRegister) reg = wr_control_conn_register_finish(probe, res, &error);
+
+	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+		return; /* warrend stopping: self may be gone */
+	self->rotating = FALSE;
+	if (wr_state_get_next_node_key(self->state) == NULL)
+		return; /* signed out meanwhile */
+	if (reg != NULL && reg->machine_authorized && !reg->node_key_expired) {
+		/* control already holds the new key (warrend stopped after control confirmed
+		 * and before the key was saved as node.key): use it, with a new client */
+		g_message("control already holds the new node key");
+		drop_conn(self);
+		rotate_succeeded(self, reg->node_key_expiry);
+		if (ensure_conn(self, &error))
+			start_if_wanted(self);
+		else
+			add_problem(self, error->message);
+		keyrot_check(self);
+		update_all(self);
+		return;
+	}
+	rotate_failed(self, g_object_get_data(G_OBJECT(probe), "wr-why"), FALSE);
+}
+
+/* control refused the rotation: it may hold the new key already (a restart after it
+ * confirmed); a register with that key tells */
+static void
+rotate_probe(WrDaemon *self, const char *why)
+{
+	const WrPrefs *prefs = wr_state_get_prefs(self->state);
+	g_autoptr(GError) error = NULL;
+	WrControlConn *probe = wr_control_conn_new(
+		prefs->control_url, wr_state_get_machine_key(self->state),
+		wr_state_get_next_node_key(self->state), self->disco_public, &error);
+
+	if (probe != NULL && self->options.ca_file != NULL &&
+	    !wr_control_conn_set_ca_file(probe, self->options.ca_file, &error))
+		g_clear_object(&probe);
+	if (probe == NULL) {
+		self->rotating = FALSE;
+		rotate_failed(self, error->message, FALSE);
+		return;
+	}
+	g_object_set_data_full(G_OBJECT(probe), "wr-why", g_strdup(why), g_free);
+	wr_control_conn_register_async(probe, NULL, self->cancel, rotate_probe_cb, self);
+}
+
+static void
+rotate_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	WrDaemon *self = user_data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(WrControlRegister) reg =
+		wr_control_conn_rotate_node_key_finish(WR_CONTROL_CONN(source), res, &error);
+
+	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+		return; /* warrend stopping: self may be gone */
+	if (WR_CONTROL_CONN(source) != self->conn ||
+	    wr_state_get_next_node_key(self->state) == NULL) {
+		/* signed out or in again meanwhile: that sign-in made its own key */
+		self->rotating = FALSE;
+		return;
+	}
+	if (reg != NULL) {
+		self->rotating = FALSE;
+		rotate_succeeded(self, reg->node_key_expiry);
+		return;
+	}
+	if (g_error_matches(error, WR_CONTROL_CONN_ERROR, WR_CONTROL_CONN_ERROR_REFUSED)) {
+		rotate_probe(self, error->message);
+		return;
+	}
+	self->rotating = FALSE;
+	rotate_failed(self, error->message, TRUE);
+}
+
+static void
+rotate_start(WrDaemon *self)
+{
+	g_autoptr(GError) error = NULL;
+	const uint8_t *next = wr_state_get_next_node_key(self->state);
+
+	/* saved before anyone hears of it: a crash from here on loses no key */
+	if (next == NULL) {
+		if (!wr_state_new_next_node_key(self->state, &error)) {
+			rotate_failed(self, error->message, FALSE);
+			return;
+		}
+		next = wr_state_get_next_node_key(self->state);
+	}
+	/* the data plane first: peers get the new key in one delta and handshake with it at
+	 * once, so it must answer by then; the sessions of the old key carry the traffic
+	 * meanwhile (docs/key-rotation.md, "Order") */
+	if (self->engine != NULL && !wr_engine_set_node_key(self->engine, next, &error)) {
+		rotate_failed(self, error->message, TRUE);
+		return;
+	}
+	g_message("rotating the node key");
+	self->rotating = TRUE;
+	wr_control_conn_rotate_node_key_async(self->conn, next, self->cancel, rotate_cb, self);
+}
+
+/*
+ * The expiry warning, the expired state and the rotation schedule, from the times we know;
+ * then the timer for the next change.  Called on every map from control, sign-in, rotation
+ * and by its own timer.
+ */
+static void
+keyrot_check(WrDaemon *self)
+{
+	gint64 now = now_s();
+	gint64 control_now = now + self->clock_offset;
+	gint64 next_warning = WR_KEYROT_NEVER, due = WR_KEYROT_NEVER, wake;
+	WrKeyrotWarning warning = WR_KEYROT_WARN_NONE;
+	gboolean was_expired = self->key_expired;
+
+	if (self->keyrot_timer != 0) {
+		g_source_remove(self->keyrot_timer);
+		self->keyrot_timer = 0;
+	}
+	if (signed_in(self) && self->conn != NULL)
+		warning = wr_keyrot_warning(control_now, self->key_expiry, &next_warning);
+	self->key_expired = warning == WR_KEYROT_WARN_EXPIRED;
+	set_string(&self->expiry_warning, wr_keyrot_warning_text(warning, self->key_expiry));
+	if (self->key_expired) {
+		if (!was_expired)
+			g_warning("the node key expired: the tunnel is down until a sign-in");
+		stop_engine(self);
+		return;
+	}
+	if (warning == WR_KEYROT_WARN_NONE && !signed_in(self))
+		return;
+
+	if (!self->rotating && signed_in(self) && self->conn != NULL && !self->login_busy &&
+	    !self->needs_machine_auth && wr_state_get_prefs(self->state)->want_running &&
+	    wr_control_conn_get_state(self->conn) != WR_CONTROL_STATE_NEEDS_AUTH) {
+		if (wr_state_get_next_node_key(self->state) != NULL)
+			due = now; /* one under way when warrend stopped: finish it */
+		else
+			due = wr_keyrot_due(
+				wr_state_get_node_key_time(self->state),
+				self->key_expiry != 0 ? self->key_expiry - self->clock_offset : 0,
+				self->rotation_interval);
+		due = MAX(due, self->rotate_retry_at);
+		if (due <= now) {
+			rotate_start(self);
+			return; /* rotate_start's outcome calls back here */
+		}
+	}
+	wake = MIN(due, next_warning == WR_KEYROT_NEVER ? WR_KEYROT_NEVER
+							: next_warning - self->clock_offset);
+	if (wake == WR_KEYROT_NEVER)
+		return;
+	/* at most an hour: the wall clock may jump (suspend, NTP) */
+	self->keyrot_timer =
+		g_timeout_add_seconds_full(G_PRIORITY_DEFAULT, (guint) CLAMP(wake - now, 1, 3600),
+					   keyrot_timer_cb, self, NULL);
 }
 
 /* ---- polkit ---- */
@@ -660,6 +984,7 @@ do_up(WrDaemon *self, GDBusMethodInvocation *inv, gpointer data)
 		return;
 	g_message("up");
 	start_if_wanted(self);
+	keyrot_check(self);
 	update_all(self);
 	wr_dbus_engine1_complete_up(self->skeleton, inv);
 }
@@ -763,9 +1088,16 @@ login_done(LoginOp *op, const WrControlRegister *reg)
 	g_clear_object(&self->login_cancel);
 	g_clear_pointer(&self->auth_url, g_free);
 	self->needs_machine_auth = !reg->machine_authorized;
+	/* the new registration's expiry: the saved map's self may still carry the old one */
+	self->key_expiry = reg->node_key_expiry;
+	self->key_expired = FALSE;
+	self->rotate_failures = 0;
+	self->rotate_retry_at = 0;
+	g_clear_pointer(&self->rotate_problem, g_free);
 	g_message("signed in as %s%s", reg->login_name != NULL ? reg->login_name : "",
 		  reg->machine_authorized ? "" : ", the machine waits for approval");
 	start_if_wanted(self);
+	keyrot_check(self);
 	update_all(self);
 	if (op->inv != NULL)
 		g_dbus_method_invocation_return_value(op->inv, NULL);
@@ -833,10 +1165,13 @@ begin_login(WrDaemon *self, GDBusMethodInvocation *inv, const char *auth_key)
 	}
 	/* a node key control refuses (expired, or forgotten by the server) is not signed in
 	 * again: a new one is registered in its place */
-	if (!signed_in(self) || (self->conn != NULL && wr_control_conn_get_state(self->conn) ==
-							       WR_CONTROL_STATE_NEEDS_AUTH)) {
+	if (!signed_in(self) || self->key_expired ||
+	    (self->conn != NULL &&
+	     wr_control_conn_get_state(self->conn) == WR_CONTROL_STATE_NEEDS_AUTH)) {
 		drop_conn(self);
-		if (!wr_state_new_node_key(self->state, &error)) {
+		/* a rotation of the refused key is moot */
+		if (!wr_state_drop_next_node_key(self->state, &error) ||
+		    !wr_state_new_node_key(self->state, &error)) {
 			return_error(inv, WR_DBUS_ERROR_FAILED, "%s", error->message);
 			return;
 		}
@@ -1398,6 +1733,9 @@ wr_daemon_new(WrState *state, GDBusConnection *bus, gboolean use_polkit, const c
 	self->options.port = options->port;
 	self->options.ca_file = g_strdup(options->ca_file);
 	self->options.resolv_conf = g_strdup(options->resolv_conf);
+	self->rotation_interval = options->key_rotation_interval == 0
+					  ? WR_KEYROT_DEFAULT_INTERVAL
+					  : MAX(options->key_rotation_interval, 0);
 
 	self->state = state;
 	self->bus = g_object_ref(bus);
@@ -1468,6 +1806,7 @@ wr_daemon_new(WrState *state, GDBusConnection *bus, gboolean use_polkit, const c
 			g_message("signed in from the last run%s",
 				  wr_state_get_prefs(state)->want_running ? ", starting" : "");
 			start_if_wanted(self);
+			keyrot_check(self);
 		} else {
 			g_autofree char *p = g_strdup_printf("cannot use the control server: %s",
 							     local->message);
@@ -1493,6 +1832,8 @@ wr_daemon_free(WrDaemon *self)
 	if (self->login_cancel != NULL)
 		g_cancellable_cancel(self->login_cancel);
 	g_clear_object(&self->login_cancel);
+	if (self->keyrot_timer != 0)
+		g_source_remove(self->keyrot_timer);
 	drop_conn(self);
 	if (self->skeleton != NULL) {
 		g_signal_handlers_disconnect_by_data(self->skeleton, self);
@@ -1509,6 +1850,8 @@ wr_daemon_free(WrDaemon *self)
 	g_clear_pointer(&self->state, wr_state_free);
 	g_free(self->auth_url);
 	g_free(self->engine_problem);
+	g_free(self->rotate_problem);
+	g_free(self->expiry_warning);
 	g_free((char *) self->options.tun_name);
 	g_free((char *) self->options.ca_file);
 	g_free((char *) self->options.resolv_conf);

@@ -13,7 +13,9 @@
  *     Ping, Netcheck, GetFlows and SetExitNode need the data plane and fail with Failed "not
  *     implemented yet in this build";
  *   - PeerEvent signals from the netmap's change report (added, removed, online, offline);
- *   - the network map saved to the state directory on every change and restored at start.
+ *   - the network map saved to the state directory on every change and restored at start;
+ *   - node-key rotation on a schedule and before expiry, the expiry warnings in Health, and the
+ *     data plane down with State NeedsLogin once the key expired (docs/key-rotation.md).
  *
  * polkit: with use_polkit every method is authorized for the caller's system bus name with the
  * action the XML names; without it (a private test bus) nothing is checked.
@@ -36,6 +38,9 @@ typedef struct {
 	guint16 port;	      /* the UDP port; 0 picks one */
 	const char *ca_file;  /* PEM CAs to trust for the control server instead of the system's */
 	const char *resolv_conf; /* MagicDNS's upstreams; NULL: /etc/resolv.conf */
+	/* rotate the node key this often, in seconds (docs/key-rotation.md); 0: the default
+	 * (7 days); negative: never, neither on schedule nor before expiry */
+	gint64 key_rotation_interval;
 } WrDaemonOptions;
 
 /*

@@ -1359,8 +1359,19 @@ update_peer(WrEngine *self, const WrNetmapNode *node, gboolean accept_routes, Wr
 	gint64 now = g_get_monotonic_time();
 	WrPathActions acts;
 
-	if (p != NULL && memcmp(p->node_key, node->node_key, 32) != 0) {
-		/* a new node key is a new WireGuard peer (issue 7's rotation) */
+	if (p != NULL && memcmp(p->node_key, node->node_key, 32) != 0 && node->has_disco_key &&
+	    p->has_disco && memcmp(p->disco_key, node->disco_key, 32) == 0) {
+		/* the peer rotated its node key (docs/key-rotation.md): a new WireGuard peer, but
+		 * the same warrend, so its path stays.  Made afresh, the path would start on DERP,
+		 * and the first handshake with the new key would wait there */
+		wr_uapi_set_add_peer(set, p->node_key)->remove = TRUE;
+		g_hash_table_remove(self->by_node_key, p->node_key);
+		memcpy(p->node_key, node->node_key, 32);
+		g_hash_table_insert(self->by_node_key, p->node_key, p);
+		restarted = TRUE;
+		g_message("peer %s: new node key", p->name);
+	} else if (p != NULL && memcmp(p->node_key, node->node_key, 32) != 0) {
+		/* a new node key and a new warrend: a new peer altogether */
 		remove_peer(self, p, set);
 		p = NULL;
 	}
@@ -1642,6 +1653,40 @@ tun_gone_cb(gpointer user_data)
 	set_problem(self, &self->netcfg_problem,
 		    g_strdup_printf("the tunnel interface %s went away: restart warrend",
 				    wr_tun_get_name(self->tun)));
+}
+
+gboolean
+wr_engine_set_node_key(WrEngine *self, const uint8_t node_private[32], GError **error)
+{
+	g_autoptr(WrUapiSet) set = wr_uapi_set_new();
+	uint8_t pub[32];
+	int err;
+
+	if (!wr_x25519_public(pub, node_private)) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				    "the node key is not usable");
+		return FALSE;
+	}
+	if (memcmp(pub, self->node_public, 32) == 0)
+		return TRUE;
+	set->has_private_key = true;
+	set->keep_sessions = true;
+	memcpy(set->private_key, node_private, 32);
+	err = wr_wg_io_apply(self->io, set);
+	wr_memzero(set->private_key, sizeof(set->private_key));
+	if (err != 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err),
+			    "cannot change the WireGuard key: %s", g_strerror(err));
+		return FALSE;
+	}
+	memcpy(self->node_private, node_private, 32);
+	memcpy(self->node_public, pub, 32);
+	/* DERP knows us by the node key: peers address the new one from their next map on, so
+	 * every relay connection is made again with it; the home one at once */
+	g_hash_table_remove_all(self->derp);
+	if (self->home_region != 0)
+		(void) derp_client(self, self->home_region);
+	return TRUE;
 }
 
 WrEngine *

@@ -64,6 +64,15 @@ wr_engine_free(WrEngine *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(WrEngine, wr_engine_free)
 
 /*
+ * Switches the WireGuard (node) key at run time (a rotation, docs/key-rotation.md): new
+ * handshakes use it at once, while the sessions made with the old key keep carrying traffic
+ * until a handshake with the new key replaces them; the DERP connections are made again with
+ * it.  The key is copied.  Calling it again with the old key undoes it.
+ */
+gboolean
+wr_engine_set_node_key(WrEngine *self, const uint8_t node_private[32], GError **error);
+
+/*
  * The network map changed (or is new): peers, their keys, addresses and routes (approved
  * subnet routes only with accept_routes; default routes never: exit nodes are issue 7's),
  * endpoints and home regions, the packet filter and the DERP map.

@@ -41,6 +41,7 @@ typedef struct {
 	uint8_t machine[WR_KEY_BYTES];
 	uint8_t node[WR_KEY_BYTES];
 	uint8_t disco[WR_KEY_BYTES];
+	uint8_t next[WR_KEY_BYTES]; /* a rotation's new node key until control confirmed it */
 } Keys;
 
 struct _WrState {
@@ -48,6 +49,8 @@ struct _WrState {
 	Keys *keys;
 	WrStateKeyOrigin machine_origin;
 	WrStateKeyOrigin node_origin;
+	gboolean has_next;
+	gint64 node_key_time; /* Unix seconds: when the node key was made (its file's mtime) */
 	gboolean loaded;
 	WrPrefs *prefs;
 	GBytes *netmap;
@@ -510,6 +513,26 @@ wr_state_load(WrState *self, GError **error)
 		wr_memzero(self->keys->node, WR_KEY_BYTES);
 		self->node_origin = WR_STATE_KEY_NONE;
 	}
+	if (self->node_origin == WR_STATE_KEY_LOADED) {
+		g_autofree char *path = state_path(self, WR_STATE_NODE_KEY);
+		struct stat st;
+
+		self->node_key_time = stat(path, &st) == 0 ? (gint64) st.st_mtime : 0;
+	}
+	/* a rotation that had not been confirmed when warrend stopped: the daemon finishes it
+	 * (docs/key-rotation.md); without a node key it is nothing */
+	{
+		WrStateKeyOrigin next_origin = WR_STATE_KEY_NONE;
+
+		if (!load_key(self, WR_STATE_NEXT_NODE_KEY,
+			      "the rotation under way starts again with a new key",
+			      self->keys->next, &next_origin, error))
+			return FALSE;
+		self->has_next = next_origin == WR_STATE_KEY_LOADED;
+		if (self->has_next && self->node_origin == WR_STATE_KEY_NONE &&
+		    !wr_state_drop_next_node_key(self, error))
+			return FALSE;
+	}
 	if (!load_prefs(self, error) || !load_netmap(self, error))
 		return FALSE;
 	new_key(self->keys->disco);
@@ -560,7 +583,79 @@ wr_state_new_node_key(WrState *self, GError **error)
 	memcpy(self->keys->node, key, WR_KEY_BYTES);
 	wr_memzero(key, sizeof(key));
 	self->node_origin = WR_STATE_KEY_CREATED;
+	self->node_key_time = g_get_real_time() / G_USEC_PER_SEC;
 	return TRUE;
+}
+
+gint64
+wr_state_get_node_key_time(const WrState *self)
+{
+	return self->node_origin != WR_STATE_KEY_NONE ? self->node_key_time : 0;
+}
+
+const uint8_t *
+wr_state_get_next_node_key(const WrState *self)
+{
+	return self->has_next ? self->keys->next : NULL;
+}
+
+gboolean
+wr_state_new_next_node_key(WrState *self, GError **error)
+{
+	uint8_t key[WR_KEY_BYTES];
+
+	if (self->node_origin == WR_STATE_KEY_NONE) {
+		g_set_error_literal(error, WR_STATE_ERROR, WR_STATE_ERROR_INVALID,
+				    "no node key to rotate");
+		return FALSE;
+	}
+	new_key(key);
+	if (!save_key(self, WR_STATE_NEXT_NODE_KEY, key, error)) {
+		wr_memzero(key, sizeof(key));
+		return FALSE;
+	}
+	memcpy(self->keys->next, key, WR_KEY_BYTES);
+	wr_memzero(key, sizeof(key));
+	self->has_next = TRUE;
+	return TRUE;
+}
+
+gboolean
+wr_state_promote_next_node_key(WrState *self, GError **error)
+{
+	g_autofree char *next = state_path(self, WR_STATE_NEXT_NODE_KEY);
+	g_autofree char *path = state_path(self, WR_STATE_NODE_KEY);
+
+	if (!self->has_next) {
+		g_set_error_literal(error, WR_STATE_ERROR, WR_STATE_ERROR_INVALID,
+				    "no new node key to use");
+		return FALSE;
+	}
+	/* one rename: a crash leaves either both files or the new key alone as node.key */
+	if (rename(next, path) < 0) {
+		set_io_error(error, errno, "cannot replace", path);
+		return FALSE;
+	}
+	memcpy(self->keys->node, self->keys->next, WR_KEY_BYTES);
+	wr_memzero(self->keys->next, WR_KEY_BYTES);
+	self->has_next = FALSE;
+	self->node_origin = WR_STATE_KEY_CREATED;
+	self->node_key_time = g_get_real_time() / G_USEC_PER_SEC;
+	return fsync_dir(self, error);
+}
+
+gboolean
+wr_state_drop_next_node_key(WrState *self, GError **error)
+{
+	g_autofree char *path = state_path(self, WR_STATE_NEXT_NODE_KEY);
+
+	wr_memzero(self->keys->next, WR_KEY_BYTES);
+	self->has_next = FALSE;
+	if (g_unlink(path) < 0 && errno != ENOENT) {
+		set_io_error(error, errno, "cannot remove", path);
+		return FALSE;
+	}
+	return fsync_dir(self, error);
 }
 
 gboolean
@@ -574,7 +669,9 @@ wr_state_clear_node_key(WrState *self, GError **error)
 	}
 	wr_memzero(self->keys->node, WR_KEY_BYTES);
 	self->node_origin = WR_STATE_KEY_NONE;
-	return fsync_dir(self, error);
+	if (!fsync_dir(self, error))
+		return FALSE;
+	return wr_state_drop_next_node_key(self, error);
 }
 
 const WrPrefs *

@@ -6,6 +6,9 @@
  *
  *   machine.key   "privkey:<hex>", 0600: the machine key, one per installation
  *   node.key      "privkey:<hex>", 0600: the node (WireGuard) key; absent until there is one
+ *   node-next.key "privkey:<hex>", 0600: a rotation's new node key, saved before control is
+ *                 asked and renamed over node.key once control confirmed it
+ *                 (docs/key-rotation.md has the states and the recovery at start)
  *   prefs.conf    the preferences (wr-prefs), 0600
  *   netmap.json   the last network map from control, an opaque JSON object, 0600, so that a
  *                 restart brings the tailnet back before control answers
@@ -49,10 +52,11 @@ typedef enum {
 	WR_STATE_ERROR_TOO_LARGE /* a network map over WR_STATE_NETMAP_MAX */
 } WrStateError;
 
-#define WR_STATE_MACHINE_KEY "machine.key"
-#define WR_STATE_NODE_KEY    "node.key"
-#define WR_STATE_PREFS	     "prefs.conf"
-#define WR_STATE_NETMAP	     "netmap.json"
+#define WR_STATE_MACHINE_KEY   "machine.key"
+#define WR_STATE_NODE_KEY      "node.key"
+#define WR_STATE_NEXT_NODE_KEY "node-next.key"
+#define WR_STATE_PREFS	       "prefs.conf"
+#define WR_STATE_NETMAP	       "netmap.json"
 
 /* a network map of 10000 peers is about 10 MB of JSON */
 #define WR_STATE_NETMAP_MAX (32 * 1024 * 1024)
@@ -112,7 +116,26 @@ wr_state_get_disco_key(const WrState *self);
 gboolean
 wr_state_new_node_key(WrState *self, GError **error);
 
-/* forgets the node key (logout): its file is removed */
+/* when the node key was made (Unix seconds, its file's time), 0 without one */
+gint64
+wr_state_get_node_key_time(const WrState *self);
+
+/*
+ * Rotation (docs/key-rotation.md).  new_next makes a new node key and saves it as
+ * node-next.key before anyone is told of it; get_next returns it (NULL when there is none,
+ * also after a start that found none); promote renames it over node.key once control confirmed
+ * it (a crash leaves one of the two states, both whole); drop forgets it (control refused it).
+ */
+const uint8_t *
+wr_state_get_next_node_key(const WrState *self);
+gboolean
+wr_state_new_next_node_key(WrState *self, GError **error);
+gboolean
+wr_state_promote_next_node_key(WrState *self, GError **error);
+gboolean
+wr_state_drop_next_node_key(WrState *self, GError **error);
+
+/* forgets the node key (logout): its file is removed, and a rotation's new key with it */
 gboolean
 wr_state_clear_node_key(WrState *self, GError **error);
 

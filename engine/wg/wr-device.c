@@ -1038,7 +1038,7 @@ peer_remove(WrDevice *self, WrPeer *peer)
 }
 
 static void
-set_private_key(WrDevice *self, const uint8_t private_key[WR_KEY_LEN])
+set_private_key(WrDevice *self, const uint8_t private_key[WR_KEY_LEN], bool keep_sessions)
 {
 	uint8_t public_key[WR_KEY_LEN];
 	WrPeer *same;
@@ -1060,13 +1060,17 @@ set_private_key(WrDevice *self, const uint8_t private_key[WR_KEY_LEN])
 	wr_cookie_checker_init(&self->cookie_checker,
 			       self->identity->has_identity ? self->identity->public_key : NULL);
 
-	/* sessions made with the old key may still be read, but nothing new is sent on them */
+	/* sessions made with the old key may still be read, but nothing new is sent on them
+	 * (unless keep_sessions: their keys do not depend on the static key any more, and the
+	 * peer authenticated us when they were made) */
 	for (guint i = 0; i < self->peers->len; i++) {
 		WrPeer *peer = g_ptr_array_index(self->peers, i);
 
 		index_remove(self, peer->handshake.local_index);
 		peer->handshake.local_index = 0;
 		wr_noise_handshake_set_local(&peer->handshake, self->identity);
+		if (keep_sessions)
+			continue;
 		if (peer->keypair_current != NULL)
 			peer->keypair_current->sending_valid = false;
 		if (peer->keypair_next != NULL)
@@ -1104,7 +1108,7 @@ wr_device_apply(WrDevice *self, const WrUapiSet *set, int64_t now)
 	}
 
 	if (set->has_private_key)
-		set_private_key(self, set->private_key);
+		set_private_key(self, set->private_key, set->keep_sessions);
 	if (set->has_listen_port)
 		self->listen_port = set->listen_port;
 	if (set->has_fwmark)

@@ -58,6 +58,11 @@ typedef struct {
 typedef struct {
 	bool has_private_key;
 	uint8_t private_key[32]; /* all zeros removes it */
+	/* not a UAPI key (the text protocol never sets it): with has_private_key, sessions made
+	 * with the old key keep sending until they expire or a handshake with the new key
+	 * replaces them, instead of being retired at once; warrend's node-key rotation
+	 * (docs/key-rotation.md) switches the key this way so that no packet waits for it */
+	bool keep_sessions;
 	bool has_listen_port;
 	uint16_t listen_port;
 	bool has_fwmark;

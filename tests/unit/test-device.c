@@ -1543,6 +1543,50 @@ test_apply_private_key(void)
 	g_assert_false(has_session(net, A));
 }
 
+/* keep_sessions (a node-key rotation, docs/key-rotation.md): the sessions of the old key go on
+ * both ways, and a peer told the new key gets a handshake answered at once */
+static void
+test_apply_private_key_keep_sessions(void)
+{
+	g_autoptr(Net) net = net_new();
+	g_autoptr(GBytes) from_a = packet_to_other(net, A, 140, 40);
+	g_autoptr(GBytes) from_b = packet_to_other(net, B, 141, 40);
+	g_autoptr(GBytes) from_b2 = packet_to_other(net, B, 142, 40);
+	WrUapiSet *set;
+	uint8_t key[WR_KEY_LEN];
+	uint8_t new_private[WR_KEY_LEN], new_public[WR_KEY_LEN];
+
+	establish(net);
+	wr_x25519_generate(new_private, new_public);
+	set = wr_uapi_set_new();
+	set->has_private_key = true;
+	set->keep_sessions = true;
+	memcpy(set->private_key, new_private, WR_KEY_LEN);
+	apply(net, A, set);
+	g_assert_true(wr_device_get_public_key(net->node[A].dev, key));
+	g_assert_cmpmem(key, WR_KEY_LEN, new_public, WR_KEY_LEN);
+	g_assert_true(has_session(net, A));
+
+	/* no handshake needed either way */
+	g_assert_cmpint(send_ip(net, A, from_a), ==, WR_VERDICT_SEND);
+	assert_tun_one(net, B, from_a);
+	g_assert_cmpint(send_ip(net, B, from_b), ==, WR_VERDICT_SEND);
+	assert_tun_one(net, A, from_b);
+
+	/* B learns the new key (a new peer, no session): its first packet waits for one
+	 * handshake, which A answers with the new key */
+	memcpy(net->node[A].private_key, new_private, WR_KEY_LEN);
+	memcpy(net->node[A].public_key, new_public, WR_KEY_LEN);
+	set = node_config(net, B);
+	set->replace_peers = true;
+	apply(net, B, set);
+	g_assert_cmpint(send_ip(net, B, from_b2), ==, WR_VERDICT_CONSUMED);
+	(void) pump(net);
+	assert_tun_one(net, A, from_b2);
+	g_assert_cmpuint(stats(net, A).drop_handshake_invalid, ==, 0);
+	g_assert_true(has_session(net, B));
+}
+
 /* a private key whose public key is a configured peer removes that peer */
 static void
 test_apply_private_key_is_peer(void)
@@ -1794,6 +1838,8 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/device/apply-atomic", test_apply_atomic);
 	g_test_add_func("/warren/device/apply-peers", test_apply_peers);
 	g_test_add_func("/warren/device/apply-private-key", test_apply_private_key);
+	g_test_add_func("/warren/device/apply-private-key-keep-sessions",
+			test_apply_private_key_keep_sessions);
 	g_test_add_func("/warren/device/apply-private-key-is-peer", test_apply_private_key_is_peer);
 	g_test_add_func("/warren/device/apply-parsed", test_apply_parsed);
 	g_test_add_func("/warren/device/get-info", test_get_info);

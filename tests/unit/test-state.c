@@ -351,6 +351,89 @@ test_state_node_key(Fixture *f, gconstpointer data)
 	g_assert_cmpint(wr_state_get_node_key_origin(third), ==, WR_STATE_KEY_NONE);
 }
 
+/* a rotation's states on disk: the new key saved before use, found again after a "crash",
+ * promoted over node.key once confirmed, or dropped when refused */
+static void
+test_state_next_node_key(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(WrState) state = open_loaded(f);
+	g_autoptr(WrState) again = NULL;
+	g_autoptr(WrState) third = NULL;
+	g_autofree char *path = in_dir(f, WR_STATE_NODE_KEY);
+	g_autofree char *next_path = in_dir(f, WR_STATE_NEXT_NODE_KEY);
+	uint8_t old[WR_KEY_BYTES], next[WR_KEY_BYTES];
+	gint64 before = g_get_real_time() / G_USEC_PER_SEC;
+
+	/* nothing to rotate before a sign-in */
+	g_assert_false(wr_state_new_next_node_key(state, &error));
+	g_assert_error(error, WR_STATE_ERROR, WR_STATE_ERROR_INVALID);
+	g_clear_error(&error);
+	g_assert_cmpint(wr_state_get_node_key_time(state), ==, 0);
+
+	g_assert_true(wr_state_new_node_key(state, &error));
+	g_assert_cmpint(wr_state_get_node_key_time(state), >=, before);
+	memcpy(old, wr_state_get_node_key(state), WR_KEY_BYTES);
+	g_assert_null(wr_state_get_next_node_key(state));
+	g_assert_true(wr_state_new_next_node_key(state, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(mode_of(next_path), ==, 0600);
+	memcpy(next, wr_state_get_next_node_key(state), WR_KEY_BYTES);
+	g_assert_false(wr_memeq(next, old, WR_KEY_BYTES));
+	/* the current key is unchanged until control confirmed */
+	g_assert_cmpmem(wr_state_get_node_key(state), WR_KEY_BYTES, old, WR_KEY_BYTES);
+
+	/* a crash here: both keys come back */
+	again = open_loaded(f);
+	g_assert_cmpmem(wr_state_get_node_key(again), WR_KEY_BYTES, old, WR_KEY_BYTES);
+	g_assert_nonnull(wr_state_get_next_node_key(again));
+	g_assert_cmpmem(wr_state_get_next_node_key(again), WR_KEY_BYTES, next, WR_KEY_BYTES);
+	g_assert_cmpint(wr_state_get_node_key_time(again), >=, before);
+
+	/* confirmed: the new key is node.key, on disk too */
+	g_assert_true(wr_state_promote_next_node_key(again, &error));
+	g_assert_no_error(error);
+	g_assert_cmpmem(wr_state_get_node_key(again), WR_KEY_BYTES, next, WR_KEY_BYTES);
+	g_assert_null(wr_state_get_next_node_key(again));
+	g_assert_false(g_file_test(next_path, G_FILE_TEST_EXISTS));
+	g_assert_cmpuint(mode_of(path), ==, 0600);
+	g_assert_false(wr_state_promote_next_node_key(again, &error));
+	g_assert_error(error, WR_STATE_ERROR, WR_STATE_ERROR_INVALID);
+	g_clear_error(&error);
+	third = open_loaded(f);
+	g_assert_cmpmem(wr_state_get_node_key(third), WR_KEY_BYTES, next, WR_KEY_BYTES);
+	g_assert_null(wr_state_get_next_node_key(third));
+
+	/* refused: dropped, the current key stays */
+	g_assert_true(wr_state_new_next_node_key(third, &error));
+	g_assert_true(wr_state_drop_next_node_key(third, &error));
+	g_assert_no_error(error);
+	g_assert_null(wr_state_get_next_node_key(third));
+	g_assert_false(g_file_test(next_path, G_FILE_TEST_EXISTS));
+	g_assert_cmpmem(wr_state_get_node_key(third), WR_KEY_BYTES, next, WR_KEY_BYTES);
+
+	/* a rotation's key without a node key (a logout that stopped half-way) is nothing */
+	{
+		g_autoptr(WrState) fourth = NULL;
+		g_autofree char *text = g_strdup_printf("privkey:%064d\n", 7);
+
+		g_assert_true(wr_state_clear_node_key(third, &error));
+		g_assert_true(g_file_set_contents(next_path, text, -1, &error));
+		g_assert_cmpint(g_chmod(next_path, 0600), ==, 0);
+		fourth = open_loaded(f);
+		g_assert_null(wr_state_get_node_key(fourth));
+		g_assert_null(wr_state_get_next_node_key(fourth));
+		g_assert_false(g_file_test(next_path, G_FILE_TEST_EXISTS));
+		g_assert_true(wr_state_new_node_key(third, &error));
+	}
+
+	/* logout forgets a pending one too */
+	g_assert_true(wr_state_new_next_node_key(third, &error));
+	g_assert_true(wr_state_clear_node_key(third, &error));
+	g_assert_null(wr_state_get_next_node_key(third));
+	g_assert_false(g_file_test(next_path, G_FILE_TEST_EXISTS));
+}
+
 /* damaged files, each kind: set aside with its content, a problem, a fresh default */
 static void
 test_state_corrupt_machine_key(Fixture *f, gconstpointer data)
@@ -646,6 +729,7 @@ main(int argc, char **argv)
 	T("prefs-round-trip", test_state_prefs_round_trip);
 	T("netmap-round-trip", test_state_netmap_round_trip);
 	T("node-key", test_state_node_key);
+	T("next-node-key", test_state_next_node_key);
 	T("corrupt-machine-key", test_state_corrupt_machine_key);
 	T("machine-key-readable", test_state_machine_key_readable);
 	T("corrupt-node-key", test_state_corrupt_node_key);
