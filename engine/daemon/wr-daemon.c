@@ -15,6 +15,7 @@
 
 #include "wr-control-conn.h"
 #include "wr-crypto.h"
+#include "wr-daemon-flows.h"
 #include "wr-daemon.h"
 #include "wr-dbus-engine.h"
 #include "wr-dbus-error.h"
@@ -37,6 +38,7 @@ struct _WrDaemon {
 	WrState *state;
 	WrDaemonOptions options; /* strings owned */
 	WrEngine *engine;	 /* the data plane: NULL while not running (or none wanted) */
+	WrDaemonFlows *flows;	 /* the flow log: NULL when off or it cannot be opened */
 	char *engine_problem;
 	GDBusConnection *bus;
 	WrDbusEngine1 *skeleton;
@@ -158,6 +160,9 @@ node_to_variant(WrDaemon *self, const WrNetmap *nm, const WrNetmapNode *node, gb
 			mk = wr_key_to_text(WR_KEY_KIND_MACHINE, mpub);
 			g_variant_builder_add(&b, "{sv}", "machine-key", g_variant_new_string(mk));
 		}
+		/* the tray shows when flow records leave this machine (docs/flow-logs.md) */
+		g_variant_builder_add(&b, "{sv}", "collect-flows",
+				      g_variant_new_boolean(wr_netmap_get_collect_flows(nm)));
 		return g_variant_builder_end(&b);
 	}
 	g_variant_builder_add(&b, "{sv}", "last-seen", g_variant_new_int64(node->last_seen));
@@ -203,6 +208,8 @@ update_all(WrDaemon *self)
 		g_ptr_array_add(health, g_strdup(self->problems->pdata[i]));
 	if (self->engine_problem != NULL)
 		g_ptr_array_add(health, g_strdup(self->engine_problem));
+	if (self->flows != NULL && wr_daemon_flows_get_problem(self->flows) != NULL)
+		g_ptr_array_add(health, g_strdup(wr_daemon_flows_get_problem(self->flows)));
 	if (self->engine != NULL) {
 		const char *const *eh = wr_engine_get_health(self->engine);
 
@@ -376,6 +383,16 @@ set_engine_problem(WrDaemon *self, char *problem)
 	self->engine_problem = problem;
 }
 
+static void
+engine_flows_ended_cb(WrEngine *engine, const WrFlowRecord *records, guint n, gpointer user_data)
+{
+	WrDaemon *self = user_data;
+
+	/* also called from wr_engine_free: only the flow log is used here */
+	if (self->flows != NULL)
+		wr_daemon_flows_add(self->flows, records, n);
+}
+
 /* starts the data plane when the tunnel is wanted and there is a client to feed it */
 static void
 start_engine(WrDaemon *self)
@@ -384,6 +401,7 @@ start_engine(WrDaemon *self)
 		.path_changed = engine_path_changed_cb,
 		.endpoints_changed = engine_endpoints_changed_cb,
 		.health_changed = engine_health_changed_cb,
+		.flows_ended = self->flows != NULL ? engine_flows_ended_cb : NULL,
 	};
 	WrEngineOptions opts = {
 		.tun_name = self->options.tun_name,
@@ -1363,10 +1381,23 @@ static gboolean
 handle_get_flows_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, gint64 since,
 		    gpointer user_data)
 {
-	if (since < 0)
+	WrDaemon *self = user_data;
+	g_autoptr(GError) error = NULL;
+	GVariant *flows;
+
+	if (since < 0) {
 		return_error(inv, WR_DBUS_ERROR_INVALID_ARGUMENT, "since: must not be negative");
+		return TRUE;
+	}
+	if (self->flows == NULL) {
+		return_error(inv, WR_DBUS_ERROR_FAILED, "flow logs are off on this machine");
+		return TRUE;
+	}
+	flows = wr_daemon_flows_get(self->flows, since, &error);
+	if (flows == NULL)
+		return_error(inv, WR_DBUS_ERROR_FAILED, "%s", error->message);
 	else
-		return_error(inv, WR_DBUS_ERROR_FAILED, "GetFlows: %s", NOT_IMPLEMENTED);
+		wr_dbus_engine1_complete_get_flows(object, inv, flows);
 	return TRUE;
 }
 
@@ -1396,6 +1427,8 @@ wr_daemon_new(WrState *state, GDBusConnection *bus, gboolean use_polkit, const c
 	self->options.tun_name = g_strdup(options->tun_name);
 	self->options.port = options->port;
 	self->options.ca_file = g_strdup(options->ca_file);
+	self->options.flow_log_size = options->flow_log_size;
+	self->options.no_flow_log = options->no_flow_log;
 
 	self->state = state;
 	self->bus = g_object_ref(bus);
@@ -1412,6 +1445,18 @@ wr_daemon_new(WrState *state, GDBusConnection *bus, gboolean use_polkit, const c
 	}
 	for (guint i = 0; problems[i] != NULL; i++)
 		g_warning("%s", problems[i]);
+	if (options->data_plane && !options->no_flow_log) {
+		g_autoptr(GError) flow_error = NULL;
+
+		/* the tunnel works without its log: a ring that cannot be opened is a problem
+		 * to show, not a reason to stay down */
+		self->flows = wr_daemon_flows_new(wr_state_get_dir(state), options->flow_log_size,
+						  &flow_error);
+		if (self->flows == NULL) {
+			g_warning("%s", flow_error->message);
+			g_ptr_array_add(self->problems, g_strdup(flow_error->message));
+		}
+	}
 
 	if (use_polkit) {
 		g_autoptr(GError) local = NULL;
@@ -1505,6 +1550,7 @@ wr_daemon_free(WrDaemon *self)
 	g_clear_object(&self->bus);
 	g_clear_pointer(&self->problems, g_ptr_array_unref);
 	g_clear_pointer(&self->state, wr_state_free);
+	g_clear_pointer(&self->flows, wr_daemon_flows_free);
 	g_free(self->auth_url);
 	g_free(self->engine_problem);
 	g_free((char *) self->options.tun_name);
