@@ -68,13 +68,14 @@ typedef struct {
 	Ended *ended; /* a bounded queue: ended[0..n_ended) */
 	uint32_t n_ended;
 	uint32_t max_ended;
+	uint64_t packets; /* counted here rather than in one atomic both data threads would
+			   * pull back and forth */
 } Shard;
 
 struct _WrFlowTable {
 	uint64_t seed;
 	Shard *shards;
 	guint n_shards;
-	atomic_uint_fast64_t packets;
 	atomic_uint_fast64_t ignored;
 	atomic_uint_fast64_t started;
 	atomic_uint_fast64_t evicted;
@@ -318,42 +319,33 @@ packet_key(FlowKey *key, const WrFilterPacket *p, WrFlowDir dir)
 	memcpy(key->remote, out ? p->dst : p->src, sizeof(key->remote));
 }
 
-bool
-wr_flow_table_record(WrFlowTable *self, WrFlowDir dir, const uint8_t *pkt, size_t len,
-		     WrFlowPath path, gint64 now)
+/* counts packets packets of bytes bytes (one packet's TCP flags, or none for a run) seen from
+ * first to now into the flow of key */
+static void
+shard_account(WrFlowTable *self, const FlowKey *key, WrFlowDir dir, WrFlowPath path,
+	      uint8_t tcp_flags, bool tcp_ports, uint64_t packets, uint64_t bytes, gint64 first,
+	      gint64 now)
 {
-	WrFilterPacket p;
-	FlowKey key;
-	uint64_t h;
-	Shard *sh;
+	uint64_t h = hash_key(key, self->seed);
+	Shard *sh = &self->shards[(h >> 32) % self->n_shards];
 	uint32_t i;
 	Entry *e;
-	bool tcp_ports;
-
-	if (wr_filter_packet_parse(&p, pkt, len) < 0) {
-		atomic_fetch_add_explicit(&self->ignored, 1, memory_order_relaxed);
-		return false;
-	}
-	atomic_fetch_add_explicit(&self->packets, 1, memory_order_relaxed);
-	packet_key(&key, &p, dir);
-	tcp_ports = p.proto == IPPROTO_TCP && p.l4 == WR_FILTER_L4_PORTS;
-	h = hash_key(&key, self->seed);
-	sh = &self->shards[(h >> 32) % self->n_shards];
 
 	g_mutex_lock(&sh->lock);
-	i = shard_find(sh, &key, h);
+	sh->packets += packets;
+	i = shard_find(sh, key, h);
 	if (i == NIL) {
-		i = shard_insert(self, sh, &key, h, dir, now);
+		i = shard_insert(self, sh, key, h, dir, first);
 	} else {
 		WrFlowEnd end;
 
 		e = &sh->entries[i];
-		if (entry_due(e, now, &end) ||
-		    (tcp_ports && tcp_closed(e) && (p.tcp_flags & WR_FILTER_TCP_SYN) &&
-		     !(p.tcp_flags & WR_FILTER_TCP_ACK))) {
+		if (entry_due(e, first, &end) ||
+		    (tcp_ports && tcp_closed(e) && (tcp_flags & WR_FILTER_TCP_SYN) &&
+		     !(tcp_flags & WR_FILTER_TCP_ACK))) {
 			/* over, or a new connection on the same ports: the old one ends here */
 			push_ended(self, sh, e, end);
-			entry_reset(e, dir, now);
+			entry_reset(e, dir, first);
 			atomic_fetch_add_explicit(&self->started, 1, memory_order_relaxed);
 		}
 		lru_unlink(sh, i);
@@ -364,20 +356,100 @@ wr_flow_table_record(WrFlowTable *self, WrFlowDir dir, const uint8_t *pkt, size_
 	if (path != WR_FLOW_PATH_UNKNOWN)
 		e->path = (uint8_t) path;
 	if (dir == WR_FLOW_OUT) {
-		e->tx_packets++;
-		e->tx_bytes += p.len;
+		e->tx_packets += packets;
+		e->tx_bytes += bytes;
 	} else {
-		e->rx_packets++;
-		e->rx_bytes += p.len;
+		e->rx_packets += packets;
+		e->rx_bytes += bytes;
 	}
 	if (tcp_ports) {
-		if (p.tcp_flags & WR_FILTER_TCP_RST)
+		if (tcp_flags & WR_FILTER_TCP_RST)
 			e->tcp |= RST_SEEN;
-		if (p.tcp_flags & WR_FILTER_TCP_FIN)
+		if (tcp_flags & WR_FILTER_TCP_FIN)
 			e->tcp |= dir == WR_FLOW_OUT ? FIN_LOCAL : FIN_REMOTE;
 	}
 	g_mutex_unlock(&sh->lock);
+}
+
+static bool
+parse(WrFlowTable *self, const uint8_t *pkt, size_t len, WrFilterPacket *out)
+{
+	if (wr_filter_packet_parse(out, pkt, len) < 0) {
+		atomic_fetch_add_explicit(&self->ignored, 1, memory_order_relaxed);
+		return false;
+	}
 	return true;
+}
+
+bool
+wr_flow_table_record(WrFlowTable *self, WrFlowDir dir, const uint8_t *pkt, size_t len,
+		     WrFlowPath path, gint64 now)
+{
+	WrFilterPacket p;
+	FlowKey key;
+
+	if (!parse(self, pkt, len, &p))
+		return false;
+	packet_key(&key, &p, dir);
+	shard_account(self, &key, dir, path, p.tcp_flags,
+		      p.proto == IPPROTO_TCP && p.l4 == WR_FILTER_L4_PORTS, 1, p.len, now, now);
+	return true;
+}
+
+_Static_assert(sizeof(((WrFlowCursor *) NULL)->key) == sizeof(FlowKey),
+	       "WrFlowCursor holds a FlowKey");
+
+/* the TCP flags that change a flow's state: such packets never join a run */
+#define STATE_FLAGS (WR_FILTER_TCP_SYN | WR_FILTER_TCP_FIN | WR_FILTER_TCP_RST)
+
+bool
+wr_flow_table_record_run(WrFlowTable *self, WrFlowCursor *cursor, WrFlowDir dir, const uint8_t *pkt,
+			 size_t len, WrFlowPath path, gint64 now)
+{
+	WrFilterPacket p;
+	FlowKey key;
+	bool tcp_ports;
+
+	if (!parse(self, pkt, len, &p))
+		return false;
+	packet_key(&key, &p, dir);
+	tcp_ports = p.proto == IPPROTO_TCP && p.l4 == WR_FILTER_L4_PORTS;
+	if (cursor->packets > 0 && cursor->dir == dir && cursor->path == path &&
+	    !(tcp_ports && (p.tcp_flags & STATE_FLAGS)) &&
+	    memcmp(cursor->key, &key, sizeof(key)) == 0) {
+		cursor->packets++;
+		cursor->bytes += p.len;
+		cursor->now = now;
+		return true;
+	}
+	wr_flow_table_flush_run(self, cursor);
+	if (tcp_ports && (p.tcp_flags & STATE_FLAGS)) {
+		shard_account(self, &key, dir, path, p.tcp_flags, true, 1, p.len, now, now);
+		return true;
+	}
+	memcpy(cursor->key, &key, sizeof(key));
+	cursor->dir = (uint8_t) dir;
+	cursor->path = (uint8_t) path;
+	cursor->tcp_ports = tcp_ports;
+	cursor->packets = 1;
+	cursor->bytes = p.len;
+	cursor->first = now;
+	cursor->now = now;
+	return true;
+}
+
+void
+wr_flow_table_flush_run(WrFlowTable *self, WrFlowCursor *cursor)
+{
+	FlowKey key;
+
+	if (cursor->packets == 0)
+		return;
+	memcpy(&key, cursor->key, sizeof(key));
+	shard_account(self, &key, cursor->dir, cursor->path, 0, cursor->tcp_ports, cursor->packets,
+		      cursor->bytes, cursor->first, cursor->now);
+	cursor->packets = 0;
+	cursor->bytes = 0;
 }
 
 static void
@@ -448,7 +520,6 @@ void
 wr_flow_table_get_stats(WrFlowTable *self, WrFlowTableStats *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->packets = atomic_load_explicit(&self->packets, memory_order_relaxed);
 	out->ignored = atomic_load_explicit(&self->ignored, memory_order_relaxed);
 	out->started = atomic_load_explicit(&self->started, memory_order_relaxed);
 	out->evicted = atomic_load_explicit(&self->evicted, memory_order_relaxed);
@@ -456,6 +527,7 @@ wr_flow_table_get_stats(WrFlowTable *self, WrFlowTableStats *out)
 	for (guint s = 0; s < self->n_shards; s++) {
 		g_mutex_lock(&self->shards[s].lock);
 		out->live += self->shards[s].used;
+		out->packets += self->shards[s].packets;
 		g_mutex_unlock(&self->shards[s].lock);
 	}
 }

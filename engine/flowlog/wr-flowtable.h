@@ -125,6 +125,32 @@ wr_flow_table_record(WrFlowTable *self, WrFlowDir dir, const uint8_t *pkt, size_
 		     WrFlowPath path, gint64 now);
 
 /*
+ * A data thread's run of packets of one flow (TCP segments of one stream come in runs: TSO
+ * cuts them from one super-packet), counted under the shard's lock once rather than once a
+ * packet.  Zero it before first use; one per thread; flush it at the end of every batch.
+ */
+typedef struct {
+	uint8_t key[40];
+	uint8_t dir;
+	uint8_t path;
+	bool tcp_ports;
+	uint64_t packets; /* 0: no run */
+	uint64_t bytes;
+	gint64 first; /* the run's first packet */
+	gint64 now;   /* its last */
+} WrFlowCursor;
+
+/* wr_flow_table_record() through cursor: a packet of the cursor's flow, the same way and path,
+ * that changes no TCP state (no SYN, FIN or RST) joins the run; any other packet flushes it
+ * first */
+bool
+wr_flow_table_record_run(WrFlowTable *self, WrFlowCursor *cursor, WrFlowDir dir, const uint8_t *pkt,
+			 size_t len, WrFlowPath path, gint64 now);
+/* counts the run the cursor holds (no-op for none) */
+void
+wr_flow_table_flush_run(WrFlowTable *self, WrFlowCursor *cursor);
+
+/*
  * Ends the flows that are due at now (idle, or FIN/RST plus the linger), or every flow when
  * flush, and appends each ended flow (also those a full table pushed out since the last call)
  * to out, a GArray of WrFlowRecord, oldest end first within a shard.  realtime is the wall

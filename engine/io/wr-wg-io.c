@@ -282,14 +282,16 @@ static void
 flows_outbound(WrWgIo *self, WrPacket *pkts, unsigned int n)
 {
 	WrFlowTable *flows = g_atomic_pointer_get(&self->flows);
+	WrFlowCursor cursor = {0};
 	gint64 now;
 
 	if (G_LIKELY(flows == NULL))
 		return;
 	now = g_get_monotonic_time();
 	for (unsigned int i = 0; i < n; i++)
-		(void) wr_flow_table_record(flows, WR_FLOW_OUT, pkts[i].data, pkts[i].len,
-					    WR_FLOW_PATH_UNKNOWN, now);
+		(void) wr_flow_table_record_run(flows, &cursor, WR_FLOW_OUT, pkts[i].data,
+						pkts[i].len, WR_FLOW_PATH_UNKNOWN, now);
+	wr_flow_table_flush_run(flows, &cursor);
 }
 
 /* flow logs: what goes to the TUN (after the filter), with the path it came by */
@@ -297,6 +299,7 @@ static void
 flows_inbound(WrWgIo *self, WrPacket *pkts, unsigned int n)
 {
 	WrFlowTable *flows = g_atomic_pointer_get(&self->flows);
+	WrFlowCursor cursor = {0};
 	gint64 now;
 
 	if (G_LIKELY(flows == NULL))
@@ -305,12 +308,13 @@ flows_inbound(WrWgIo *self, WrPacket *pkts, unsigned int n)
 	for (unsigned int i = 0; i < n; i++) {
 		if (pkts[i].verdict != WR_VERDICT_TUN)
 			continue;
-		(void) wr_flow_table_record(flows, WR_FLOW_IN, pkts[i].data, pkts[i].len,
-					    wr_derp_endpoint_is_derp(&pkts[i].endpoint)
-						    ? WR_FLOW_PATH_DERP
-						    : WR_FLOW_PATH_DIRECT,
-					    now);
+		(void) wr_flow_table_record_run(
+			flows, &cursor, WR_FLOW_IN, pkts[i].data, pkts[i].len,
+			wr_derp_endpoint_is_derp(&pkts[i].endpoint) ? WR_FLOW_PATH_DERP
+								    : WR_FLOW_PATH_DIRECT,
+			now);
 	}
+	wr_flow_table_flush_run(flows, &cursor);
 }
 
 static void

@@ -365,6 +365,90 @@ test_bound(void)
 	}
 }
 
+/* runs: the same counts as packet by packet, whatever the mix; FIN and RST still end flows */
+static void
+test_runs(void)
+{
+	g_autoptr(WrFlowTable) a = wr_flow_table_new(0, 21);
+	g_autoptr(WrFlowTable) b = wr_flow_table_new(0, 21);
+	g_autoptr(GArray) ra = NULL;
+	g_autoptr(GArray) rb = NULL;
+	WrFlowCursor out = {0}, in = {0};
+	WrFlowTableStats st;
+	/* two connections interleaved in runs, with their handshakes and closes */
+	struct {
+		WrFlowDir dir;
+		Spec *spec;
+		WrFlowPath path;
+	} seq[] = {
+		{WR_FLOW_OUT, TCP(N4, B4, 1000, 80, SYN, 0), 0},
+		{WR_FLOW_IN, TCP(B4, N4, 80, 1000, SYN | ACK, 0), WR_FLOW_PATH_DERP},
+		{WR_FLOW_OUT, TCP(N4, B4, 1000, 80, ACK, 1000), 0},
+		{WR_FLOW_OUT, TCP(N4, B4, 1000, 80, ACK, 1000), 0},
+		{WR_FLOW_OUT, TCP(N4, B4, 1000, 80, ACK, 1000), 0},
+		{WR_FLOW_OUT, TCP(N4, B4, 2000, 80, ACK, 500), 0},
+		{WR_FLOW_OUT, TCP(N4, B4, 2000, 80, ACK, 500), 0},
+		{WR_FLOW_OUT, TCP(N4, B4, 1000, 80, ACK, 7), 0},
+		{WR_FLOW_IN, TCP(B4, N4, 80, 1000, ACK, 0), WR_FLOW_PATH_DERP},
+		/* the path changes inside a run: a new run */
+		{WR_FLOW_IN, TCP(B4, N4, 80, 1000, ACK, 0), WR_FLOW_PATH_DIRECT},
+		{WR_FLOW_OUT, TCP(N4, B4, 1000, 80, FIN | ACK, 0), 0},
+		{WR_FLOW_IN, TCP(B4, N4, 80, 1000, FIN | ACK, 0), WR_FLOW_PATH_DIRECT},
+		{WR_FLOW_OUT, TCP(N4, B4, 1000, 80, ACK, 0), 0},
+		{WR_FLOW_OUT, TCP(N4, B4, 1000, 80, ACK, 0), 0},
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(seq); i++) {
+		uint8_t buf[2048];
+		size_t len = build(buf, seq[i].spec);
+
+		g_assert_true(wr_flow_table_record(a, seq[i].dir, buf, len, seq[i].path, T0 + i));
+		g_assert_true(wr_flow_table_record_run(b, seq[i].dir == WR_FLOW_OUT ? &out : &in,
+						       seq[i].dir, buf, len, seq[i].path, T0 + i));
+	}
+	/* not flushed yet: the last run is still in the cursor */
+	wr_flow_table_get_stats(b, &st);
+	g_assert_cmpuint(st.packets, ==, G_N_ELEMENTS(seq) - 2);
+	wr_flow_table_flush_run(b, &out);
+	wr_flow_table_flush_run(b, &in);
+	wr_flow_table_flush_run(b, &in); /* nothing left: no-op */
+	wr_flow_table_get_stats(b, &st);
+	g_assert_cmpuint(st.packets, ==, G_N_ELEMENTS(seq));
+
+	ra = collect(a, T0 + 100 + WR_FLOW_LINGER, true);
+	rb = collect(b, T0 + 100 + WR_FLOW_LINGER, true);
+	g_assert_cmpuint(ra->len, ==, 2);
+	g_assert_cmpuint(rb->len, ==, 2);
+	for (guint i = 0; i < 2; i++) {
+		const WrFlowRecord *x = &g_array_index(ra, WrFlowRecord, i);
+		const WrFlowRecord *y = NULL;
+
+		for (guint j = 0; j < 2; j++) {
+			if (g_array_index(rb, WrFlowRecord, j).lport == x->lport)
+				y = &g_array_index(rb, WrFlowRecord, j);
+		}
+		g_assert_nonnull(y);
+		g_assert_cmpmem(x, sizeof(*x), y, sizeof(*y));
+	}
+	/* and they are right */
+	for (guint i = 0; i < 2; i++) {
+		const WrFlowRecord *x = &g_array_index(ra, WrFlowRecord, i);
+
+		if (x->lport == 1000) {
+			g_assert_cmpuint(x->tx_packets, ==, 8);
+			g_assert_cmpuint(x->tx_bytes, ==, 8 * 40 + 3007);
+			g_assert_cmpuint(x->rx_packets, ==, 4);
+			g_assert_cmpuint(x->end, ==, WR_FLOW_END_FIN);
+			g_assert_cmpuint(x->path, ==, WR_FLOW_PATH_DIRECT);
+			g_assert_cmpint(x->end_time, ==, R0 + 13);
+		} else {
+			g_assert_cmpuint(x->tx_packets, ==, 2);
+			g_assert_cmpuint(x->tx_bytes, ==, 2 * 540);
+			g_assert_cmpuint(x->end, ==, WR_FLOW_END_FLUSH);
+		}
+	}
+}
+
 /* not IP: ignored and counted */
 static void
 test_ignored(void)
@@ -408,6 +492,7 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/flowtable/idle", test_idle);
 	g_test_add_func("/warren/flowtable/idle-then-again", test_idle_then_again);
 	g_test_add_func("/warren/flowtable/bound", test_bound);
+	g_test_add_func("/warren/flowtable/runs", test_runs);
 	g_test_add_func("/warren/flowtable/ignored", test_ignored);
 	g_test_add_func("/warren/flowtable/names", test_names);
 	return g_test_run();
