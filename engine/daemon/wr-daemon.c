@@ -388,9 +388,13 @@ engine_flows_ended_cb(WrEngine *engine, const WrFlowRecord *records, guint n, gp
 {
 	WrDaemon *self = user_data;
 
-	/* also called from wr_engine_free: only the flow log is used here */
+	WrControlConn *conn = self->conn;
+
+	/* also called from wr_engine_free: only the flow log and the client are used here */
+	if (conn != NULL && !wr_netmap_get_collect_flows(wr_control_conn_get_netmap(conn)))
+		conn = NULL;
 	if (self->flows != NULL)
-		wr_daemon_flows_add(self->flows, records, n);
+		wr_daemon_flows_add(self->flows, records, n, conn);
 }
 
 /* starts the data plane when the tunnel is wanted and there is a client to feed it */

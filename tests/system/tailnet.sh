@@ -33,7 +33,9 @@
 #               of 1 MB n0 -> n1 appears in `warren log --json` on both nodes with the same
 #               packets and bytes each way, the peer's name, path direct, and bytes that are
 #               exactly the payload plus 52 bytes of IPv4+TCP headers a packet (+8 for the SYN
-#               options) when nothing was retransmitted; then 1200 short connections: each
+#               options) when nothing was retransmitted; control has collect-flows on, and
+#               `warren-control audit flows` lists the transfer under each node with the same
+#               counts; then 1200 short connections: each
 #               ring file stays 64 KiB + its header, 0600, holds as many records as fit, the
 #               newest, and the transfer's record is gone
 #
@@ -437,6 +439,15 @@ m = [r["remote"].endswith(port) or r["local"].endswith(port) for r in recs]
 print(len(recs), sum(m), int(bool(m) and m[-1]))' "$2"
 }
 
+_control_has_flow()
+{
+	tailnet_admin --json audit flows --node "$1" | python3 -c '
+import json, sys
+port = ":" + sys.argv[1]
+sys.exit(0 if any(f["remote"].endswith(port) or f["local"].endswith(port)
+                  for f in json.load(sys.stdin)["flows"]) else 1)' "$2"
+}
+
 FLOW_RING=65536
 FLOW_HEADER=32
 
@@ -444,6 +455,11 @@ scenario_flows()
 {
 	local bytes=1000000 r0 r1 rt0 rt1 ns0 ns1 ring n c0 c1 last stable out rc
 	TAILNET_WARREND_OPTS+=(--flow-log-size 64K)
+	# the map tells the nodes to send their records too
+	sed -i 's/^\[network\]$/[network]\ncollect-flows = true/' "$TAILNET_CTL_CONF" ||
+		wr_fail "flows: cannot turn collect-flows on"
+	tailnet_control_kill
+	tailnet_control_start
 	tailnet_node 0 easy
 	tailnet_node 1 public
 	up 0 1
@@ -506,6 +522,31 @@ print("%d packets, %d bytes out (payload %d + %d of headers), %d packets, %d byt
     p, r0["tx-bytes"], n, r0["tx-bytes"] - n, q, r0["rx-bytes"], rt))
 ' "$r0" "$r1" "$bytes" "$(tailnet_ip 0)" "$(tailnet_ip 1)" "$rt0" "$rt1") || wr_fail "flows: $out"
 	wr_log "flows: transfer: $out"
+	for n in 0 1; do
+		wait_until 10 _control_has_flow "n$n" 5555 ||
+			wr_fail "flows: control has no record of node $n's transfer after 10 s: $(tailnet_admin audit flows 2>&1)"
+	done
+	out=$(tailnet_admin --json audit flows | python3 -c '
+import json, sys
+flows = json.load(sys.stdin)["flows"]
+r0, r1 = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+err = []
+for node, mine in (("n0", r0), ("n1", r1)):
+    got = [f for f in flows if f["node"] == node and (f["remote"] == mine["remote"])]
+    if len(got) != 1:
+        err.append("%s: %d records of the transfer at control" % (node, len(got)))
+        continue
+    f = got[0]
+    for ours, theirs in (("start", "start"), ("end", "end"), ("local", "local"), ("peer", "peer"),
+                         ("path", "path"), ("tx-bytes", "tx_bytes"), ("tx-packets", "tx_packets"),
+                         ("rx-bytes", "rx_bytes"), ("rx-packets", "rx_packets"),
+                         ("end-reason", "end_reason"), ("outbound", "outbound")):
+        if f[theirs] != mine[ours]:
+            err.append("%s: %s is %r at control, %r on the node" % (node, theirs, f[theirs], mine[ours]))
+if err:
+    sys.exit("; ".join(err))
+print("both records at control, as the nodes have them")' "$r0" "$r1") || wr_fail "flows: $out"
+	wr_log "flows: warren-control audit flows: $out"
 	tailnet_cli 0 log | grep -q "n1" || wr_fail "flows: warren log on node 0 does not name n1: $(tailnet_cli 0 log 2>&1)"
 	out=$(tailnet_cli 0 log --since yesterday 2>&1)
 	rc=$?

@@ -301,11 +301,15 @@ wr_flows_request_parse(JsonObject *req, WrFlowsRequest *out, GError **error)
 	memset(out, 0, sizeof(*out));
 	if (!check_version(req, error) ||
 	    !wr_control_field_key(req, "node_key", WR_KEY_KIND_NODE, TRUE, out->node_key, error) ||
-	    !wr_control_field_array(req, "flows", TRUE, &arr, error))
+	    !wr_control_field_array(req, "flows", TRUE, &arr, error)) {
+		wr_flows_request_clear(out);
 		return FALSE;
-	if (json_array_get_length(arr) > WR_CONTROL_MAX_FLOWS)
+	}
+	if (json_array_get_length(arr) > WR_CONTROL_MAX_FLOWS) {
+		wr_flows_request_clear(out);
 		return bad_field(error, "field flows holds more than %d records",
 				 WR_CONTROL_MAX_FLOWS);
+	}
 	out->flows = g_array_sized_new(FALSE, FALSE, sizeof(WrFlowIn), json_array_get_length(arr));
 	for (guint i = 0; i < json_array_get_length(arr); i++) {
 		JsonNode *el = json_array_get_element(arr, i);
