@@ -1381,27 +1381,34 @@ handle_netcheck_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, gpointer u
 	return TRUE;
 }
 
+/* after polkit: the records show whom this machine talks to */
+static void
+do_get_flows(WrDaemon *self, GDBusMethodInvocation *inv, gpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	GVariant *flows;
+
+	if (self->flows == NULL) {
+		return_error(inv, WR_DBUS_ERROR_FAILED, "flow logs are off on this machine");
+		return;
+	}
+	flows = wr_daemon_flows_get(self->flows, *(gint64 *) data, &error);
+	if (flows == NULL)
+		return_error(inv, WR_DBUS_ERROR_FAILED, "%s", error->message);
+	else
+		wr_dbus_engine1_complete_get_flows(self->skeleton, inv, flows);
+}
+
 static gboolean
 handle_get_flows_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, gint64 since,
 		    gpointer user_data)
 {
-	WrDaemon *self = user_data;
-	g_autoptr(GError) error = NULL;
-	GVariant *flows;
-
 	if (since < 0) {
 		return_error(inv, WR_DBUS_ERROR_INVALID_ARGUMENT, "since: must not be negative");
 		return TRUE;
 	}
-	if (self->flows == NULL) {
-		return_error(inv, WR_DBUS_ERROR_FAILED, "flow logs are off on this machine");
-		return TRUE;
-	}
-	flows = wr_daemon_flows_get(self->flows, since, &error);
-	if (flows == NULL)
-		return_error(inv, WR_DBUS_ERROR_FAILED, "%s", error->message);
-	else
-		wr_dbus_engine1_complete_get_flows(object, inv, flows);
+	authorize1(user_data, inv, ACTION_CONNECT, do_get_flows, g_memdup2(&since, sizeof(since)),
+		   g_free);
 	return TRUE;
 }
 
