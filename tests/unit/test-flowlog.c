@@ -54,7 +54,8 @@ record_n(guint n)
 	r.rx_packets = n + 1;
 	r.rx_bytes = ((guint64) n << 33) + 7;
 	r.peer_id = n % 5;
-	(void) g_snprintf(r.peer, sizeof(r.peer), n % 5 == 0 ? "" : "node-%u", n);
+	if (n % 5 != 0)
+		(void) g_snprintf(r.peer, sizeof(r.peer), "node-%u", n);
 	return r;
 }
 
