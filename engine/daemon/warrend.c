@@ -94,6 +94,7 @@ main(int argc, char **argv)
 	g_autofree char *control_url = NULL;
 	g_autofree char *tun_name = NULL;
 	g_autofree char *ca_file = NULL;
+	g_autofree char *resolv_conf = NULL;
 	gint port = WR_DEFAULT_PORT;
 	g_autofree char *flow_log_size = NULL;
 	gboolean no_data_plane = FALSE;
@@ -115,6 +116,9 @@ main(int argc, char **argv)
 		 "Trust the CA certificates in this PEM file for the control server", "FILE"},
 		{"flow-log-size", 0, 0, G_OPTION_ARG_STRING, &flow_log_size,
 		 "The flow log's size on disk (default 4M; 64K to 1G; 0: no flow log)", "SIZE"},
+		{"resolv-conf", 0, 0, G_OPTION_ARG_FILENAME, &resolv_conf,
+		 "MagicDNS forwards to the name servers of this file (default /etc/resolv.conf)",
+		 "FILE"},
 		{"no-data-plane", 0, 0, G_OPTION_ARG_NONE, &no_data_plane,
 		 "No tunnel: the control plane and D-Bus API only (tests)", NULL},
 		{NULL},
@@ -196,6 +200,7 @@ main(int argc, char **argv)
 	options.tun_name = tun_name;
 	options.port = (guint16) port;
 	options.ca_file = ca_file;
+	options.resolv_conf = resolv_conf;
 	daemon = wr_daemon_new(state, bus, bus_address == NULL && !session, control_url, &options,
 			       &error);
 	if (daemon == NULL) {

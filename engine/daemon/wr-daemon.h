@@ -32,9 +32,10 @@ typedef struct _WrDaemon WrDaemon;
 typedef struct {
 	/* FALSE: the control plane only (no TUN, no WireGuard; tests of the API without root) */
 	gboolean data_plane;
-	const char *tun_name;  /* NULL: "warren0" */
-	guint16 port;	       /* the UDP port; 0 picks one */
-	const char *ca_file;   /* PEM CAs to trust for the control server instead of the system's */
+	const char *tun_name; /* NULL: "warren0" */
+	guint16 port;	      /* the UDP port; 0 picks one */
+	const char *ca_file;  /* PEM CAs to trust for the control server instead of the system's */
+	const char *resolv_conf; /* MagicDNS's upstreams; NULL: /etc/resolv.conf */
 	guint64 flow_log_size; /* the flow log's ring, bytes (docs/flow-logs.md); 0: the default */
 	gboolean no_flow_log;  /* no flow log at all (no flow table on the data path either) */
 } WrDaemonOptions;

@@ -36,6 +36,7 @@
 #include "wr-engine.h"
 #include "wr-filter.h"
 #include "wr-key.h"
+#include "wr-magicdns.h"
 #include "wr-netcfg.h"
 #include "wr-netcheck-client.h"
 #include "wr-portmap.h"
@@ -130,6 +131,8 @@ struct _WrEngine {
 	char *filter_problem;
 	char *netcheck_problem;
 	GPtrArray *health; /* NULL-terminated view for wr_engine_get_health */
+
+	WrMagicDns *magicdns; /* docs/magicdns.md */
 };
 
 struct _Peer {
@@ -206,7 +209,9 @@ random_cb(uint8_t *buf, size_t len, gpointer user_data)
 static void
 update_health(WrEngine *self)
 {
-	const char *topics[] = {self->netcfg_problem, self->filter_problem, self->netcheck_problem};
+	const char *topics[] = {self->netcfg_problem, self->filter_problem, self->netcheck_problem,
+				self->magicdns != NULL ? wr_magicdns_get_problem(self->magicdns)
+						       : NULL};
 
 	g_ptr_array_set_size(self->health, 0);
 	for (guint i = 0; i < G_N_ELEMENTS(topics); i++) {
@@ -1523,6 +1528,7 @@ apply_netcfg(WrEngine *self, const WrNetmapNode *me, GArray *routes)
 		wr_netcfg_config_add_address(config, &g_array_index(me->addresses, WrCidr, i));
 	for (guint i = 0; i < routes->len; i++)
 		wr_netcfg_config_add_route(config, &g_array_index(routes, WrCidr, i));
+	wr_magicdns_add_addresses(self->magicdns, config);
 	if (wr_netcfg_apply(self->netcfg, config, NULL, &error))
 		set_problem(self, &self->netcfg_problem, NULL);
 	else
@@ -1609,6 +1615,8 @@ wr_engine_set_netmap(WrEngine *self, const WrNetmap *nm, gboolean accept_routes)
 			g_warning("the WireGuard device refused the peers: %s", g_strerror(err));
 	}
 	apply_filter(self, nm);
+	/* MagicDNS first: its addresses go on the TUN with the others */
+	wr_magicdns_set_netmap(self->magicdns, nm);
 	apply_netcfg(self, wr_netmap_get_self(nm), routes);
 	arm_tick(self);
 }
@@ -1683,6 +1691,13 @@ wr_engine_get_port(WrEngine *self)
 }
 
 /* ---- life ---- */
+
+static void
+magicdns_changed_cb(WrMagicDns *magicdns, gpointer user_data)
+{
+	(void) magicdns;
+	update_health(user_data);
+}
 
 static void
 tun_gone_cb(gpointer user_data)
@@ -1765,6 +1780,8 @@ wr_engine_new(const WrEngineOptions *options, const uint8_t node_private[32],
 	}
 	wr_wg_io_set_side_channel(self->io, &side, self);
 	self->netcheck = wr_netcheck_client_new(netcheck_send_cb, self, NULL, true, true);
+	self->magicdns = wr_magicdns_new(options->resolv_conf, wr_tun_get_name(self->tun),
+					 magicdns_changed_cb, self);
 
 	self->tick_source =
 		wr_deadline_source_new(self->context, "[warren] engine tick",
@@ -1789,6 +1806,8 @@ wr_engine_free(WrEngine *self)
 	if (self == NULL)
 		return;
 	g_cancellable_cancel(self->cancel);
+	/* the name server goes before its addresses (and resolved forgets it) */
+	g_clear_pointer(&self->magicdns, wr_magicdns_free);
 	if (self->link_watch != 0)
 		g_source_remove(self->link_watch);
 	if (self->link_fd > 0)
