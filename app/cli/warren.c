@@ -24,6 +24,7 @@
 #include <gio/gio.h>
 #include <glib/gi18n.h>
 
+#include "wr-cli-flows.h"
 #include "wr-cli-format.h"
 #include "wr-dbus-engine.h"
 #include "wr-dbus-error.h"
@@ -664,6 +665,45 @@ cmd_netcheck(Cli *cli, int argc, char **argv)
 }
 
 static int
+cmd_log(Cli *cli, int argc, char **argv)
+{
+	g_autofree gchar *since_text = NULL;
+	GOptionEntry entries[] = {
+		{"since", 0, 0, G_OPTION_ARG_STRING, &since_text,
+		 N_("Only flows that ended since then: a duration back (30m, 2h, 1d) or a time "
+		    "(2026-12-05T07:00:00)"),
+		 N_("DURATION|TIME")},
+		{"json", 0, 0, G_OPTION_ARG_NONE, &cli->json, N_("Print JSON"), NULL},
+		{NULL},
+	};
+	g_autoptr(GVariant) ret = NULL;
+	g_autoptr(GVariant) flows = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GTimeZone) tz = g_time_zone_new_local();
+	g_autofree gchar *text = NULL;
+	gint64 since = 0;
+
+	if (!parse_options(entries, NULL,
+			   _("Show the connections this machine carried through the tunnel "
+			     "(its flow log)."),
+			   &argc, &argv) ||
+	    !no_more_args(argc))
+		return EXIT_USAGE;
+	if (since_text != NULL &&
+	    !wr_cli_flows_parse_since(since_text, g_get_real_time(), tz, &since, &error)) {
+		print_error("%s", error->message);
+		return EXIT_USAGE;
+	}
+	ret = call(cli, "GetFlows", g_variant_new("(x)", since), &error);
+	if (ret == NULL)
+		return report_error(error);
+	flows = g_variant_get_child_value(ret, 0);
+	text = cli->json ? wr_cli_to_json(flows) : wr_cli_flows_format(flows, tz);
+	g_print("%s%s", text, cli->json ? "\n" : "");
+	return EXIT_OK;
+}
+
+static int
 cmd_version(Cli *cli, int argc, char **argv)
 {
 	GOptionEntry entries[] = {
@@ -695,6 +735,7 @@ static const struct {
 	{"ip", cmd_ip, TRUE, N_("Show tailnet addresses")},
 	{"ping", cmd_ping, TRUE, N_("Ping a peer, saying which path answered")},
 	{"netcheck", cmd_netcheck, TRUE, N_("Measure this network")},
+	{"log", cmd_log, TRUE, N_("Show the connections carried (flow log)")},
 	{"version", cmd_version, FALSE, N_("Show the version")},
 };
 

@@ -1306,6 +1306,50 @@ map_request(WrControlConn *self, gboolean stream)
 	return o;
 }
 
+/* ---- flow records (docs/flow-logs.md) ---- */
+
+static void
+flows_done_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(GTask) task = user_data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) answer = call_finish(res, &error);
+	gint64 stored;
+
+	if (answer == NULL) {
+		g_task_return_error(task, g_steal_pointer(&error));
+		return;
+	}
+	stored = json_object_get_int_member_with_default(answer, "stored", -1);
+	if (stored < 0) {
+		g_task_return_new_error(task, WR_CONTROL_CONN_ERROR, WR_CONTROL_CONN_ERROR_PROTOCOL,
+					"the flows answer has no stored count");
+		return;
+	}
+	g_task_return_int(task, stored);
+}
+
+void
+wr_control_conn_send_flows_async(WrControlConn *self, JsonArray *flows, GCancellable *cancellable,
+				 GAsyncReadyCallback callback, gpointer user_data)
+{
+	GTask *task = g_task_new(self, cancellable, callback, user_data);
+	JsonObject *o = json_object_new();
+	g_autofree char *nk = wr_key_to_text(WR_KEY_KIND_NODE, self->node_public);
+
+	g_task_set_source_tag(task, wr_control_conn_send_flows_async);
+	json_object_set_string_member(o, "node_key", nk);
+	json_object_set_array_member(o, "flows", flows);
+	call_async(self, "flows", o, self->timing.request_timeout_ms, cancellable, flows_done_cb,
+		   task);
+}
+
+gint64
+wr_control_conn_send_flows_finish(WrControlConn *self, GAsyncResult *result, GError **error)
+{
+	return g_task_propagate_int(G_TASK(result), error);
+}
+
 static void
 update_done_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 {

@@ -206,6 +206,18 @@ wr_control_conn_rotate_node_key_async(WrControlConn *self,
 WrControlRegister *
 wr_control_conn_rotate_node_key_finish(WrControlConn *self, GAsyncResult *result, GError **error);
 
+/*
+ * Flow records for the control server (docs/flow-logs.md): POST /machine/<mkey>/flows with the
+ * current node key and flows (taken; GetFlows' records as JSON objects, at most 1000).  Runs
+ * beside everything else (no busy check).  finish: how many the server stored, or -1 with an
+ * error (WR_CONTROL_CONN_HTTP_ERROR with the status, e.g. 403 when it does not collect them).
+ */
+void
+wr_control_conn_send_flows_async(WrControlConn *self, JsonArray *flows, GCancellable *cancellable,
+				 GAsyncReadyCallback callback, gpointer user_data);
+gint64
+wr_control_conn_send_flows_finish(WrControlConn *self, GAsyncResult *result, GError **error);
+
 /* runs the map stream until stop (reconnecting as needed); no-op when running */
 void
 wr_control_conn_start(WrControlConn *self);

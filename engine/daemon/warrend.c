@@ -28,6 +28,7 @@
 
 #include "wr-crypto.h"
 #include "wr-daemon.h"
+#include "wr-flowlog.h"
 #include "wr-state.h"
 
 #define BUS_NAME	  "io.github.warrenvpn.Engine1"
@@ -96,6 +97,7 @@ main(int argc, char **argv)
 	g_autofree char *resolv_conf = NULL;
 	gint port = WR_DEFAULT_PORT;
 	gint64 key_rotation_interval = -1; /* -1: not given */
+	g_autofree char *flow_log_size = NULL;
 	gboolean no_data_plane = FALSE;
 	gboolean session = FALSE;
 	GOptionEntry entries[] = {
@@ -113,6 +115,8 @@ main(int argc, char **argv)
 		 "The UDP port for WireGuard and path discovery (default 41641; 0 picks one)", "N"},
 		{"ca-file", 0, 0, G_OPTION_ARG_FILENAME, &ca_file,
 		 "Trust the CA certificates in this PEM file for the control server", "FILE"},
+		{"flow-log-size", 0, 0, G_OPTION_ARG_STRING, &flow_log_size,
+		 "The flow log's size on disk (default 4M; 64K to 1G; 0: no flow log)", "SIZE"},
 		{"resolv-conf", 0, 0, G_OPTION_ARG_FILENAME, &resolv_conf,
 		 "MagicDNS forwards to the name servers of this file (default /etc/resolv.conf)",
 		 "FILE"},
@@ -158,6 +162,16 @@ main(int argc, char **argv)
 			   "no '/', ':' or spaces)\n",
 			   tun_name);
 		return 2;
+	}
+	if (flow_log_size != NULL) {
+		guint64 size = 0;
+
+		if (!wr_flow_log_parse_size(flow_log_size, &size, &error)) {
+			g_printerr("warrend: --flow-log-size: %s\n", error->message);
+			return 2;
+		}
+		options.flow_log_size = size;
+		options.no_flow_log = size == 0;
 	}
 	if (session && bus_address != NULL) {
 		g_printerr("warrend: --bus and --session exclude each other\n");

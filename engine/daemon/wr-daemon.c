@@ -15,6 +15,7 @@
 
 #include "wr-control-conn.h"
 #include "wr-crypto.h"
+#include "wr-daemon-flows.h"
 #include "wr-daemon.h"
 #include "wr-dbus-engine.h"
 #include "wr-dbus-error.h"
@@ -38,6 +39,7 @@ struct _WrDaemon {
 	WrState *state;
 	WrDaemonOptions options; /* strings owned */
 	WrEngine *engine;	 /* the data plane: NULL while not running (or none wanted) */
+	WrDaemonFlows *flows;	 /* the flow log: NULL when off or it cannot be opened */
 	char *engine_problem;
 	GDBusConnection *bus;
 	WrDbusEngine1 *skeleton;
@@ -176,6 +178,9 @@ node_to_variant(WrDaemon *self, const WrNetmap *nm, const WrNetmapNode *node, gb
 			mk = wr_key_to_text(WR_KEY_KIND_MACHINE, mpub);
 			g_variant_builder_add(&b, "{sv}", "machine-key", g_variant_new_string(mk));
 		}
+		/* the tray shows when flow records leave this machine (docs/flow-logs.md) */
+		g_variant_builder_add(&b, "{sv}", "collect-flows",
+				      g_variant_new_boolean(wr_netmap_get_collect_flows(nm)));
 		return g_variant_builder_end(&b);
 	}
 	g_variant_builder_add(&b, "{sv}", "last-seen", g_variant_new_int64(node->last_seen));
@@ -225,6 +230,8 @@ update_all(WrDaemon *self)
 		g_ptr_array_add(health, g_strdup(self->expiry_warning));
 	if (self->rotate_problem != NULL)
 		g_ptr_array_add(health, g_strdup(self->rotate_problem));
+	if (self->flows != NULL && wr_daemon_flows_get_problem(self->flows) != NULL)
+		g_ptr_array_add(health, g_strdup(wr_daemon_flows_get_problem(self->flows)));
 	if (self->engine != NULL) {
 		const char *const *eh = wr_engine_get_health(self->engine);
 
@@ -429,6 +436,20 @@ set_engine_problem(WrDaemon *self, char *problem)
 	self->engine_problem = problem;
 }
 
+static void
+engine_flows_ended_cb(WrEngine *engine, const WrFlowRecord *records, guint n, gpointer user_data)
+{
+	WrDaemon *self = user_data;
+
+	WrControlConn *conn = self->conn;
+
+	/* also called from wr_engine_free: only the flow log and the client are used here */
+	if (conn != NULL && !wr_netmap_get_collect_flows(wr_control_conn_get_netmap(conn)))
+		conn = NULL;
+	if (self->flows != NULL)
+		wr_daemon_flows_add(self->flows, records, n, conn);
+}
+
 /* starts the data plane when the tunnel is wanted and there is a client to feed it */
 static void
 start_engine(WrDaemon *self)
@@ -437,6 +458,7 @@ start_engine(WrDaemon *self)
 		.path_changed = engine_path_changed_cb,
 		.endpoints_changed = engine_endpoints_changed_cb,
 		.health_changed = engine_health_changed_cb,
+		.flows_ended = self->flows != NULL ? engine_flows_ended_cb : NULL,
 	};
 	WrEngineOptions opts = {
 		.tun_name = self->options.tun_name,
@@ -1695,14 +1717,34 @@ handle_netcheck_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, gpointer u
 	return TRUE;
 }
 
+/* after polkit: the records show whom this machine talks to */
+static void
+do_get_flows(WrDaemon *self, GDBusMethodInvocation *inv, gpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	GVariant *flows;
+
+	if (self->flows == NULL) {
+		return_error(inv, WR_DBUS_ERROR_FAILED, "flow logs are off on this machine");
+		return;
+	}
+	flows = wr_daemon_flows_get(self->flows, *(gint64 *) data, &error);
+	if (flows == NULL)
+		return_error(inv, WR_DBUS_ERROR_FAILED, "%s", error->message);
+	else
+		wr_dbus_engine1_complete_get_flows(self->skeleton, inv, flows);
+}
+
 static gboolean
 handle_get_flows_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, gint64 since,
 		    gpointer user_data)
 {
-	if (since < 0)
+	if (since < 0) {
 		return_error(inv, WR_DBUS_ERROR_INVALID_ARGUMENT, "since: must not be negative");
-	else
-		return_error(inv, WR_DBUS_ERROR_FAILED, "GetFlows: %s", NOT_IMPLEMENTED);
+		return TRUE;
+	}
+	authorize1(user_data, inv, ACTION_CONNECT, do_get_flows, g_memdup2(&since, sizeof(since)),
+		   g_free);
 	return TRUE;
 }
 
@@ -1732,6 +1774,8 @@ wr_daemon_new(WrState *state, GDBusConnection *bus, gboolean use_polkit, const c
 	self->options.tun_name = g_strdup(options->tun_name);
 	self->options.port = options->port;
 	self->options.ca_file = g_strdup(options->ca_file);
+	self->options.flow_log_size = options->flow_log_size;
+	self->options.no_flow_log = options->no_flow_log;
 	self->options.resolv_conf = g_strdup(options->resolv_conf);
 	self->rotation_interval = options->key_rotation_interval == 0
 					  ? WR_KEYROT_DEFAULT_INTERVAL
@@ -1752,6 +1796,18 @@ wr_daemon_new(WrState *state, GDBusConnection *bus, gboolean use_polkit, const c
 	}
 	for (guint i = 0; problems[i] != NULL; i++)
 		g_warning("%s", problems[i]);
+	if (options->data_plane && !options->no_flow_log) {
+		g_autoptr(GError) flow_error = NULL;
+
+		/* the tunnel works without its log: a ring that cannot be opened is a problem
+		 * to show, not a reason to stay down */
+		self->flows = wr_daemon_flows_new(wr_state_get_dir(state), options->flow_log_size,
+						  &flow_error);
+		if (self->flows == NULL) {
+			g_warning("%s", flow_error->message);
+			g_ptr_array_add(self->problems, g_strdup(flow_error->message));
+		}
+	}
 
 	if (use_polkit) {
 		g_autoptr(GError) local = NULL;
@@ -1848,6 +1904,7 @@ wr_daemon_free(WrDaemon *self)
 	g_clear_object(&self->bus);
 	g_clear_pointer(&self->problems, g_ptr_array_unref);
 	g_clear_pointer(&self->state, wr_state_free);
+	g_clear_pointer(&self->flows, wr_daemon_flows_free);
 	g_free(self->auth_url);
 	g_free(self->engine_problem);
 	g_free(self->rotate_problem);

@@ -41,6 +41,8 @@ typedef struct {
 	/* rotate the node key this often, in seconds (docs/key-rotation.md); 0: the default
 	 * (7 days); negative: never, neither on schedule nor before expiry */
 	gint64 key_rotation_interval;
+	guint64 flow_log_size; /* the flow log's ring, bytes (docs/flow-logs.md); 0: the default */
+	gboolean no_flow_log;  /* no flow log at all (no flow table on the data path either) */
 } WrDaemonOptions;
 
 /*

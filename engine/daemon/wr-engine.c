@@ -92,6 +92,8 @@ struct _WrEngine {
 	WrWgIo *io;
 	WrNetcfg *netcfg;
 	WrPacketFilter *filter;
+	WrFlowTable *flows; /* NULL unless the caller takes flow records */
+	gint64 flows_collected_at;
 
 	GHashTable *peers;	  /* gint64 id -> Peer (owned) */
 	GHashTable *by_node_key;  /* node key -> Peer */
@@ -1067,6 +1069,68 @@ tick_peer(Peer *p, const WrUapiPeerInfo *info, gint64 now, gboolean *any_active)
 		probe_direct(p, now, "nothing heard back");
 }
 
+/* the peer whose allowed addresses hold addr (its tailnet address or a route it serves) */
+static Peer *
+peer_for_address(WrEngine *self, uint8_t family, const uint8_t addr[16])
+{
+	GHashTableIter iter;
+	gpointer value;
+	Peer *best = NULL;
+	guint best_len = 0;
+
+	g_hash_table_iter_init(&iter, self->peers);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		Peer *p = value;
+
+		for (guint i = 0; p->allowed != NULL && i < p->allowed->len; i++) {
+			const WrCidr *c = &g_array_index(p->allowed, WrCidr, i);
+			guint bytes = c->cidr / 8, bits = c->cidr % 8;
+
+			if (c->family != family || (best != NULL && c->cidr < best_len))
+				continue;
+			if (memcmp(c->addr, addr, bytes) != 0)
+				continue;
+			if (bits != 0 &&
+			    ((c->addr[bytes] ^ addr[bytes]) & (0xff << (8 - bits))) != 0)
+				continue;
+			best = p;
+			best_len = c->cidr;
+		}
+	}
+	return best;
+}
+
+/* the flows that ended go to the caller, with the peer and (for flows that never heard
+ * back) the path the peer has now */
+static void
+collect_flows(WrEngine *self, gint64 now, gboolean flush)
+{
+	g_autoptr(GArray) ended = NULL;
+
+	if (self->flows == NULL || (!flush && now - self->flows_collected_at < G_USEC_PER_SEC))
+		return;
+	self->flows_collected_at = now;
+	ended = g_array_new(FALSE, FALSE, sizeof(WrFlowRecord));
+	if (wr_flow_table_collect(self->flows, now, g_get_real_time(), flush, ended) == 0)
+		return;
+	for (guint i = 0; i < ended->len; i++) {
+		WrFlowRecord *r = &g_array_index(ended, WrFlowRecord, i);
+		Peer *p = peer_for_address(self, r->family, r->remote);
+
+		if (p == NULL)
+			continue;
+		r->peer_id = p->id;
+		(void) g_strlcpy(r->peer, p->name != NULL ? p->name : "", sizeof(r->peer));
+		if (r->path == WR_FLOW_PATH_UNKNOWN) {
+			if (wr_derp_endpoint_is_derp(&p->device_endpoint))
+				r->path = WR_FLOW_PATH_DERP;
+			else if (p->device_endpoint.sa.sa_family != AF_UNSPEC)
+				r->path = WR_FLOW_PATH_DIRECT;
+		}
+	}
+	self->cb.flows_ended(self, (const WrFlowRecord *) ended->data, ended->len, self->user_data);
+}
+
 static gboolean
 tick_cb(gpointer user_data)
 {
@@ -1097,6 +1161,7 @@ tick_cb(gpointer user_data)
 		}
 	}
 	(void) wr_packet_filter_expire(self->filter, now);
+	collect_flows(self, now, FALSE);
 	close_idle_derp(self, now);
 	g_source_set_ready_time(self->tick_source,
 				now + (any_active ? TICK_ACTIVE_US : TICK_IDLE_US));
@@ -1752,6 +1817,12 @@ wr_engine_new(const WrEngineOptions *options, const uint8_t node_private[32],
 	wr_random_bytes(&seed, sizeof(seed));
 	self->filter = wr_packet_filter_new(0, seed);
 	wr_wg_io_set_packet_filter(self->io, self->filter);
+	if (self->cb.flows_ended != NULL) {
+		wr_random_bytes(&seed, sizeof(seed));
+		self->flows = wr_flow_table_new(0, seed);
+		self->flows_collected_at = g_get_monotonic_time();
+		wr_wg_io_set_flow_table(self->io, self->flows);
+	}
 	wr_wg_io_set_side_channel(self->io, &side, self);
 	self->netcheck = wr_netcheck_client_new(netcheck_send_cb, self, NULL, true, true);
 	self->magicdns = wr_magicdns_new(options->resolv_conf, wr_tun_get_name(self->tun),
@@ -1805,9 +1876,15 @@ wr_engine_free(WrEngine *self)
 			g_warning("cannot remove the tunnel's addresses and routes: %s",
 				  error->message);
 	}
-	if (self->io != NULL)
+	if (self->io != NULL) {
 		wr_wg_io_set_packet_filter(self->io, NULL);
+		wr_wg_io_set_flow_table(self->io, NULL);
+	}
 	g_clear_pointer(&self->io, wr_wg_io_free);
+	/* the data threads are gone: every flow still open ends here (peers still known) */
+	if (self->peers != NULL)
+		collect_flows(self, g_get_monotonic_time(), TRUE);
+	g_clear_pointer(&self->flows, wr_flow_table_free);
 	g_clear_pointer(&self->derp, g_hash_table_unref);
 	/* peers after the I/O: their pings answer their callers */
 	g_clear_pointer(&self->peers, g_hash_table_unref);

@@ -24,6 +24,7 @@
 
 #include <gio/gio.h>
 
+#include "wr-flowtable.h"
 #include "wr-netcheck.h"
 #include "wr-netmap.h"
 #include "wr-path.h"
@@ -46,6 +47,10 @@ typedef struct {
 	void (*endpoints_changed)(WrEngine *engine, gpointer user_data);
 	/* the engine's Health sentences changed */
 	void (*health_changed)(WrEngine *engine, gpointer user_data);
+	/* flows ended (docs/flow-logs.md), with their peers: at most once a second, and every
+	 * open one at wr_engine_free (also from there); NULL: no flow table at all */
+	void (*flows_ended)(WrEngine *engine, const WrFlowRecord *records, guint n,
+			    gpointer user_data);
 } WrEngineCallbacks;
 
 /*

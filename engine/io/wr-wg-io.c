@@ -71,6 +71,7 @@ struct WrWgIo {
 
 	WrPacketFilter *filter;	 /* atomic pointer; borrowed (wr_wg_io_set_packet_filter) */
 	uint64_t filter_dropped; /* atomic */
+	WrFlowTable *flows;	 /* atomic pointer; borrowed (wr_wg_io_set_flow_table) */
 
 	GSource *wake_source;
 	GSource *timer_source;
@@ -276,6 +277,46 @@ filter_inbound(WrWgIo *self, WrPacket *pkts, unsigned int n)
 	}
 }
 
+/* flow logs: what the TUN gave us, counted before it is encrypted */
+static void
+flows_outbound(WrWgIo *self, WrPacket *pkts, unsigned int n)
+{
+	WrFlowTable *flows = g_atomic_pointer_get(&self->flows);
+	WrFlowCursor cursor = {0};
+	gint64 now;
+
+	if (G_LIKELY(flows == NULL))
+		return;
+	now = g_get_monotonic_time();
+	for (unsigned int i = 0; i < n; i++)
+		(void) wr_flow_table_record_run(flows, &cursor, WR_FLOW_OUT, pkts[i].data,
+						pkts[i].len, WR_FLOW_PATH_UNKNOWN, now);
+	wr_flow_table_flush_run(flows, &cursor);
+}
+
+/* flow logs: what goes to the TUN (after the filter), with the path it came by */
+static void
+flows_inbound(WrWgIo *self, WrPacket *pkts, unsigned int n)
+{
+	WrFlowTable *flows = g_atomic_pointer_get(&self->flows);
+	WrFlowCursor cursor = {0};
+	gint64 now;
+
+	if (G_LIKELY(flows == NULL))
+		return;
+	now = g_get_monotonic_time();
+	for (unsigned int i = 0; i < n; i++) {
+		if (pkts[i].verdict != WR_VERDICT_TUN)
+			continue;
+		(void) wr_flow_table_record_run(
+			flows, &cursor, WR_FLOW_IN, pkts[i].data, pkts[i].len,
+			wr_derp_endpoint_is_derp(&pkts[i].endpoint) ? WR_FLOW_PATH_DERP
+								    : WR_FLOW_PATH_DIRECT,
+			now);
+	}
+	wr_flow_table_flush_run(flows, &cursor);
+}
+
 static void
 after_batch(WrWgIo *self)
 {
@@ -307,6 +348,7 @@ tx_thread_cb(gpointer user_data)
 			break;
 		}
 		filter_outbound(self, pkts, (unsigned int) n);
+		flows_outbound(self, pkts, (unsigned int) n);
 		wr_device_feed_ip_packets(self->device, pkts, (unsigned int) n,
 					  g_get_monotonic_time());
 		if (side_on(self))
@@ -327,6 +369,7 @@ rx_process(WrWgIo *self, WrPacket *pkts, unsigned int n)
 {
 	wr_device_feed_datagrams(self->device, pkts, n, g_get_monotonic_time());
 	filter_inbound(self, pkts, n);
+	flows_inbound(self, pkts, n);
 	(void) wr_tun_write_batch(self->tun, pkts, n);
 	g_rw_lock_reader_lock(&self->sock_lock);
 	send_outbox(self);
@@ -754,4 +797,10 @@ wr_wg_io_get_side_stats(WrWgIo *self, WrWgIoSideStats *out)
 	side_queue_counts(&self->derp_tx, &out->derp_tx_queued, &out->derp_tx_dropped);
 	side_queue_counts(&self->inject, &out->injected, &out->inject_dropped);
 	out->rx_derp_source = __atomic_load_n(&self->rx_derp_source, __ATOMIC_RELAXED);
+}
+
+void
+wr_wg_io_set_flow_table(WrWgIo *self, WrFlowTable *flows)
+{
+	g_atomic_pointer_set(&self->flows, flows);
 }

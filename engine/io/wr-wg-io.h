@@ -26,6 +26,7 @@
 #include "wr-device.h"
 #include "wr-disco.h"
 #include "wr-filter.h"
+#include "wr-flowtable.h"
 #include "wr-tun.h"
 #include "wr-uapi.h"
 
@@ -116,3 +117,13 @@ wr_wg_io_set_packet_filter(WrWgIo *self, WrPacketFilter *filter);
 /* decrypted packets the filter dropped */
 uint64_t
 wr_wg_io_get_filter_dropped(WrWgIo *self);
+
+/*
+ * The flow table of the flow logs (docs/flow-logs.md): every packet read from the TUN is
+ * counted outbound before it is encrypted, every decrypted packet the filter lets through
+ * inbound, with the path it came by (DERP when its source is a DERP endpoint, else direct).
+ * flows is borrowed and must outlive the WrWgIo or be unset first; NULL (the default) counts
+ * nothing.  The data threads pick the change up at their next batch.
+ */
+void
+wr_wg_io_set_flow_table(WrWgIo *self, WrFlowTable *flows);

@@ -45,6 +45,7 @@ expect 0 '^[0-9]+\.[0-9]+\.[0-9]+$' "$cli" version
 expect 0 '"version"' "$cli" version --json
 expect 2 'too many arguments' "$cli" version extra
 expect 0 'PEER' "$cli" ping --help
+expect 0 'DURATION\|TIME' "$cli" log --help
 expect 3 'warrend is not running' "$cli" --bus "$address" status
 expect 3 'warrend is not running' "$cli" --bus "$address" up --auth-key k
 expect 3 'warrend is not running' env WARREN_BUS_ADDRESS="$address" "$cli" ip

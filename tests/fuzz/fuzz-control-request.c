@@ -2,11 +2,13 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * libFuzzer target for the register and map request bodies (wr-control-request): arbitrary
- * bytes as the opened JSON of a sealed body, read by both parsers.  Besides the sanitizers it
- * checks the contracts: a refusal is WR_CONTROL_SEAL_ERROR MISSING_FIELD or BAD_FIELD (both
- * HTTP 400) and leaves the output cleared; an accepted body's lists are bounded, normalised
- * (every route parses back as itself, every endpoint too) and free of duplicates.
+ * libFuzzer target for the register, map and flows request bodies (wr-control-request):
+ * arbitrary bytes as the opened JSON of a sealed body, read by the three parsers.  Besides the
+ * sanitizers it checks the contracts: a refusal is WR_CONTROL_SEAL_ERROR MISSING_FIELD or BAD_FIELD
+ * (both HTTP 400) and leaves the output cleared; an accepted body's lists are bounded, normalised
+ * (every route parses back as itself, every endpoint too) and free of duplicates; accepted
+ * flow records are within their bounds (times in order, counts not negative, addresses that
+ * parse).
  *
  * Input: JSON text.
  */
@@ -82,6 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g_autoptr(GError) error = NULL;
 	WrRegisterRequest reg;
 	WrMapRequest map;
+	WrFlowsRequest flows;
 	static const WrMapRequest empty_map = {0};
 
 	if (size > 65536)
@@ -120,6 +123,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_refusal(error);
 		if (memcmp(&map, &empty_map, sizeof(map)) != 0)
 			g_error("a refused map request left state behind");
+	}
+	g_clear_error(&error);
+	if (wr_flows_request_parse(obj, &flows, &error)) {
+		if (flows.flows == NULL || flows.flows->len > WR_CONTROL_MAX_FLOWS)
+			g_error("flows unbounded");
+		for (guint i = 0; i < flows.flows->len; i++) {
+			const WrFlowIn *f = &g_array_index(flows.flows, WrFlowIn, i);
+			WrEndpoint ep;
+
+			if (f->start_us < 0 || f->end_us < f->start_us || f->tx_packets < 0 ||
+			    f->tx_bytes < 0 || f->rx_packets < 0 || f->rx_bytes < 0 ||
+			    f->peer_id < 0)
+				g_error("flows[%u]: a number out of range let through", i);
+			if (!wr_endpoint_parse(&ep, f->local) || !wr_endpoint_parse(&ep, f->remote))
+				g_error("flows[%u]: an address let through", i);
+			if (*f->proto == '\0' || f->end_reason == NULL || f->path == NULL ||
+			    f->peer == NULL)
+				g_error("flows[%u]: a field missing", i);
+		}
+		wr_flows_request_clear(&flows);
+	} else {
+		WrFlowsRequest empty_flows = {0};
+
+		check_refusal(error);
+		if (memcmp(&flows, &empty_flows, sizeof(flows)) != 0)
+			g_error("a refused flows request left state behind");
 	}
 	return 0;
 }

@@ -421,6 +421,69 @@ test_register_and_stream(void)
 }
 
 /* the peer sees our rotated key; our stream comes back with it */
+static JsonArray *
+one_flow(gint64 now)
+{
+	JsonArray *arr = json_array_new();
+	JsonObject *o = json_object_new();
+
+	json_object_set_int_member(o, "start", now - 1000);
+	json_object_set_int_member(o, "end", now);
+	json_object_set_string_member(o, "proto", "udp");
+	json_object_set_string_member(o, "local", "100.64.0.1:53000");
+	json_object_set_string_member(o, "remote", "100.64.0.2:53");
+	json_object_set_boolean_member(o, "outbound", TRUE);
+	json_object_set_string_member(o, "end-reason", "idle");
+	json_object_set_int_member(o, "tx-packets", 1);
+	json_object_set_int_member(o, "tx-bytes", 58);
+	json_object_set_int_member(o, "rx-packets", 1);
+	json_object_set_int_member(o, "rx-bytes", 128);
+	json_array_add_object_element(arr, o);
+	return arr;
+}
+
+/* flow records (docs/flow-logs.md): stored when the server collects them, refused with the
+ * HTTP status (what warrend's queue tells retries from drops by) when it does not */
+static void
+test_flows(void)
+{
+	Ctl c;
+	Node n;
+	g_autofree char *key = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GAsyncResult) res = NULL;
+	const CtlOptions on = {.network = "collect-flows = true\n"};
+
+	for (guint pass = 0; pass < 2; pass++) {
+		if (pass == 0)
+			ctl_init_opts(&c, &on);
+		else
+			ctl_init(&c, NULL);
+		ctl_start(&c);
+		key = ctl_make_key(&c, TRUE, FALSE, NULL, 0);
+		node_init(&n, &c);
+		node_register(&n, key);
+		wr_control_conn_send_flows_async(n.conn, one_flow(g_get_real_time()), NULL,
+						 result_cb, &n);
+		res = wait_result(&n);
+		if (pass == 0) {
+			g_assert_cmpint(wr_control_conn_send_flows_finish(n.conn, res, &error), ==,
+					1);
+			g_assert_no_error(error);
+		} else {
+			g_assert_cmpint(wr_control_conn_send_flows_finish(n.conn, res, &error), ==,
+					-1);
+			g_assert_error(error, WR_CONTROL_CONN_HTTP_ERROR, 403);
+			g_assert_nonnull(strstr(error->message, "collect-flows is off"));
+			g_clear_error(&error);
+		}
+		g_clear_object(&res);
+		g_clear_pointer(&key, g_free);
+		node_clear(&n);
+		ctl_clear(&c);
+	}
+}
+
 static void
 test_rotation(void)
 {
@@ -826,5 +889,6 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/control-conn/needs-auth", test_needs_auth);
 	g_test_add_func("/warren/control-conn/interactive", test_interactive);
 	g_test_add_func("/warren/control-conn/tls", test_tls);
+	g_test_add_func("/warren/control-conn/flows", test_flows);
 	return g_test_run();
 }

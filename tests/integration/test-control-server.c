@@ -838,6 +838,218 @@ test_bad_config_refused(void)
 	ctl_clear(&c);
 }
 
+/* ---- flow records (docs/flow-logs.md) ----------------------------------------------------- */
+
+static JsonObject *
+flow_record(gint64 start, gint64 end, const char *remote, gint64 tx_bytes)
+{
+	JsonObject *o = json_object_new();
+
+	json_object_set_int_member(o, "start", start);
+	json_object_set_int_member(o, "end", end);
+	json_object_set_string_member(o, "proto", "tcp");
+	json_object_set_string_member(o, "local", "100.64.0.1:40000");
+	json_object_set_string_member(o, "remote", remote);
+	json_object_set_boolean_member(o, "outbound", TRUE);
+	json_object_set_string_member(o, "peer", "b");
+	json_object_set_int_member(o, "peer-id", 2);
+	json_object_set_string_member(o, "path", "direct");
+	json_object_set_string_member(o, "end-reason", "fin");
+	json_object_set_int_member(o, "tx-packets", 820);
+	json_object_set_int_member(o, "tx-bytes", tx_bytes);
+	json_object_set_int_member(o, "rx-packets", 33);
+	json_object_set_int_member(o, "rx-bytes", 1724);
+	return o;
+}
+
+static JsonObject *
+flows_request(WrControlClient *client, JsonObject *const *records, guint n)
+{
+	JsonObject *req = json_object_new();
+	JsonArray *arr = json_array_new();
+	g_autofree char *nk = node_key_text(client);
+
+	json_object_set_int_member(req, "version", 1);
+	json_object_set_string_member(req, "node_key", nk);
+	for (guint i = 0; i < n; i++)
+		json_array_add_object_element(arr, records[i]);
+	json_object_set_array_member(req, "flows", arr);
+	return req;
+}
+
+/* warren-control --config CONF --json audit flows ARGS...: its exit status, stdout, stderr */
+static int
+audit_flows(Ctl *c, const char *const *args, char **out, char **err)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_autoptr(GError) error = NULL;
+	int status = 0;
+
+	g_ptr_array_add(argv, (char *) g_getenv("WARREN_CONTROL"));
+	g_ptr_array_add(argv, (char *) "--config");
+	g_ptr_array_add(argv, c->conf);
+	g_ptr_array_add(argv, (char *) "--json");
+	g_ptr_array_add(argv, (char *) "audit");
+	g_ptr_array_add(argv, (char *) "flows");
+	for (guint i = 0; args != NULL && args[i] != NULL; i++)
+		g_ptr_array_add(argv, (char *) args[i]);
+	g_ptr_array_add(argv, NULL);
+	g_assert_true(g_spawn_sync(NULL, (char **) argv->pdata, NULL, 0, NULL, NULL, out, err,
+				   &status, &error));
+	g_assert_no_error(error);
+	return g_spawn_check_wait_status(status, NULL) ? 0 : 1;
+}
+
+static JsonArray *
+flows_of(const char *json, JsonNode **out_root)
+{
+	g_autoptr(GError) error = NULL;
+
+	*out_root = json_from_string(json, &error);
+	g_assert_no_error(error);
+	return json_object_get_array_member(json_node_get_object(*out_root), "flows");
+}
+
+/* a node posts its flow records, the server keeps them, `audit flows` lists them by node and
+ * time; bad records refuse the whole batch; with collect-flows off the server takes none */
+static void
+test_flows(void)
+{
+	Ctl c;
+	g_autofree char *key = NULL;
+	g_autoptr(WrControlClient) a = NULL;
+	g_autoptr(WrControlClient) b = NULL;
+	g_autoptr(JsonObject) req = NULL;
+	g_autoptr(JsonObject) reply = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree char *out = NULL;
+	g_autofree char *err = NULL;
+	gint64 now = g_get_real_time();
+	JsonObject *recs[2];
+	JsonArray *flows;
+	JsonObject *f;
+	const CtlOptions opts = {
+		.network = "ephemeral-timeout = 1s\ncollect-flows = true\n",
+		.db_url = NULL,
+	};
+	const char *pg_dir = g_getenv("WARREN_TEST_PG_DIR");
+	g_autofree char *db_url = pg_dir != NULL ? new_pg_database(pg_dir) : NULL;
+	CtlOptions o = opts;
+
+	o.db_url = db_url;
+	ctl_init_opts(&c, &o);
+	c.clean_stop = TRUE;
+	ctl_start(&c);
+	key = ctl_make_key(&c, TRUE, FALSE, NULL, 0);
+	a = ctl_join(&c, key, "a");
+	b = ctl_join(&c, key, "b");
+
+	recs[0] = flow_record(now - 2000000, now - 1000000, "100.64.0.2:22", 1042648);
+	recs[1] = flow_record(now - 500000, now, "[fd7a:115c:a1e0::2]:443", 5);
+	req = flows_request(a, recs, 2);
+	reply = wr_control_client_call(a, "flows", req, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(json_object_get_int_member(reply, "stored"), ==, 2);
+	g_clear_pointer(&req, json_object_unref);
+	g_clear_pointer(&reply, json_object_unref);
+
+	/* one bad record: the batch is refused, naming it */
+	recs[0] = flow_record(now, now, "100.64.0.2:22", 1);
+	recs[1] = flow_record(now, now - 1, "100.64.0.2:22", 1);
+	req = flows_request(b, recs, 2);
+	reply = wr_control_client_call(b, "flows", req, &error);
+	g_assert_null(reply);
+	g_assert_error(error, WR_CONTROL_CLIENT_HTTP_ERROR, 400);
+	g_assert_nonnull(strstr(error->message, "flows[1]: field end is before start"));
+	g_clear_error(&error);
+	g_clear_pointer(&req, json_object_unref);
+	recs[0] = flow_record(now, now, "not an address", 1);
+	req = flows_request(b, recs, 1);
+	reply = wr_control_client_call(b, "flows", req, &error);
+	g_assert_error(error, WR_CONTROL_CLIENT_HTTP_ERROR, 400);
+	g_assert_nonnull(strstr(error->message, "flows[0]: field remote is not ip:port"));
+	g_clear_error(&error);
+	g_clear_pointer(&req, json_object_unref);
+	/* another machine's node key: refused */
+	recs[0] = flow_record(now, now, "100.64.0.2:22", 1);
+	req = flows_request(a, recs, 1);
+	reply = wr_control_client_call(b, "flows", req, &error);
+	g_assert_error(error, WR_CONTROL_CLIENT_HTTP_ERROR, 403);
+	g_clear_error(&error);
+	g_clear_pointer(&req, json_object_unref);
+
+	/* audit flows: a's two records, oldest first, with the node's name */
+	g_assert_cmpint(audit_flows(&c, NULL, &out, &err), ==, 0);
+	flows = flows_of(out, &root);
+	g_assert_cmpuint(json_array_get_length(flows), ==, 2);
+	f = json_array_get_object_element(flows, 0);
+	g_assert_cmpstr(json_object_get_string_member(f, "node"), ==, "a");
+	g_assert_cmpint(json_object_get_int_member(f, "start"), ==, now - 2000000);
+	g_assert_cmpint(json_object_get_int_member(f, "end"), ==, now - 1000000);
+	g_assert_cmpstr(json_object_get_string_member(f, "remote"), ==, "100.64.0.2:22");
+	g_assert_cmpint(json_object_get_int_member(f, "tx_bytes"), ==, 1042648);
+	g_assert_cmpint(json_object_get_int_member(f, "rx_packets"), ==, 33);
+	g_assert_cmpstr(json_object_get_string_member(f, "peer"), ==, "b");
+	g_assert_cmpstr(json_object_get_string_member(f, "end_reason"), ==, "fin");
+	g_assert_true(json_object_get_boolean_member(f, "outbound"));
+	g_assert_cmpstr(
+		json_object_get_string_member(json_array_get_object_element(flows, 1), "remote"),
+		==, "[fd7a:115c:a1e0::2]:443");
+	g_clear_pointer(&root, json_node_unref);
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+
+	/* by node: b has none; since: only the newer one */
+	g_assert_cmpint(audit_flows(&c, (const char *[]){"--node", "b", NULL}, &out, &err), ==, 0);
+	flows = flows_of(out, &root);
+	g_assert_cmpuint(json_array_get_length(flows), ==, 0);
+	g_clear_pointer(&root, json_node_unref);
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+	{
+		g_autofree char *since = g_strdup_printf("%" G_GINT64_FORMAT, now / G_USEC_PER_SEC);
+
+		g_assert_cmpint(audit_flows(&c,
+					    (const char *[]){"--node", "a", "--since", since, NULL},
+					    &out, &err),
+				==, 0);
+	}
+	flows = flows_of(out, &root);
+	g_assert_cmpuint(json_array_get_length(flows), ==, 1);
+	g_clear_pointer(&root, json_node_unref);
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+	/* an unknown node or user is an error, not an empty list */
+	g_assert_cmpint(audit_flows(&c, (const char *[]){"--node", "nosuch", NULL}, &out, &err), ==,
+			1);
+	g_assert_nonnull(strstr(err, "there is no node nosuch"));
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(
+		audit_flows(&c, (const char *[]){"--user", "nobody@example.com", NULL}, &out, &err),
+		==, 1);
+	g_assert_nonnull(strstr(err, "there is no user nobody@example.com"));
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+	ctl_clear(&c);
+
+	/* collect-flows off (the default): nothing is taken */
+	ctl_init_plain(&c, NULL);
+	ctl_start(&c);
+	g_clear_pointer(&key, g_free);
+	g_clear_pointer(&a, wr_control_client_free);
+	key = ctl_make_key(&c, TRUE, FALSE, NULL, 0);
+	a = ctl_join(&c, key, "a");
+	recs[0] = flow_record(now, now, "100.64.0.2:22", 1);
+	req = flows_request(a, recs, 1);
+	reply = wr_control_client_call(a, "flows", req, &error);
+	g_assert_null(reply);
+	g_assert_error(error, WR_CONTROL_CLIENT_HTTP_ERROR, 403);
+	g_assert_nonnull(strstr(error->message, "collect-flows is off"));
+	ctl_clear(&c);
+}
+
 /* ---- TLS
  * ----------------------------------------------------------------------------------------- */
 
@@ -1018,5 +1230,6 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/control-server/restart", test_restart_keeps_everything);
 	g_test_add_func("/warren/control-server/bad-config", test_bad_config_refused);
 	g_test_add_func("/warren/control-server/tls", test_tls);
+	g_test_add_func("/warren/control-server/flows", test_flows);
 	return g_test_run();
 }

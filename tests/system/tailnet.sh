@@ -62,6 +62,15 @@
 #               Health warns of the expiry within the hour, then at expiry it states NeedsLogin,
 #               its tunnel is gone and no ping passes; `warren up --auth-key` brings it back to
 #               Running with a new node key, and pings pass again
+#   flows       flow logs (docs/flow-logs.md), every warrend with a 64 KiB ring: a TCP transfer
+#               of 1 MB n0 -> n1 appears in `warren log --json` on both nodes with the same
+#               packets and bytes each way, the peer's name, path direct, and bytes that are
+#               exactly the payload plus 52 bytes of IPv4+TCP headers a packet (+8 for the SYN
+#               options) when nothing was retransmitted; control has collect-flows on, and
+#               `warren-control audit flows` lists the transfer under each node with the same
+#               counts; then 1200 short connections: each
+#               ring file stays 64 KiB + its header, 0600, holds as many records as fit, the
+#               newest, and the transfer's record is gone
 #
 # Each prints a table of the time to the first reply and to a direct path per pair.
 # As root: WARREND=… WARREN_CLI=… WARREN_CONTROL=… WARREN_DERP=… tests/system/tailnet.sh basic
@@ -86,9 +95,9 @@ FALLBACK_LOSS_MAX=20 # pings 100 ms apart: 2 s
 
 scenario=${1:-}
 case $scenario in
-setup | basic | fallback | nat-change | control | filter | restart | netem | dns | keyrot | keyrot-retry | keyrot-restart | keyexpiry) ;;
+setup | basic | fallback | nat-change | control | filter | restart | netem | dns | keyrot | keyrot-retry | keyrot-restart | keyexpiry | flows) ;;
 *)
-	echo "usage: tailnet.sh setup|basic|fallback|nat-change|control|filter|restart|netem|dns|keyrot|keyrot-retry|keyrot-restart|keyexpiry" >&2
+	echo "usage: tailnet.sh setup|basic|fallback|nat-change|control|filter|restart|netem|dns|keyrot|keyrot-retry|keyrot-restart|keyexpiry|flows" >&2
 	exit 2
 	;;
 esac
@@ -918,6 +927,191 @@ scenario_keyexpiry()
 	ping_all "$h0" "$(tailnet_ip 1)" 5
 	wr_log "keyexpiry: signed in again: Running, new node key, n1 -> n0 answered after $FIRST ms"
 	tailnet_table_add "n1->n0 after sign-in" "$FIRST" "-"
+}
+
+# flow_record N PORT: node N's newest flow log record (JSON) of a TCP connection with PORT on
+# either side, or nothing
+flow_record()
+{
+	tailnet_cli "$1" log --json 2>/dev/null | python3 -c '
+import json, sys
+port = ":" + sys.argv[1]
+recs = [r for r in json.load(sys.stdin) if r["proto"] == "tcp" and
+        (r["remote"].endswith(port) or r["local"].endswith(port))]
+if recs:
+    print(json.dumps(recs[-1]))' "$2"
+}
+
+_flow_recorded()
+{
+	[ -n "$(flow_record "$1" "$2")" ]
+}
+
+# retrans NS: the TCP segments NS retransmitted so far (its own /proc/net/snmp)
+retrans()
+{
+	# shellcheck disable=SC2016 # awk's own fields
+	ip netns exec "$1" awk '$1 == "Tcp:" && !h { for (i = 1; i <= NF; i++) c[$i] = i; h = 1; next }
+		$1 == "Tcp:" { print $c["RetransSegs"] }' /proc/net/snmp
+}
+
+# flow_count N PORT: how many records node N's flow log holds, and how many of them are TCP
+# connections to PORT, "ALL MATCHING NEWEST_IS_MATCHING"
+flow_count()
+{
+	tailnet_cli "$1" log --json 2>/dev/null | python3 -c '
+import json, sys
+recs = json.load(sys.stdin)
+port = ":" + sys.argv[1]
+m = [r["remote"].endswith(port) or r["local"].endswith(port) for r in recs]
+print(len(recs), sum(m), int(bool(m) and m[-1]))' "$2"
+}
+
+_control_has_flow()
+{
+	tailnet_admin --json audit flows --node "$1" | python3 -c '
+import json, sys
+port = ":" + sys.argv[1]
+sys.exit(0 if any(f["remote"].endswith(port) or f["local"].endswith(port)
+                  for f in json.load(sys.stdin)["flows"]) else 1)' "$2"
+}
+
+FLOW_RING=65536
+FLOW_HEADER=32
+
+scenario_flows()
+{
+	local bytes=1000000 r0 r1 rt0 rt1 ns0 ns1 ring n c0 c1 last stable out rc
+	TAILNET_WARREND_OPTS+=(--flow-log-size 64K)
+	# the map tells the nodes to send their records too
+	sed -i 's/^\[network\]$/[network]\ncollect-flows = true/' "$TAILNET_CTL_CONF" ||
+		wr_fail "flows: cannot turn collect-flows on"
+	tailnet_control_kill
+	tailnet_control_start
+	tailnet_node 0 easy
+	tailnet_node 1 public
+	up 0 1
+	pair_first 0 1 "n0->n1"
+	pair_direct 0 1 "n0->n1"
+	ns0=$(natlab_host_ns 0)
+	ns1=$(natlab_host_ns 1)
+
+	rt0=$(retrans "$ns0")
+	rt1=$(retrans "$ns1")
+	xfer "$ns0" "$ns1" "$(tailnet_ip 1)" "$bytes"
+	rt0=$(($(retrans "$ns0") - rt0))
+	rt1=$(($(retrans "$ns1") - rt1))
+	# FIN both ways, the linger (2 s), the next collect (1 s)
+	wait_until 10 _flow_recorded 0 5555 || wr_fail "flows: the transfer is not in node 0's log after 10 s: $(tailnet_cli 0 log 2>&1)"
+	wait_until 10 _flow_recorded 1 5555 || wr_fail "flows: the transfer is not in node 1's log after 10 s: $(tailnet_cli 1 log 2>&1)"
+	r0=$(flow_record 0 5555)
+	r1=$(flow_record 1 5555)
+	wr_log "flows: node 0: $r0"
+	wr_log "flows: node 1: $r1"
+	out=$(python3 -c '
+import json, sys
+r0, r1 = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+n, ip0, ip1 = int(sys.argv[3]), sys.argv[4], sys.argv[5]
+rt = int(sys.argv[6]) + int(sys.argv[7])
+err = []
+def want(what, got, exp):
+    if got != exp:
+        err.append("%s is %r, expected %r" % (what, got, exp))
+want("node 0 peer", r0["peer"], "n1")
+want("node 1 peer", r1["peer"], "n0")
+want("node 0 outbound", r0["outbound"], True)
+want("node 1 outbound", r1["outbound"], False)
+want("node 0 path", r0["path"], "direct")
+want("node 1 path", r1["path"], "direct")
+want("node 0 end-reason", r0["end-reason"], "fin")
+want("node 0 remote", r0["remote"], ip1 + ":5555")
+want("node 1 local", r1["local"], ip1 + ":5555")
+want("node 1 remote", r1["remote"], r0["local"])
+# the same packets, counted on both sides of the tunnel
+want("node 1 rx-bytes (node 0 tx-bytes)", r1["rx-bytes"], r0["tx-bytes"])
+want("node 1 rx-packets (node 0 tx-packets)", r1["rx-packets"], r0["tx-packets"])
+want("node 1 tx-bytes (node 0 rx-bytes)", r1["tx-bytes"], r0["rx-bytes"])
+want("node 1 tx-packets (node 0 rx-packets)", r1["tx-packets"], r0["rx-packets"])
+p, q = r0["tx-packets"], r0["rx-packets"]
+if rt == 0:
+    # IPv4 20 + TCP 20 + timestamps 12 a packet; the SYN and SYN-ACK carry 8 more (MSS, SACK
+    # permitted, window scale instead of two NOPs)
+    want("node 0 tx-bytes (payload + 52 a packet + 8)", r0["tx-bytes"], n + 52 * p + 8)
+    want("node 0 rx-bytes (52 an ACK + 8)", r0["rx-bytes"], 52 * q + 8)
+else:
+    # retransmissions count again: at least the payload plus 40 header bytes a packet
+    if r0["tx-bytes"] < n + 40 * p or r0["tx-bytes"] > n + 120 * p + n:
+        err.append("node 0 tx-bytes %d is no payload of %d in %d packets" % (r0["tx-bytes"], n, p))
+if r0["end"] < r0["start"]:
+    err.append("node 0 ends before it starts")
+if err:
+    sys.exit("; ".join(err))
+print("%d packets, %d bytes out (payload %d + %d of headers), %d packets, %d bytes back; %d retransmitted" % (
+    p, r0["tx-bytes"], n, r0["tx-bytes"] - n, q, r0["rx-bytes"], rt))
+' "$r0" "$r1" "$bytes" "$(tailnet_ip 0)" "$(tailnet_ip 1)" "$rt0" "$rt1") || wr_fail "flows: $out"
+	wr_log "flows: transfer: $out"
+	for n in 0 1; do
+		wait_until 10 _control_has_flow "n$n" 5555 ||
+			wr_fail "flows: control has no record of node $n's transfer after 10 s: $(tailnet_admin audit flows 2>&1)"
+	done
+	out=$(tailnet_admin --json audit flows | python3 -c '
+import json, sys
+flows = json.load(sys.stdin)["flows"]
+r0, r1 = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+err = []
+for node, mine in (("n0", r0), ("n1", r1)):
+    got = [f for f in flows if f["node"] == node and (f["remote"] == mine["remote"])]
+    if len(got) != 1:
+        err.append("%s: %d records of the transfer at control" % (node, len(got)))
+        continue
+    f = got[0]
+    for ours, theirs in (("start", "start"), ("end", "end"), ("local", "local"), ("peer", "peer"),
+                         ("path", "path"), ("tx-bytes", "tx_bytes"), ("tx-packets", "tx_packets"),
+                         ("rx-bytes", "rx_bytes"), ("rx-packets", "rx_packets"),
+                         ("end-reason", "end_reason"), ("outbound", "outbound")):
+        if f[theirs] != mine[ours]:
+            err.append("%s: %s is %r at control, %r on the node" % (node, theirs, f[theirs], mine[ours]))
+if err:
+    sys.exit("; ".join(err))
+print("both records at control, as the nodes have them")' "$r0" "$r1") || wr_fail "flows: $out"
+	wr_log "flows: warren-control audit flows: $out"
+	tailnet_cli 0 log | grep -q "n1" || wr_fail "flows: warren log on node 0 does not name n1: $(tailnet_cli 0 log 2>&1)"
+	out=$(tailnet_cli 0 log --since yesterday 2>&1)
+	rc=$?
+	if [ "$rc" != 2 ] || [[ $out != *"--since"* ]]; then
+		wr_fail "flows: warren log --since yesterday: exit $rc, '$out'"
+	fi
+
+	# many short flows: the rings keep their size and the newest records
+	n=1200
+	ip netns exec "$ns1" python3 "$WR_LIB_DIR/shortconn.py" serve "$(tailnet_ip 1)" 6000 \
+		"$WR_TMP/short.ready" "$n" >"$WR_TMP/short.serve" 2>&1 &
+	wr_track $! "short connection server"
+	wait_until 10 test -e "$WR_TMP/short.ready" || wr_fail "flows: the short connection server did not start"
+	out=$(ip netns exec "$ns0" python3 "$WR_LIB_DIR/shortconn.py" dial "$(tailnet_ip 1)" 6000 "$n" 2>&1)
+	[ "$out" = "$n" ] || wr_fail "flows: $n short connections: $out"
+	# until both logs stop changing (the last flows linger 2 s)
+	last=''
+	stable=0
+	while ((stable < 4)); do
+		sleep 1
+		c0="$(flow_count 0 6000) $(flow_count 1 6000)"
+		if [ "$c0" = "$last" ]; then stable=$((stable + 1)); else stable=0; fi
+		last=$c0
+	done
+	for n in 0 1; do
+		ring="$(tailnet_node_dir "$n")/state/flows.ring"
+		c1=$(stat -c '%s %a' "$ring")
+		[ "$c1" = "$((FLOW_RING + FLOW_HEADER)) 600" ] || wr_fail "flows: node $n's ring is '$c1' (size, mode), not '$((FLOW_RING + FLOW_HEADER)) 600'"
+		read -r c0 c1 last <<<"$(flow_count "$n" 6000)"
+		# records of peer "n0"/"n1" are 119 bytes: 550 fit, one may be cut by the wrap
+		((c0 >= (FLOW_RING - 2 * 180) / 119 && c0 <= FLOW_RING / 117)) ||
+			wr_fail "flows: node $n's ring holds $c0 records; 64 KiB holds about 550"
+		((c1 >= c0 - 5)) || wr_fail "flows: node $n's ring: only $c1 of $c0 records are the short connections"
+		[ -z "$(flow_record "$n" 5555)" ] || wr_fail "flows: node $n still has the transfer's record after $c0 newer ones"
+		wr_log "flows: node $n: ring $((FLOW_RING + FLOW_HEADER)) bytes, 0600, $c0 records, $c1 of them short connections, the transfer pushed out"
+	done
+	tailnet_table_add "n0(easy)->n1(public)" "$FIRST" "$DIRECT"
 }
 
 tailnet_servers

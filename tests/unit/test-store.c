@@ -976,6 +976,97 @@ case_audit(TestDb *db)
 }
 
 static void
+case_flows(TestDb *db)
+{
+	g_autoptr(WrStore) store = open_ok(db);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) all = NULL;
+	g_autoptr(GPtrArray) some = NULL;
+	WrStoreFlow f[4];
+	const WrStoreFlow *batch[4];
+	const WrStoreFlow *bad[1];
+	WrStoreFlow *got;
+
+	for (guint i = 0; i < G_N_ELEMENTS(f); i++) {
+		f[i] = (WrStoreFlow){
+			.start_us = (gint64) NOW * G_USEC_PER_SEC + i,
+			.end_us = (gint64) NOW * G_USEC_PER_SEC + 1000 * (4 - i),
+			.proto = (char *) (i % 2 == 0 ? "tcp" : "udp"),
+			.local = (char *) "100.64.0.1:40000",
+			.remote = (char *) "[fd7a::2]:443",
+			.outbound = i % 2 == 0,
+			.peer_id = 2,
+			.peer = (char *) "n2",
+			.path = (char *) "direct",
+			.end_reason = (char *) "fin",
+			.tx_packets = 820,
+			.tx_bytes = G_GINT64_CONSTANT(5) << 40, /* past 32 bits */
+			.rx_packets = 33,
+			.rx_bytes = 1724 + i,
+		};
+		batch[i] = &f[i];
+	}
+	g_assert_true(wr_store_flows_append(store, 1, 10, NOW, batch, 2, &error));
+	g_assert_no_error(error);
+	g_assert_true(wr_store_flows_append(store, 2, 20, NOW + 1, batch + 2, 2, &error));
+	g_assert_no_error(error);
+
+	/* oldest end first */
+	all = wr_store_flows_list(store, 0, 0, 0, 0, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(all->len, ==, 4);
+	got = all->pdata[0];
+	g_assert_cmpint(got->end_us, ==, f[3].end_us);
+	g_assert_cmpint(got->node_id, ==, 2);
+	g_assert_cmpint(got->user_id, ==, 20);
+	g_assert_cmpint(got->received, ==, NOW + 1);
+	g_assert_cmpint(got->start_us, ==, f[3].start_us);
+	g_assert_cmpstr(got->proto, ==, "udp");
+	g_assert_cmpstr(got->local, ==, "100.64.0.1:40000");
+	g_assert_cmpstr(got->remote, ==, "[fd7a::2]:443");
+	g_assert_false(got->outbound);
+	g_assert_cmpint(got->peer_id, ==, 2);
+	g_assert_cmpstr(got->peer, ==, "n2");
+	g_assert_cmpstr(got->path, ==, "direct");
+	g_assert_cmpstr(got->end_reason, ==, "fin");
+	g_assert_cmpint(got->tx_packets, ==, 820);
+	g_assert_cmpint(got->tx_bytes, ==, G_GINT64_CONSTANT(5) << 40);
+	g_assert_cmpint(got->rx_bytes, ==, 1727);
+	g_assert_true(((WrStoreFlow *) all->pdata[3])->outbound);
+
+	/* by node, by user, since, limit */
+	some = wr_store_flows_list(store, 1, 0, 0, 0, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(some->len, ==, 2);
+	g_clear_pointer(&some, g_ptr_array_unref);
+	some = wr_store_flows_list(store, 0, 20, 0, 0, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(some->len, ==, 2);
+	g_assert_cmpint(((WrStoreFlow *) some->pdata[0])->node_id, ==, 2);
+	g_clear_pointer(&some, g_ptr_array_unref);
+	some = wr_store_flows_list(store, 1, 20, 0, 0, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(some->len, ==, 0);
+	g_clear_pointer(&some, g_ptr_array_unref);
+	some = wr_store_flows_list(store, 0, 0, f[1].end_us, 0, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(some->len, ==, 2);
+	g_clear_pointer(&some, g_ptr_array_unref);
+	some = wr_store_flows_list(store, 0, 0, 0, 3, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(some->len, ==, 3);
+
+	/* a bad record: refused, and nothing of its batch stored */
+	f[0].proto = (char *) "";
+	bad[0] = &f[0];
+	g_assert_false(wr_store_flows_append(store, 3, 0, NOW, bad, 1, &error));
+	g_assert_error(error, WR_STORE_ERROR, WR_STORE_ERROR_INVALID);
+	g_clear_pointer(&all, g_ptr_array_unref);
+	all = wr_store_flows_list(store, 3, 0, 0, 0, NULL);
+	g_assert_cmpuint(all->len, ==, 0);
+}
+
+static void
 case_future(TestDb *db)
 {
 	g_autoptr(WrStore) store = open_ok(db);
@@ -1054,10 +1145,11 @@ case_migration_2(TestDb *db)
 	g_assert_false(old->ephemeral);
 	/* back to what version 1 was */
 	g_clear_pointer(&store, wr_store_close);
+	raw_exec(db, "DROP TABLE flows");
 	raw_exec(db, "ALTER TABLE nodes DROP COLUMN ephemeral");
 	raw_exec(db, "UPDATE schema_version SET version = 1");
 	store = open_ok(db);
-	g_assert_cmpint(wr_store_schema_version(store, &error), ==, 2);
+	g_assert_cmpint(wr_store_schema_version(store, &error), ==, WR_STORE_SCHEMA_VERSION);
 	got = wr_store_node_get(store, old->id, &error);
 	g_assert_no_error(error);
 	g_assert_false(got->ephemeral);
@@ -1070,6 +1162,38 @@ case_migration_2(TestDb *db)
 	eph = wr_store_node_get_by_machine_key(store, t->machine_key, &error);
 	g_assert_no_error(error);
 	g_assert_true(eph->ephemeral);
+}
+
+/* version 2 -> 3: the flows table appears, the nodes stay */
+static void
+case_migration_3(TestDb *db)
+{
+	g_autoptr(WrStore) store = open_ok(db);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(WrStoreNode) old = node_ok(store, 1, 0);
+	g_autoptr(WrStoreNode) got = NULL;
+	g_autoptr(GPtrArray) flows = NULL;
+	WrStoreFlow f = {.proto = (char *) "tcp",
+			 .local = (char *) "100.64.0.1:1",
+			 .remote = (char *) "100.64.0.2:2",
+			 .end_reason = (char *) "rst"};
+	const WrStoreFlow *batch[] = {&f};
+
+	g_clear_pointer(&store, wr_store_close);
+	raw_exec(db, "DROP TABLE flows");
+	raw_exec(db, "UPDATE schema_version SET version = 2");
+	store = open_ok(db);
+	g_assert_cmpint(wr_store_schema_version(store, &error), ==, 3);
+	got = wr_store_node_get(store, old->id, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(got->name, ==, "node-1");
+	g_assert_true(wr_store_flows_append(store, old->id, 0, NOW, batch, 1, &error));
+	g_assert_no_error(error);
+	flows = wr_store_flows_list(store, old->id, 0, 0, 0, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(flows->len, ==, 1);
+	g_assert_cmpstr(((WrStoreFlow *) flows->pdata[0])->end_reason, ==, "rst");
+	g_assert_cmpstr(((WrStoreFlow *) flows->pdata[0])->peer, ==, "");
 }
 
 /* a migration that fails half-way leaves nothing behind, not even the version table */
@@ -1173,9 +1297,11 @@ static const struct {
 	{"authkeys", case_authkeys},
 	{"policy", case_policy},
 	{"audit", case_audit},
+	{"flows", case_flows},
 	{"future", case_future},
 	{"migration-atomic", case_migration_atomic},
 	{"migration-2", case_migration_2},
+	{"migration-3", case_migration_3},
 };
 
 int

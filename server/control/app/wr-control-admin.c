@@ -890,6 +890,132 @@ audit_list(WrControl *self, SoupServerMessage *msg, GHashTable *query)
 	reply_json(msg, SOUP_STATUS_OK, b);
 }
 
+/* ---- flows ------------------------------------------------------------------------------------
+ */
+
+/* node= and user=: an id, or a node's name / a user's login name */
+static gboolean
+flows_node(WrControl *self, SoupServerMessage *msg, const char *text, gint64 *out)
+{
+	GHashTableIter iter;
+	gpointer value;
+	guint64 id;
+
+	if (g_ascii_string_to_unsigned(text, 10, 1, G_MAXINT64, &id, NULL)) {
+		*out = (gint64) id;
+		return TRUE;
+	}
+	g_hash_table_iter_init(&iter, self->nodes);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		CtlNode *node = value;
+
+		if (g_ascii_strcasecmp(node->rec->name, text) == 0) {
+			*out = node->rec->id;
+			return TRUE;
+		}
+	}
+	reply_errorf(msg, SOUP_STATUS_NOT_FOUND, "there is no node %s", text);
+	return FALSE;
+}
+
+static gboolean
+flows_user(WrControl *self, SoupServerMessage *msg, const char *text, gint64 *out)
+{
+	GHashTableIter iter;
+	gpointer value;
+	guint64 id;
+
+	if (g_ascii_string_to_unsigned(text, 10, 1, G_MAXINT64, &id, NULL)) {
+		*out = (gint64) id;
+		return TRUE;
+	}
+	g_hash_table_iter_init(&iter, self->users);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		WrStoreUser *u = value;
+
+		if (g_ascii_strcasecmp(u->login_name, text) == 0) {
+			*out = u->id;
+			return TRUE;
+		}
+	}
+	reply_errorf(msg, SOUP_STATUS_NOT_FOUND, "there is no user %s", text);
+	return FALSE;
+}
+
+/* GET /v1/flows?node=&user=&since=&limit=: the flow records nodes sent (docs/flow-logs.md) */
+static void
+flows_list(WrControl *self, SoupServerMessage *msg, GHashTable *query)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(GPtrArray) flows = NULL;
+	g_autoptr(GError) error = NULL;
+	const char *node_text = query != NULL ? g_hash_table_lookup(query, "node") : NULL;
+	const char *user_text = query != NULL ? g_hash_table_lookup(query, "user") : NULL;
+	const char *since_text = query != NULL ? g_hash_table_lookup(query, "since") : NULL;
+	const char *limit_text = query != NULL ? g_hash_table_lookup(query, "limit") : NULL;
+	guint64 since = 0, limit = ADMIN_AUDIT_DEFAULT;
+	gint64 node_id = 0, user_id = 0;
+
+	if (since_text != NULL &&
+	    !g_ascii_string_to_unsigned(since_text, 10, 0, G_MAXINT64 / G_USEC_PER_SEC, &since,
+					NULL)) {
+		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "since=%s is not a unix time in seconds",
+			     since_text);
+		return;
+	}
+	if (limit_text != NULL &&
+	    !g_ascii_string_to_unsigned(limit_text, 10, 1, ADMIN_AUDIT_MAX, &limit, NULL)) {
+		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "limit=%s is not a number from 1 to %d",
+			     limit_text, ADMIN_AUDIT_MAX);
+		return;
+	}
+	if ((node_text != NULL && !flows_node(self, msg, node_text, &node_id)) ||
+	    (user_text != NULL && !flows_user(self, msg, user_text, &user_id)))
+		return;
+	flows = wr_store_flows_list(self->store, node_id, user_id, (gint64) since * G_USEC_PER_SEC,
+				    (guint) limit, &error);
+	if (flows == NULL) {
+		reply_gerror(msg, error);
+		return;
+	}
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "flows");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < flows->len; i++) {
+		WrStoreFlow *f = flows->pdata[i];
+		CtlNode *node = ctl_node_lookup(self, f->node_id);
+		WrStoreUser *user =
+			f->user_id != 0 ? g_hash_table_lookup(self->users, &f->user_id) : NULL;
+
+		json_builder_begin_object(b);
+		add_int(b, "id", f->id);
+		add_int(b, "node_id", f->node_id);
+		add_string(b, "node", node != NULL ? node->rec->name : NULL);
+		add_int(b, "user_id", f->user_id);
+		add_string(b, "user", user != NULL ? user->login_name : NULL);
+		add_int(b, "received", f->received);
+		add_int(b, "start", f->start_us);
+		add_int(b, "end", f->end_us);
+		add_string(b, "proto", f->proto);
+		add_string(b, "local", f->local);
+		add_string(b, "remote", f->remote);
+		json_builder_set_member_name(b, "outbound");
+		json_builder_add_boolean_value(b, f->outbound);
+		add_int(b, "peer_id", f->peer_id);
+		add_string(b, "peer", f->peer);
+		add_string(b, "path", f->path);
+		add_string(b, "end_reason", f->end_reason);
+		add_int(b, "tx_packets", f->tx_packets);
+		add_int(b, "tx_bytes", f->tx_bytes);
+		add_int(b, "rx_packets", f->rx_packets);
+		add_int(b, "rx_bytes", f->rx_bytes);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	reply_json(msg, SOUP_STATUS_OK, b);
+}
+
 /* ---- the server -------------------------------------------------------------------------------
  */
 
@@ -1039,6 +1165,10 @@ dispatch(WrControl *self, SoupServerMessage *msg, const char *method, const char
 		if (id != NULL || !get)
 			return FALSE;
 		audit_list(self, msg, query);
+	} else if (g_str_equal(what, "flows")) {
+		if (id != NULL || !get)
+			return FALSE;
+		flows_list(self, msg, query);
 	} else {
 		return FALSE;
 	}

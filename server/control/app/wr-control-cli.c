@@ -43,19 +43,22 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Cli, cli_clear)
 static void
 usage(void)
 {
-	g_printerr("%s",
-		   _("Usage: warren-control serve --config FILE\n"
-		     "       warren-control [--config FILE | --socket PATH] [--json] COMMAND\n"
-		     "\n"
-		     "Commands:\n"
-		     "  users list | delete ID\n"
-		     "  nodes list | expire ID | delete ID | rename ID NAME | tag ID [TAG...]\n"
-		     "  routes list | approve ID [ROUTE...]\n"
-		     "  authkeys create [--reusable] [--ephemeral] [--tags tag:a,tag:b]\n"
-		     "                  [--expiry DURATION] [--user ID|LOGIN]\n"
-		     "  authkeys list | expire ID\n"
-		     "  policy get | set FILE | check FILE\n"
-		     "  audit [--since DURATION|UNIX-TIME] [--limit N]\n"));
+	g_printerr(
+		"%s",
+		_("Usage: warren-control serve --config FILE\n"
+		  "       warren-control [--config FILE | --socket PATH] [--json] COMMAND\n"
+		  "\n"
+		  "Commands:\n"
+		  "  users list | delete ID\n"
+		  "  nodes list | expire ID | delete ID | rename ID NAME | tag ID [TAG...]\n"
+		  "  routes list | approve ID [ROUTE...]\n"
+		  "  authkeys create [--reusable] [--ephemeral] [--tags tag:a,tag:b]\n"
+		  "                  [--expiry DURATION] [--user ID|LOGIN]\n"
+		  "  authkeys list | expire ID\n"
+		  "  policy get | set FILE | check FILE\n"
+		  "  audit [--since DURATION|UNIX-TIME] [--limit N]\n"
+		  "  audit flows [--node ID|NAME] [--user ID|LOGIN] [--since DURATION|UNIX-TIME]\n"
+		  "              [--limit N]\n"));
 }
 
 static int
@@ -519,6 +522,7 @@ typedef struct {
 	char *user;
 	char *since;
 	int limit;
+	char *node;
 } Opts;
 
 static int
@@ -683,6 +687,90 @@ policy_cmd(Cli *cli, int argc, char **argv)
 	return rc;
 }
 
+/* --since as a query parameter: a bare number is a unix time; with a unit, that long ago */
+static gboolean
+append_since(GString *path, const char *since)
+{
+	guint64 unix_time = 0;
+	gint64 ago = 0;
+
+	if (g_ascii_string_to_unsigned(since, 10, 0, G_MAXINT64, &unix_time, NULL))
+		g_string_append_printf(path, "since=%" G_GUINT64_FORMAT "&", unix_time);
+	else if (wr_control_parse_duration(since, &ago))
+		g_string_append_printf(path, "since=%" G_GINT64_FORMAT "&",
+				       MAX(g_get_real_time() / G_USEC_PER_SEC - ago, 0));
+	else
+		return FALSE;
+	return TRUE;
+}
+
+/* bytes/packets of a flow, one way */
+static char *
+traffic_of(JsonObject *o, const char *bytes, const char *packets)
+{
+	return g_strdup_printf("%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT,
+			       json_object_get_int_member_with_default(o, bytes, 0),
+			       json_object_get_int_member_with_default(o, packets, 0));
+}
+
+/* audit flows: the flow records nodes sent (docs/flow-logs.md) */
+static int
+audit_flows_cmd(Cli *cli, Opts *o)
+{
+	g_autoptr(JsonNode) root = NULL;
+	g_autoptr(GString) path = g_string_new("/v1/flows?");
+	JsonArray *arr;
+	Table *t;
+	int rc;
+
+	if (o->since != NULL && !append_since(path, o->since))
+		return usage_error(_("--since %s: expected a unix time or a duration such as 15m, "
+				     "12h or 7d"),
+				   o->since);
+	if (o->node != NULL) {
+		g_autofree char *e = escape(o->node);
+
+		g_string_append_printf(path, "node=%s&", e);
+	}
+	if (o->user != NULL) {
+		g_autofree char *e = escape(o->user);
+
+		g_string_append_printf(path, "user=%s&", e);
+	}
+	if (o->limit < 0)
+		return usage_error(_("--limit must be a positive number"));
+	if (o->limit > 0)
+		g_string_append_printf(path, "limit=%d", o->limit);
+	rc = call_json(cli, "GET", path->str, NULL, &root);
+	if (rc != WR_CLI_OK)
+		return rc;
+	if (cli->json) {
+		print_json(root);
+		return rc;
+	}
+	arr = array_member(root, "flows");
+	t = table_new(_("END"), _("NODE"), _("USER"), _("PROTO"), _("LOCAL"), "", _("REMOTE"),
+		      _("PEER"), _("PATH"), _("SENT"), _("RECEIVED"), NULL);
+	for (guint i = 0; arr != NULL && i < json_array_get_length(arr); i++) {
+		JsonObject *f = json_array_get_object_element(arr, i);
+		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(
+			json_object_get_int_member_with_default(f, "end", 0) / G_USEC_PER_SEC);
+
+		table_add(t,
+			  dt != NULL ? g_date_time_format(dt, "%Y-%m-%d %H:%M:%SZ") : g_strdup("?"),
+			  str_of(f, "node"), str_of(f, "user"), str_of(f, "proto"),
+			  str_of(f, "local"),
+			  g_strdup(json_object_get_boolean_member_with_default(f, "outbound", FALSE)
+					   ? "->"
+					   : "<-"),
+			  str_of(f, "remote"), str_of(f, "peer"), str_of(f, "path"),
+			  traffic_of(f, "tx_bytes", "tx_packets"),
+			  traffic_of(f, "rx_bytes", "rx_packets"));
+	}
+	table_print_free(t);
+	return rc;
+}
+
 static int
 audit_cmd(Cli *cli, Opts *o, int argc, char **argv)
 {
@@ -692,24 +780,17 @@ audit_cmd(Cli *cli, Opts *o, int argc, char **argv)
 	Table *t;
 	int rc;
 
+	if (argc == 1 && g_str_equal(argv[0], "flows"))
+		return audit_flows_cmd(cli, o);
 	if (argc != 0)
-		return usage_error(_("audit takes no arguments besides --since and --limit"));
-	if (o->since != NULL) {
-		guint64 unix_time = 0;
-		gint64 ago = 0;
-
-		/* a bare number is a unix time; with a unit, that long ago */
-		if (g_ascii_string_to_unsigned(o->since, 10, 0, G_MAXINT64, &unix_time, NULL)) {
-			g_string_append_printf(path, "since=%" G_GUINT64_FORMAT "&", unix_time);
-		} else if (wr_control_parse_duration(o->since, &ago)) {
-			g_string_append_printf(path, "since=%" G_GINT64_FORMAT "&",
-					       MAX(g_get_real_time() / G_USEC_PER_SEC - ago, 0));
-		} else {
-			return usage_error(_("--since %s: expected a unix time or a duration such "
-					     "as 15m, 12h or 7d"),
-					   o->since);
-		}
-	}
+		return usage_error(_("audit takes no arguments besides --since and --limit, or "
+				     "flows"));
+	if (o->node != NULL || o->user != NULL)
+		return usage_error(_("--node and --user belong to audit flows"));
+	if (o->since != NULL && !append_since(path, o->since))
+		return usage_error(_("--since %s: expected a unix time or a duration such as 15m, "
+				     "12h or 7d"),
+				   o->since);
 	if (o->limit < 0)
 		return usage_error(_("--limit must be a positive number"));
 	if (o->limit > 0)
@@ -766,6 +847,8 @@ wr_control_cli_run(int argc, char **argv)
 		{"since", 0, 0, G_OPTION_ARG_STRING, &o.since,
 		 N_("audit: events since a unix time or this long ago"), N_("DURATION|UNIX")},
 		{"limit", 0, 0, G_OPTION_ARG_INT, &o.limit, N_("audit: at most N events"), N_("N")},
+		{"node", 0, 0, G_OPTION_ARG_STRING, &o.node,
+		 N_("audit flows: only the records of this node"), N_("ID|NAME")},
 		{NULL},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new(_("COMMAND ..."));
@@ -792,15 +875,18 @@ wr_control_cli_run(int argc, char **argv)
 		g_free(o.expiry);
 		g_free(o.user);
 		g_free(o.since);
+		g_free(o.node);
 		return rc;
 	}
 	cmd = argv[1];
 	create = g_str_equal(cmd, "authkeys") && argc >= 3 && g_str_equal(argv[2], "create");
 	audit = g_str_equal(cmd, "audit");
-	if (!create &&
-	    (o.reusable || o.ephemeral || o.tags != NULL || o.expiry != NULL || o.user != NULL))
+	if (!create && (o.reusable || o.ephemeral || o.tags != NULL || o.expiry != NULL ||
+			(o.user != NULL && !audit)))
 		rc = usage_error(_("--reusable, --ephemeral, --tags, --expiry and --user belong "
-				   "to authkeys create"));
+				   "to authkeys create (--user also to audit flows)"));
+	else if (!audit && o.node != NULL)
+		rc = usage_error(_("--node belongs to audit flows"));
 	else if (!audit && (o.since != NULL || o.limit != 0))
 		rc = usage_error(_("--since and --limit belong to audit"));
 	else if (config_path != NULL && socket_path != NULL)
@@ -840,5 +926,6 @@ wr_control_cli_run(int argc, char **argv)
 	g_free(o.expiry);
 	g_free(o.user);
 	g_free(o.since);
+	g_free(o.node);
 	return rc;
 }

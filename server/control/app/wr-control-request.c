@@ -225,3 +225,106 @@ wr_map_request_parse(JsonObject *req, WrMapRequest *out, GError **error)
 	out->has_disco = !wr_key_is_zero(out->disco_key);
 	return TRUE;
 }
+
+void
+wr_flows_request_clear(WrFlowsRequest *r)
+{
+	g_clear_pointer(&r->flows, g_array_unref);
+	memset(r, 0, sizeof(*r));
+}
+
+static gboolean
+one_of(const char *text, const char *const *allowed)
+{
+	return g_strv_contains(allowed, text);
+}
+
+/* "ip:port" as warrend writes it: an address and a port, nothing else, at most 64 bytes */
+static gboolean
+flow_address(JsonObject *o, const char *name, const char **out, GError **error)
+{
+	WrEndpoint ep;
+
+	if (!wr_control_field_string(o, name, TRUE, out, error))
+		return FALSE;
+	if (strlen(*out) > 64 || !wr_endpoint_parse(&ep, *out))
+		return bad_field(error, "field %s is not ip:port", name);
+	return TRUE;
+}
+
+static gboolean
+parse_flow(JsonObject *o, WrFlowIn *f, GError **error)
+{
+	static const char *const paths[] = {"direct", "derp", "", NULL};
+	static const char *const ends[] = {"idle", "fin", "rst", "evicted", "flush", NULL};
+	const gint64 max = G_MAXINT64;
+
+	memset(f, 0, sizeof(*f));
+	f->peer = "";
+	f->path = "";
+	if (!wr_control_field_int_range(o, "start", TRUE, 0, max, &f->start_us, error) ||
+	    !wr_control_field_int_range(o, "end", TRUE, 0, max, &f->end_us, error) ||
+	    !wr_control_field_string(o, "proto", TRUE, &f->proto, error) ||
+	    !flow_address(o, "local", &f->local, error) ||
+	    !flow_address(o, "remote", &f->remote, error) ||
+	    !wr_control_field_bool(o, "outbound", TRUE, &f->outbound, error) ||
+	    !wr_control_field_int_range(o, "peer-id", FALSE, 0, max, &f->peer_id, error) ||
+	    !wr_control_field_string(o, "peer", FALSE, &f->peer, error) ||
+	    !wr_control_field_string(o, "path", FALSE, &f->path, error) ||
+	    !wr_control_field_string(o, "end-reason", TRUE, &f->end_reason, error) ||
+	    !wr_control_field_int_range(o, "tx-packets", TRUE, 0, max, &f->tx_packets, error) ||
+	    !wr_control_field_int_range(o, "tx-bytes", TRUE, 0, max, &f->tx_bytes, error) ||
+	    !wr_control_field_int_range(o, "rx-packets", TRUE, 0, max, &f->rx_packets, error) ||
+	    !wr_control_field_int_range(o, "rx-bytes", TRUE, 0, max, &f->rx_bytes, error))
+		return FALSE;
+	if (f->end_us < f->start_us)
+		return bad_field(error, "field end is before start");
+	/* "tcp", "ipv6-icmp", "proto-47": short, lower case, no surprises */
+	if (*f->proto == '\0' || strlen(f->proto) > 16 ||
+	    strspn(f->proto, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(f->proto))
+		return bad_field(error, "field proto is not a protocol name");
+	if (strlen(f->peer) > 63 || !g_utf8_validate(f->peer, -1, NULL))
+		return bad_field(error, "field peer is not a peer name");
+	if (!one_of(f->path, paths))
+		return bad_field(error, "field path must be direct, derp or empty");
+	if (!one_of(f->end_reason, ends))
+		return bad_field(error,
+				 "field end-reason must be idle, fin, rst, evicted or flush");
+	return TRUE;
+}
+
+gboolean
+wr_flows_request_parse(JsonObject *req, WrFlowsRequest *out, GError **error)
+{
+	JsonArray *arr = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (!check_version(req, error) ||
+	    !wr_control_field_key(req, "node_key", WR_KEY_KIND_NODE, TRUE, out->node_key, error) ||
+	    !wr_control_field_array(req, "flows", TRUE, &arr, error)) {
+		wr_flows_request_clear(out);
+		return FALSE;
+	}
+	if (json_array_get_length(arr) > WR_CONTROL_MAX_FLOWS) {
+		wr_flows_request_clear(out);
+		return bad_field(error, "field flows holds more than %d records",
+				 WR_CONTROL_MAX_FLOWS);
+	}
+	out->flows = g_array_sized_new(FALSE, FALSE, sizeof(WrFlowIn), json_array_get_length(arr));
+	for (guint i = 0; i < json_array_get_length(arr); i++) {
+		JsonNode *el = json_array_get_element(arr, i);
+		WrFlowIn f;
+
+		if (!JSON_NODE_HOLDS_OBJECT(el)) {
+			wr_flows_request_clear(out);
+			return bad_field(error, "flows[%u] is not an object", i);
+		}
+		if (!parse_flow(json_node_get_object(el), &f, error)) {
+			g_prefix_error(error, "flows[%u]: ", i);
+			wr_flows_request_clear(out);
+			return FALSE;
+		}
+		g_array_append_val(out->flows, f);
+	}
+	return TRUE;
+}

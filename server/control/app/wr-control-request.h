@@ -54,6 +54,29 @@ typedef struct {
 	gint64 derp_region; /* -1 when absent */
 } WrMapRequest;
 
+/* flow records in one flows request at most (docs/flow-logs.md) */
+#define WR_CONTROL_MAX_FLOWS 1000
+
+/* one flow record of a flows request, as GetFlows has it; strings borrowed from the JSON */
+typedef struct {
+	gint64 start_us;
+	gint64 end_us;
+	const char *proto;
+	const char *local; /* "ip:port", "[ipv6]:port" */
+	const char *remote;
+	gboolean outbound;
+	gint64 peer_id;
+	const char *peer; /* "" when absent */
+	const char *path; /* "direct", "derp" or "" */
+	const char *end_reason;
+	gint64 tx_packets, tx_bytes, rx_packets, rx_bytes;
+} WrFlowIn;
+
+typedef struct {
+	uint8_t node_key[WR_CRYPTO_KEY_LEN];
+	GArray *flows; /* WrFlowIn; never NULL after a successful parse */
+} WrFlowsRequest;
+
 /* hostinfo may be NULL (all empty); out is cleared first */
 gboolean
 wr_control_hostinfo_parse(JsonObject *hostinfo, WrHostinfo *out, GError **error);
@@ -70,6 +93,18 @@ wr_map_request_parse(JsonObject *req, WrMapRequest *out, GError **error);
 void
 wr_map_request_clear(WrMapRequest *r);
 
+/*
+ * POST /machine/<mkey>/flows: {"version":1,"node_key":"nodekey:…","flows":[{record}…]}, at
+ * most WR_CONTROL_MAX_FLOWS records, each with every field GetFlows gives (peer and path may
+ * be "") and checked: times 0 <= start <= end, counts >= 0, addresses ip:port, protocol,
+ * path and end reason from their lists.  A refusal names the record and field.
+ */
+gboolean
+wr_flows_request_parse(JsonObject *req, WrFlowsRequest *out, GError **error);
+void
+wr_flows_request_clear(WrFlowsRequest *r);
+
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(WrRegisterRequest, wr_register_request_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(WrFlowsRequest, wr_flows_request_clear)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(WrMapRequest, wr_map_request_clear)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(WrHostinfo, wr_control_hostinfo_clear)

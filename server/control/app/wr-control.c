@@ -1176,6 +1176,81 @@ machine_early_cb(SoupServer *server, SoupServerMessage *msg, const char *path, G
 	}
 }
 
+/*
+ * POST /machine/<mkey>/flows (docs/flow-logs.md): a node's finished flow records, stored with
+ * the node and its owner when the configuration's collect-flows is on; 403 when it is off
+ * (the map told the node so), when the node is unknown or its key expired.  Answers
+ * {"stored":N}; all or none of a batch is stored.
+ */
+static void
+handle_flows(WrControl *self, SoupServerMessage *msg, const uint8_t machine[WR_CRYPTO_KEY_LEN],
+	     JsonObject *req)
+{
+	g_autoptr(GError) error = NULL;
+	g_auto(WrFlowsRequest) r = {0};
+	g_autofree char *mtext = wr_key_to_text(WR_KEY_KIND_MACHINE, machine);
+	g_autofree char *nk_text = NULL;
+	g_autofree char *json = NULL;
+	g_autofree WrStoreFlow *flows = NULL;
+	g_autofree const WrStoreFlow **ptrs = NULL;
+	gint64 now = now_s();
+	CtlNode *node;
+
+	if (!wr_flows_request_parse(req, &r, &error)) {
+		reply_error(msg, error);
+		return;
+	}
+	nk_text = wr_key_to_text(WR_KEY_KIND_NODE, r.node_key);
+	node = g_hash_table_lookup(self->by_machine, mtext);
+	if (node == NULL || g_strcmp0(node->rec->node_key, nk_text) != 0) {
+		reply_text(msg, SOUP_STATUS_FORBIDDEN,
+			   "this machine and node key are not registered; register first\n");
+		return;
+	}
+	if (node->rec->key_expiry != 0 && node->rec->key_expiry <= now) {
+		reply_text(msg, SOUP_STATUS_FORBIDDEN, "node key expired; sign in again\n");
+		return;
+	}
+	if (!self->config->collect_flows) {
+		reply_text(msg, SOUP_STATUS_FORBIDDEN,
+			   "this server does not collect flow records (collect-flows is off)\n");
+		return;
+	}
+	flows = g_new0(WrStoreFlow, MAX(r.flows->len, 1));
+	ptrs = g_new0(const WrStoreFlow *, MAX(r.flows->len, 1));
+	for (guint i = 0; i < r.flows->len; i++) {
+		const WrFlowIn *in = &g_array_index(r.flows, WrFlowIn, i);
+
+		/* borrowed strings: the store copies what it keeps */
+		flows[i] = (WrStoreFlow){
+			.start_us = in->start_us,
+			.end_us = in->end_us,
+			.proto = (char *) in->proto,
+			.local = (char *) in->local,
+			.remote = (char *) in->remote,
+			.outbound = in->outbound,
+			.peer_id = in->peer_id,
+			.peer = (char *) in->peer,
+			.path = (char *) in->path,
+			.end_reason = (char *) in->end_reason,
+			.tx_packets = in->tx_packets,
+			.tx_bytes = in->tx_bytes,
+			.rx_packets = in->rx_packets,
+			.rx_bytes = in->rx_bytes,
+		};
+		ptrs[i] = &flows[i];
+	}
+	if (!wr_store_flows_append(self->store, node->rec->id, node->rec->user_id, now, ptrs,
+				   r.flows->len, &error)) {
+		g_warning("flows of node %" G_GINT64_FORMAT ": %s", node->rec->id, error->message);
+		reply_text(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR,
+			   "the server could not store the flow records\n");
+		return;
+	}
+	json = g_strdup_printf("{\"stored\":%u}", r.flows->len);
+	reply_sealed(self, msg, machine, json, strlen(json));
+}
+
 static void
 machine_cb(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
 	   gpointer user_data)
@@ -1199,7 +1274,8 @@ machine_cb(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTa
 		reply_error(msg, error);
 		return;
 	}
-	if (g_strcmp0(verb, "register") != 0 && g_strcmp0(verb, "map") != 0) {
+	if (g_strcmp0(verb, "register") != 0 && g_strcmp0(verb, "map") != 0 &&
+	    g_strcmp0(verb, "flows") != 0) {
 		reply_text(msg, SOUP_STATUS_NOT_FOUND, "no such machine call\n");
 		return;
 	}
@@ -1215,6 +1291,8 @@ machine_cb(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTa
 	}
 	if (g_strcmp0(verb, "register") == 0)
 		handle_register(self, msg, machine, req);
+	else if (g_strcmp0(verb, "flows") == 0)
+		handle_flows(self, msg, machine, req);
 	else
 		handle_map(self, msg, machine, req);
 }

@@ -71,9 +71,24 @@ static const char *const migration_2[] = {
 	NULL,
 };
 
+/* version 3: flow records the nodes send when the map says collect_flows (docs/flow-logs.md);
+ * no foreign key: the records outlive the node they came from, as audit records should */
+static const char *const migration_3[] = {
+	"CREATE TABLE flows (id @ID@, node_id BIGINT NOT NULL, user_id BIGINT NOT NULL, "
+	"received BIGINT NOT NULL, start_us BIGINT NOT NULL, end_us BIGINT NOT NULL, "
+	"proto TEXT NOT NULL, local_addr TEXT NOT NULL, remote_addr TEXT NOT NULL, "
+	"outbound INTEGER NOT NULL, peer_id BIGINT NOT NULL, peer TEXT NOT NULL, "
+	"path TEXT NOT NULL, end_reason TEXT NOT NULL, tx_packets BIGINT NOT NULL, "
+	"tx_bytes BIGINT NOT NULL, rx_packets BIGINT NOT NULL, rx_bytes BIGINT NOT NULL)",
+	"CREATE INDEX flows_end_us ON flows (end_us)",
+	"CREATE INDEX flows_node_id ON flows (node_id)",
+	NULL,
+};
+
 static const char *const *const migrations[] = {
 	migration_1,
 	migration_2,
+	migration_3,
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == WR_STORE_SCHEMA_VERSION);
@@ -86,6 +101,9 @@ G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == WR_STORE_SCHEMA_VERSION);
 #define AUTHKEY_COLUMNS "id, prefix, user_id, reusable, ephemeral, tags, expiry, used, created"
 #define POLICY_COLUMNS	"version, body, actor, created"
 #define AUDIT_COLUMNS	"id, event_time, actor, action, target, detail"
+#define FLOW_COLUMNS                                                                         \
+	"id, node_id, user_id, received, start_us, end_us, proto, local_addr, remote_addr, " \
+	"outbound, peer_id, peer, path, end_reason, tx_packets, tx_bytes, rx_packets, rx_bytes"
 
 #define P_TEXT(s) ((WrStoreParam){WR_STORE_PARAM_TEXT, (s), 0})
 #define P_INT(n)  ((WrStoreParam){WR_STORE_PARAM_INT, NULL, (n)})
@@ -1366,4 +1384,125 @@ wr_store_audit_list(WrStore *self, gint64 since, guint limit, GError **error)
 		g_ptr_array_add(events, event);
 	}
 	return events;
+}
+
+/* flows */
+
+void
+wr_store_flow_free(WrStoreFlow *flow)
+{
+	if (flow == NULL)
+		return;
+	g_free(flow->proto);
+	g_free(flow->local);
+	g_free(flow->remote);
+	g_free(flow->peer);
+	g_free(flow->path);
+	g_free(flow->end_reason);
+	g_free(flow);
+}
+
+static gboolean
+flow_check(const WrStoreFlow *f, GError **error)
+{
+	return check_text("the protocol", f->proto, error) &&
+	       check_text("the local address", f->local, error) &&
+	       check_text("the remote address", f->remote, error) &&
+	       check_text("the end reason", f->end_reason, error);
+}
+
+gboolean
+wr_store_flows_append(WrStore *self, gint64 node_id, gint64 user_id, gint64 now,
+		      const WrStoreFlow *const *flows, guint n, GError **error)
+{
+	for (guint i = 0; i < n; i++) {
+		if (!flow_check(flows[i], error))
+			return fail(error, "store flow records");
+	}
+	if (!txn_begin(self, error))
+		return fail(error, "store flow records");
+	for (guint i = 0; i < n; i++) {
+		const WrStoreFlow *f = flows[i];
+		WrStoreParam params[] = {
+			P_INT(node_id),
+			P_INT(user_id),
+			P_INT(now),
+			P_INT(f->start_us),
+			P_INT(f->end_us),
+			P_TEXT(f->proto),
+			P_TEXT(f->local),
+			P_TEXT(f->remote),
+			P_INT(f->outbound ? 1 : 0),
+			P_INT(f->peer_id),
+			P_TEXT(f->peer != NULL ? f->peer : ""),
+			P_TEXT(f->path != NULL ? f->path : ""),
+			P_TEXT(f->end_reason),
+			P_INT(f->tx_packets),
+			P_INT(f->tx_bytes),
+			P_INT(f->rx_packets),
+			P_INT(f->rx_bytes),
+		};
+
+		if (!run_void(self,
+			      "INSERT INTO flows (node_id, user_id, received, start_us, end_us, "
+			      "proto, local_addr, remote_addr, outbound, peer_id, peer, path, "
+			      "end_reason, tx_packets, tx_bytes, rx_packets, rx_bytes) VALUES ($1, "
+			      "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+			      "$17)",
+			      params, G_N_ELEMENTS(params), NULL, error)) {
+			txn_rollback(self);
+			return fail(error, "store flow records");
+		}
+	}
+	if (!txn_commit(self, error)) {
+		txn_rollback(self);
+		return fail(error, "store flow records");
+	}
+	return TRUE;
+}
+
+GPtrArray *
+wr_store_flows_list(WrStore *self, gint64 node_id, gint64 user_id, gint64 since_us, guint limit,
+		    GError **error)
+{
+	WrStoreParam params[] = {
+		P_INT(since_us),
+		P_INT(node_id),
+		P_INT(user_id),
+		P_INT(limit != 0 ? (gint64) limit : G_MAXINT64),
+	};
+	g_autoptr(WrStoreRows) rows =
+		run(self,
+		    "SELECT " FLOW_COLUMNS " FROM flows WHERE end_us >= $1 AND ($2 = 0 OR "
+		    "node_id = $2) AND ($3 = 0 OR user_id = $3) ORDER BY end_us, id LIMIT $4",
+		    params, G_N_ELEMENTS(params), error);
+	GPtrArray *flows;
+
+	if (rows == NULL)
+		return fail_null(error, "list flow records");
+	flows = g_ptr_array_new_with_free_func((GDestroyNotify) wr_store_flow_free);
+	for (guint i = 0; i < rows->n_rows; i++) {
+		WrStoreFlow *f = g_new0(WrStoreFlow, 1);
+
+		f->id = cell_int(rows, i, 0);
+		f->node_id = cell_int(rows, i, 1);
+		f->user_id = cell_int(rows, i, 2);
+		f->received = cell_int(rows, i, 3);
+		f->start_us = cell_int(rows, i, 4);
+		f->end_us = cell_int(rows, i, 5);
+		f->proto = cell_dup(rows, i, 6);
+		f->local = cell_dup(rows, i, 7);
+		f->remote = cell_dup(rows, i, 8);
+		f->outbound = cell_int(rows, i, 9) != 0;
+		f->peer_id = cell_int(rows, i, 10);
+		f->peer = cell_dup(rows, i, 11);
+		f->path = cell_dup(rows, i, 12);
+		f->end_reason = cell_dup(rows, i, 13);
+		f->tx_packets = cell_int(rows, i, 14);
+		f->tx_bytes = cell_int(rows, i, 15);
+		f->rx_packets = cell_int(rows, i, 16);
+		f->rx_bytes = cell_int(rows, i, 17);
+		g_ptr_array_add(flows, f);
+	}
+	return flows;
 }

@@ -31,7 +31,7 @@ typedef enum {
 } WrStoreError;
 
 /* the schema version this code writes */
-#define WR_STORE_SCHEMA_VERSION 2
+#define WR_STORE_SCHEMA_VERSION 3
 /* what wr_store_authkey_create hands out: "wrkey-" 16 hex (id) "-" 48 hex (secret) */
 #define WR_STORE_AUTHKEY_LEN 71
 
@@ -97,6 +97,28 @@ typedef struct {
 	char *detail; /* JSON text */
 } WrStoreAuditEvent;
 
+/* one flow record a node sent (docs/flow-logs.md): what GetFlows shows, plus who sent it */
+typedef struct {
+	gint64 id;
+	gint64 node_id;
+	gint64 user_id;	 /* the node's owner at the time, 0 for none */
+	gint64 received; /* unix seconds */
+	gint64 start_us; /* unix µs, as the node's clock had them */
+	gint64 end_us;
+	char *proto;
+	char *local; /* "ip:port" */
+	char *remote;
+	gboolean outbound;
+	gint64 peer_id;
+	char *peer;
+	char *path;
+	char *end_reason;
+	gint64 tx_packets;
+	gint64 tx_bytes;
+	gint64 rx_packets;
+	gint64 rx_bytes;
+} WrStoreFlow;
+
 void
 wr_store_user_free(WrStoreUser *user);
 void
@@ -112,6 +134,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(WrStoreNode, wr_store_node_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(WrStoreAuthKey, wr_store_authkey_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(WrStorePolicy, wr_store_policy_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(WrStoreAuditEvent, wr_store_audit_event_free)
+void
+wr_store_flow_free(WrStoreFlow *flow);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(WrStoreFlow, wr_store_flow_free)
 
 /*
  * Opens and migrates the database that url names:
@@ -242,3 +267,14 @@ wr_store_audit_append(WrStore *self, gint64 time, const char *actor, const char 
 /* of WrStoreAuditEvent with time >= since, oldest first (append order), at most limit (0 = all) */
 GPtrArray *
 wr_store_audit_list(WrStore *self, gint64 since, guint limit, GError **error);
+
+/* appends n flow records of node_id (owned by user_id, 0 for none) received at now, all or
+ * none; INVALID for an empty protocol, address or end reason */
+gboolean
+wr_store_flows_append(WrStore *self, gint64 node_id, gint64 user_id, gint64 now,
+		      const WrStoreFlow *const *flows, guint n, GError **error);
+/* the records that ended at or after since_us, of node_id and user_id (0: any), oldest end
+ * first, at most limit (0: no limit); WrStoreFlow */
+GPtrArray *
+wr_store_flows_list(WrStore *self, gint64 node_id, gint64 user_id, gint64 since_us, guint limit,
+		    GError **error);
