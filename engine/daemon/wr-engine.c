@@ -628,6 +628,9 @@ note_activity(Peer *p)
 
 /* ---- receiving ---- */
 
+static gboolean
+is_tailnet_address(const WrEndpoint *ep);
+
 static void
 handle_disco(WrEngine *self, const uint8_t *pkt, size_t len, const WrEndpoint *udp_src,
 	     guint64 region, const uint8_t *derp_src_key)
@@ -643,6 +646,16 @@ handle_disco(WrEngine *self, const uint8_t *pkt, size_t len, const WrEndpoint *u
 
 	if (wr_disco_sender_key(pkt, len, sender) != 0)
 		return;
+	if (udp_src != NULL) {
+		WrEndpoint plain = *udp_src;
+
+		/* from a tailnet address, it came through the tunnel itself: a peer probing one
+		 * of our endpoints that lies in a subnet route it accepted.  Answering would make
+		 * that address a "direct" path, and the tunnel would carry itself. */
+		wr_endpoint_unmap(&plain);
+		if (is_tailnet_address(&plain))
+			return;
+	}
 	p = g_hash_table_lookup(self->by_disco_key, sender);
 	if (p == NULL || !p->has_disco)
 		return;
