@@ -186,6 +186,12 @@ struct _WrControlConn {
 	JsonObject *hostinfo;
 	JsonArray *endpoints; /* [{"addr","type"}] */
 	gint home_region;     /* -1: not known yet (not sent) */
+	/* One update (endpoints, home region) at a time: two in flight may reach the server in
+	 * either order, and an older one arriving last would leave peers with stale endpoints
+	 * (seen: a node's STUN address lost behind its home-region update, so that no peer
+	 * could ping it).  A change during an update is sent when that one is done. */
+	gboolean update_in_flight;
+	gboolean update_pending;
 
 	SoupSession *session;
 	WrNetmap *netmap;
@@ -1305,21 +1311,31 @@ map_request(WrControlConn *self, gboolean stream)
 static void
 update_done_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 {
+	g_autoptr(WrControlConn) self = user_data;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonObject) answer = call_finish(res, &error);
 
 	/* the next reconnect carries the same endpoints and hostinfo: only say so */
 	if (answer == NULL && !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 		g_message("control: endpoint update failed: %s", error->message);
+	self->update_in_flight = FALSE;
+	if (self->update_pending)
+		send_update(self);
 }
 
 static void
 send_update(WrControlConn *self)
 {
-	if (self->state != WR_CONTROL_STATE_CONNECTED)
+	/* not connected: the stream being opened may carry the old values, so the update waits
+	 * for CONNECTED (open_stream drops it when its request already has the new ones) */
+	if (self->state != WR_CONTROL_STATE_CONNECTED || self->update_in_flight) {
+		self->update_pending = TRUE;
 		return;
+	}
+	self->update_pending = FALSE;
+	self->update_in_flight = TRUE;
 	call_async(self, "map", map_request(self, FALSE), self->timing.request_timeout_ms,
-		   self->run_cancellable, update_done_cb, NULL);
+		   self->run_cancellable, update_done_cb, g_object_ref(self));
 }
 
 void
@@ -1470,6 +1486,8 @@ handle_frame(WrControlConn *self, GBytes *frame, GError **error)
 		 * hammer it: the backoff resets only once a stream stayed up a while */
 		self->healthy_id = g_timeout_add(self->timing.healthy_ms, healthy_cb, self);
 		set_state(self, WR_CONTROL_STATE_CONNECTED);
+		if (self->update_pending)
+			send_update(self);
 	}
 	if (!wr_netmap_changes_empty(changes))
 		g_signal_emit(self, signals[SIGNAL_NETMAP_CHANGED], 0, changes);
@@ -1616,6 +1634,11 @@ open_stream(WrControlConn *self)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonObject) req = map_request(self, TRUE);
 	g_autoptr(GBytes) sealed = seal_request(self, req, &error);
+
+	/* this request carries the current endpoints; one still in flight may not arrive before
+	 * it, and is followed by another then */
+	if (!self->update_in_flight)
+		self->update_pending = FALSE;
 	g_autofree char *mkey = wr_key_to_text(WR_KEY_KIND_MACHINE, self->machine_public);
 	g_autofree char *url = NULL;
 

@@ -93,6 +93,7 @@ main(int argc, char **argv)
 	g_autofree char *control_url = NULL;
 	g_autofree char *tun_name = NULL;
 	g_autofree char *ca_file = NULL;
+	g_autofree char *resolv_conf = NULL;
 	gint port = WR_DEFAULT_PORT;
 	gboolean no_data_plane = FALSE;
 	gboolean session = FALSE;
@@ -111,6 +112,9 @@ main(int argc, char **argv)
 		 "The UDP port for WireGuard and path discovery (default 41641; 0 picks one)", "N"},
 		{"ca-file", 0, 0, G_OPTION_ARG_FILENAME, &ca_file,
 		 "Trust the CA certificates in this PEM file for the control server", "FILE"},
+		{"resolv-conf", 0, 0, G_OPTION_ARG_FILENAME, &resolv_conf,
+		 "MagicDNS forwards to the name servers of this file (default /etc/resolv.conf)",
+		 "FILE"},
 		{"no-data-plane", 0, 0, G_OPTION_ARG_NONE, &no_data_plane,
 		 "No tunnel: the control plane and D-Bus API only (tests)", NULL},
 		{NULL},
@@ -182,6 +186,7 @@ main(int argc, char **argv)
 	options.tun_name = tun_name;
 	options.port = (guint16) port;
 	options.ca_file = ca_file;
+	options.resolv_conf = resolv_conf;
 	daemon = wr_daemon_new(state, bus, bus_address == NULL && !session, control_url, &options,
 			       &error);
 	if (daemon == NULL) {

@@ -442,6 +442,7 @@ start_engine(WrDaemon *self)
 	WrEngineOptions opts = {
 		.tun_name = self->options.tun_name,
 		.port = self->options.port,
+		.resolv_conf = self->options.resolv_conf,
 	};
 	g_autoptr(GError) error = NULL;
 
@@ -1491,6 +1492,7 @@ wr_daemon_new(WrState *state, GDBusConnection *bus, gboolean use_polkit, const c
 	self->options.tun_name = g_strdup(options->tun_name);
 	self->options.port = options->port;
 	self->options.ca_file = g_strdup(options->ca_file);
+	self->options.resolv_conf = g_strdup(options->resolv_conf);
 
 	self->state = state;
 	self->bus = g_object_ref(bus);
@@ -1604,5 +1606,6 @@ wr_daemon_free(WrDaemon *self)
 	g_free(self->engine_problem);
 	g_free((char *) self->options.tun_name);
 	g_free((char *) self->options.ca_file);
+	g_free((char *) self->options.resolv_conf);
 	g_free(self);
 }

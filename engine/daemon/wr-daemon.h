@@ -35,6 +35,7 @@ typedef struct {
 	const char *tun_name; /* NULL: "warren0" */
 	guint16 port;	      /* the UDP port; 0 picks one */
 	const char *ca_file;  /* PEM CAs to trust for the control server instead of the system's */
+	const char *resolv_conf; /* MagicDNS's upstreams; NULL: /etc/resolv.conf */
 } WrDaemonOptions;
 
 /*

@@ -37,6 +37,7 @@
 #include "wr-filter.h"
 #include "wr-firewall.h"
 #include "wr-key.h"
+#include "wr-magicdns.h"
 #include "wr-netcfg.h"
 #include "wr-netcheck-client.h"
 #include "wr-portmap.h"
@@ -139,6 +140,8 @@ struct _WrEngine {
 	char *exit_problem;
 	char *firewall_problem;
 	GPtrArray *health; /* NULL-terminated view for wr_engine_get_health */
+
+	WrMagicDns *magicdns; /* docs/magicdns.md */
 };
 
 struct _Peer {
@@ -216,7 +219,9 @@ static void
 update_health(WrEngine *self)
 {
 	const char *topics[] = {self->netcfg_problem, self->filter_problem, self->netcheck_problem,
-				self->exit_problem, self->firewall_problem};
+				self->exit_problem, self->firewall_problem,
+				self->magicdns != NULL ? wr_magicdns_get_problem(self->magicdns)
+						       : NULL};
 
 	g_ptr_array_set_size(self->health, 0);
 	for (guint i = 0; i < G_N_ELEMENTS(topics); i++) {
@@ -1538,6 +1543,7 @@ apply_netcfg(WrEngine *self, const WrNetmapNode *me, GArray *routes)
 		wr_netcfg_config_add_address(config, &g_array_index(me->addresses, WrCidr, i));
 	for (guint i = 0; i < routes->len; i++)
 		wr_netcfg_config_add_route(config, &g_array_index(routes, WrCidr, i));
+	wr_magicdns_add_addresses(self->magicdns, config);
 	if (self->exit_node_id != 0)
 		add_exit_rules(self, config);
 	if (wr_netcfg_apply(self->netcfg, config, NULL, &error))
@@ -1745,6 +1751,8 @@ wr_engine_set_netmap(WrEngine *self, const WrNetmap *nm, gboolean accept_routes)
 			g_warning("the WireGuard device refused the peers: %s", g_strerror(err));
 	}
 	apply_filter(self, nm);
+	/* MagicDNS first: its addresses go on the TUN with the others */
+	wr_magicdns_set_netmap(self->magicdns, nm);
 	apply_netcfg(self, wr_netmap_get_self(nm), routes);
 	apply_firewall(self, wr_netmap_get_self(nm));
 	check_exit_node(self, nm);
@@ -1821,6 +1829,13 @@ wr_engine_get_port(WrEngine *self)
 }
 
 /* ---- life ---- */
+
+static void
+magicdns_changed_cb(WrMagicDns *magicdns, gpointer user_data)
+{
+	(void) magicdns;
+	update_health(user_data);
+}
 
 static void
 tun_gone_cb(gpointer user_data)
@@ -1901,6 +1916,8 @@ wr_engine_new(const WrEngineOptions *options, const uint8_t node_private[32],
 	wr_wg_io_set_packet_filter(self->io, self->filter);
 	wr_wg_io_set_side_channel(self->io, &side, self);
 	self->netcheck = wr_netcheck_client_new(netcheck_send_cb, self, NULL, true, true);
+	self->magicdns = wr_magicdns_new(options->resolv_conf, wr_tun_get_name(self->tun),
+					 magicdns_changed_cb, self);
 
 	self->tick_source =
 		wr_deadline_source_new(self->context, "[warren] engine tick",
@@ -1925,6 +1942,8 @@ wr_engine_free(WrEngine *self)
 	if (self == NULL)
 		return;
 	g_cancellable_cancel(self->cancel);
+	/* the name server goes before its addresses (and resolved forgets it) */
+	g_clear_pointer(&self->magicdns, wr_magicdns_free);
 	if (self->link_watch != 0)
 		g_source_remove(self->link_watch);
 	if (self->link_fd > 0)

@@ -35,6 +35,8 @@ typedef struct {
 	const char *tun_name;
 	/* the UDP port of WireGuard, disco and STUN; 0 picks a free one */
 	guint16 port;
+	/* MagicDNS's upstreams: this resolv.conf (NULL: /etc/resolv.conf; docs/magicdns.md) */
+	const char *resolv_conf;
 } WrEngineOptions;
 
 typedef struct {

@@ -369,6 +369,34 @@ test_register_and_stream(void)
 		wr_control_conn_set_endpoints(n.conn, addrs, NULL);
 	}
 	wait_stream_frame(&n, sb, self_id, "endpoints", "203.0.113.77:41641");
+	/* a burst of updates, each with the home region changing too: the peer ends on the last
+	 * endpoints, never on an older set that happened to reach the server after it */
+	for (guint i = 1; i <= 12; i++) {
+		g_autofree char *addr = g_strdup_printf("203.0.113.%u:41641", 100 + i);
+		const char *const addrs[] = {addr, NULL};
+
+		wr_control_conn_set_home_region(n.conn, 900 + i % 2);
+		wr_control_conn_set_endpoints(n.conn, addrs, NULL);
+	}
+	wait_stream_frame(&n, sb, self_id, "endpoints", "203.0.113.112:41641");
+	{
+		gint64 until = g_get_monotonic_time() + 700 * 1000;
+
+		while (g_get_monotonic_time() < until) {
+			g_autoptr(GError) e = NULL;
+			g_autoptr(JsonObject) f = wr_control_stream_next(sb, 50, &e);
+
+			if (f == NULL) {
+				g_assert_error(e, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+				while (g_main_context_iteration(NULL, FALSE))
+					;
+				continue;
+			}
+			if (frame_mentions(f, self_id, "endpoints", "203.0.113.1") &&
+			    !frame_mentions(f, self_id, "endpoints", "203.0.113.112:41641"))
+				g_error("an older endpoint update arrived after the last one");
+		}
+	}
 
 	/* the peer's stream ends: offline */
 	g_clear_pointer(&sb, wr_control_stream_free);

@@ -54,12 +54,20 @@ wr_log()
 }
 
 # wr_dump_logs: the tail of every daemon log of this run, for a failure report
+# (warrend's first: a report may be cut short, and theirs say most; empty logs are left out)
 wr_dump_logs()
 {
 	local f
 	for f in "${WR_LOGS[@]}"; do
-		[ -f "$f" ] || continue
-		printf '# ---- last 40 lines of %s ----\n' "$(basename "$f")"
+		[[ $f == */warrend.log ]] || continue
+		[ -s "$f" ] || continue
+		printf '# ---- last 40 lines of %s ----\n' "${f#"$WR_TMP"/}"
+		tail -n 40 "$f" | sed 's/^/#   /'
+	done
+	for f in "${WR_LOGS[@]}"; do
+		[[ $f != */warrend.log ]] || continue
+		[ -s "$f" ] || continue
+		printf '# ---- last 40 lines of %s ----\n' "${f#"$WR_TMP"/}"
 		tail -n 40 "$f" | sed 's/^/#   /'
 	done
 }

@@ -29,6 +29,15 @@
 #               lack sch_netem): easy<->easy and public<->easy still connect (within 15 s) and
 #               go direct (within 30 s: lost discovery pings wait for the next round)
 #               (TAILNET_NETEM_DELAY_MS, TAILNET_NETEM_LOSS_PCT change the figures)
+#   dns         MagicDNS (issue 7; docs/magicdns.md): a real upstream name server (dnsmasq) in
+#               the servers' namespace is the nodes' resolv.conf (warrend --resolv-conf);
+#               `dig @100.100.100.100` on a node: a peer's A and AAAA, PTR both ways, a third
+#               node that asked for the same hostname under control's "-2" suffix (kept across
+#               its restart), NXDOMAIN
+#               for an unknown tailnet name, a non-tailnet name forwarded and answered, all of
+#               it over TCP too and on the IPv6 address; Health says DNS was not configured
+#               where no systemd-resolved runs; upstream gone: SERVFAIL within 5 s; after
+#               `warren down` nothing answers there
 #   exit        (issue 7) n0 (easy NAT) and n2 (public) offer themselves as exit nodes, approved
 #               by the admin; client n1 (easy NAT) picks n0: an internet host (h5, no warrend)
 #               sees n1's pings from n0's public address, never from n1's; a bad `warren set`
@@ -66,9 +75,9 @@ FALLBACK_LOSS_MAX=20 # pings 100 ms apart: 2 s
 
 scenario=${1:-}
 case $scenario in
-setup | basic | fallback | nat-change | control | filter | restart | netem | exit | subnet) ;;
+setup | basic | fallback | nat-change | control | filter | restart | netem | dns | exit | subnet) ;;
 *)
-	echo "usage: tailnet.sh setup|basic|fallback|nat-change|control|filter|restart|netem|exit|subnet" >&2
+	echo "usage: tailnet.sh setup|basic|fallback|nat-change|control|filter|restart|netem|dns|exit|subnet" >&2
 	exit 2
 	;;
 esac
@@ -636,6 +645,135 @@ for r in json.load(sys.stdin)["routes"]:
     if r["node"] == sys.argv[1] and r["route"] == sys.argv[2]:
         sys.exit(0)
 sys.exit(1)' "n$1" "$2"
+}
+
+# dig_on N ARGS...: dig in node N's namespace, short answers, one try
+dig_on()
+{
+	local n=$1
+	shift
+	ip netns exec "$(natlab_host_ns "$n")" dig +tries=1 +time=8 "$@" 2>&1
+}
+
+# dns_expect N WANT ARGS...: `dig +short ARGS` on node N prints exactly WANT
+dns_expect()
+{
+	local n=$1 want=$2 got
+	shift 2
+	got=$(dig_on "$n" +short "$@")
+	[ "$got" = "$want" ] || wr_fail "dig $* on node $n: '$got', expected '$want'"
+	wr_log "dig $*: $got"
+}
+
+# dns_status N ARGS...: the status dig reports (NOERROR, NXDOMAIN, SERVFAIL, ...)
+dns_status()
+{
+	local n=$1
+	shift
+	dig_on "$n" "$@" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'
+}
+
+# the upstream of the dns scenario: dnsmasq answering for example.net only
+DNS_UPSTREAM=$NATLAB_INET_NET.53
+DNS_UPSTREAM_PID=
+
+dns_upstream()
+{
+	local log="$WR_TMP/dnsmasq.log"
+	command -v dnsmasq >/dev/null 2>&1 || wr_skip "dnsmasq is not installed (tools/bootstrap)"
+	natlab_server_addr "$DNS_UPSTREAM"
+	WR_LOGS+=("$log")
+	ip netns exec "$NATLAB_SRV_NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts \
+		--bind-interfaces --listen-address="$DNS_UPSTREAM" --port=53 --pid-file= \
+		--log-queries --log-facility=- --host-record=www.example.net,192.0.2.80 \
+		>"$log" 2>&1 </dev/null &
+	DNS_UPSTREAM_PID=$!
+	wr_track "$DNS_UPSTREAM_PID" "dnsmasq"
+	wait_until 10 _tailnet_listening "$NATLAB_SRV_NS" u "$DNS_UPSTREAM:53" ||
+		wr_fail "dnsmasq does not listen on $DNS_UPSTREAM:53: $(cat "$log")"
+	printf 'nameserver %s\n' "$DNS_UPSTREAM" >"$WR_TMP/resolv.conf"
+}
+
+scenario_dns()
+{
+	local d ip1 ip6_1 ip2 rev6 health t0 ms status
+	command -v dig >/dev/null 2>&1 || wr_skip "dig is not installed (bind9-dnsutils, tools/bootstrap)"
+	_tailnet_warrend_has --resolv-conf || wr_skip "warrend has no --resolv-conf"
+	dns_upstream
+	TAILNET_WARREND_OPTS+=(--resolv-conf "$WR_TMP/resolv.conf")
+	tailnet_node 0 easy
+	tailnet_node 1 easy
+	tailnet_node 2 public
+	# node 2 asks for node 1's hostname: control names it n1-2, and keeps that
+	tailnet_warrend_stop 2
+	d=$(tailnet_node_dir 2)
+	printf '[prefs]\nhostname=n1\n' >"$d/state/prefs.conf"
+	tailnet_warrend_start 2
+	up 0 1 2
+	tailnet_wait_peer 0 1
+	tailnet_wait_peer 0 2
+	ip1=$(tailnet_ip 1)
+	ip2=$(tailnet_ip 2)
+	ip6_1=$(tailnet_cli 1 ip -6) || wr_fail "warren ip -6 on node 1: $ip6_1"
+	ip6_1=${ip6_1%%/*}
+	[ -n "$ip6_1" ] || wr_fail "node 1 has no tailnet IPv6 address"
+
+	# the tailnet's names, both families, both ways
+	dns_expect 0 "$ip1" @100.100.100.100 n1.tailnet.test A
+	dns_expect 0 "$ip6_1" @100.100.100.100 n1.tailnet.test AAAA
+	dns_expect 0 "n1.tailnet.test." @100.100.100.100 -x "$ip1"
+	rev6=$(python3 -c 'import ipaddress, sys; print(ipaddress.ip_address(sys.argv[1]).reverse_pointer)' "$ip6_1")
+	dns_expect 0 "n1.tailnet.test." @100.100.100.100 "$rev6" PTR
+	dns_expect 0 "$ip2" @100.100.100.100 n1-2.tailnet.test A
+	dns_expect 1 "$(tailnet_ip 0)" @100.100.100.100 N0.Tailnet.Test A
+	dns_expect 0 "$(tailnet_ip 0)" @100.100.100.100 n0.tailnet.test A
+	status=$(dns_status 0 @100.100.100.100 nobody.tailnet.test A)
+	[ "$status" = NXDOMAIN ] || wr_fail "nobody.tailnet.test: status '$status', not NXDOMAIN"
+	wr_log "dig nobody.tailnet.test: $status"
+
+	# forwarded to the real upstream (through node 0's NAT router), over UDP and TCP
+	dns_expect 0 192.0.2.80 @100.100.100.100 www.example.net A
+	grep -q 'query\[A\] www.example.net' "$WR_TMP/dnsmasq.log" ||
+		wr_fail "dnsmasq never saw the forwarded query"
+	dns_expect 0 192.0.2.80 @100.100.100.100 +tcp www.example.net A
+	dns_expect 0 "$ip1" @100.100.100.100 +tcp n1.tailnet.test A
+	dns_expect 0 "n1.tailnet.test." @100.100.100.100 +tcp -x "$ip1"
+	# the IPv6 twin
+	dns_expect 0 "$ip1" @fd7a:115c:a1e0::53 n1.tailnet.test A
+	dns_expect 0 192.0.2.80 @fd7a:115c:a1e0::53 +tcp www.example.net A
+
+	# no system bus for warrend in the lab (tailnet.sh), so no systemd-resolved: Health says
+	# so and how to use the server by hand
+	health=$(tailnet_cli 0 status --json | python3 -c 'import json, sys; print("\n".join(json.load(sys.stdin).get("health", [])))')
+	grep -q 'MagicDNS.*100\.100\.100\.100' <<<"$health" ||
+		wr_fail "node 0's Health does not say that DNS was not configured: '$health'"
+	wr_log "Health: $health"
+
+	# the suffix is stable: node 2 signs in again after a restart and keeps n1-2
+	tailnet_warrend_stop 2
+	tailnet_warrend_start 2
+	wait_until 15 tailnet_running 2 || wr_fail "node 2 not running 15 s after its restart"
+	dns_expect 0 "$ip2" @100.100.100.100 n1-2.tailnet.test A
+	dns_expect 2 "$ip1" @100.100.100.100 n1.tailnet.test A
+	dns_expect 2 "$ip2" @100.100.100.100 n1-2.tailnet.test A
+
+	# the upstream gone: SERVFAIL after the 5 s timeout, not silence
+	wr_kill "$DNS_UPSTREAM_PID"
+	t0=$(now_ms)
+	status=$(dns_status 0 +time=12 @100.100.100.100 gone.example.net A)
+	ms=$(($(now_ms) - t0))
+	[ "$status" = SERVFAIL ] || wr_fail "upstream gone: status '$status', not SERVFAIL"
+	# 5 s, and dig's and ip netns exec's start on a loaded machine
+	((ms >= 4500 && ms < 9000)) || wr_fail "upstream gone: SERVFAIL after $ms ms, not about 5 s"
+	wr_log "upstream gone: SERVFAIL after $ms ms"
+	# and the tailnet's names still work
+	dns_expect 0 "$ip1" @100.100.100.100 n1.tailnet.test A
+
+	# warren down: the server and its addresses are gone with the data plane
+	tailnet_cli 0 down >/dev/null 2>&1 || wr_fail "warren down on node 0 failed"
+	status=$(dns_status 0 +time=2 @100.100.100.100 n1.tailnet.test A)
+	[ -z "$status" ] || wr_fail "after warren down 100.100.100.100 still answers: $status"
+	wr_log "after warren down: no answer on 100.100.100.100"
 }
 
 tailnet_servers
