@@ -218,10 +218,13 @@ random_cb(uint8_t *buf, size_t len, gpointer user_data)
 static void
 update_health(WrEngine *self)
 {
-	const char *topics[] = {self->netcfg_problem, self->filter_problem, self->netcheck_problem,
-				self->exit_problem, self->firewall_problem,
-				self->magicdns != NULL ? wr_magicdns_get_problem(self->magicdns)
-						       : NULL};
+	const char *topics[] = {
+		self->netcfg_problem,
+		self->filter_problem,
+		self->netcheck_problem,
+		self->exit_problem,
+		self->firewall_problem,
+		self->magicdns != NULL ? wr_magicdns_get_problem(self->magicdns) : NULL};
 
 	g_ptr_array_set_size(self->health, 0);
 	for (guint i = 0; i < G_N_ELEMENTS(topics); i++) {
