@@ -279,6 +279,218 @@ ensure_login(Cli *cli, const gchar *auth_key_arg, guint wait_seconds, gboolean f
 	return EXIT_OK;
 }
 
+static GVariant *
+get_peers(Cli *cli, GError **error);
+static GVariant *
+find_peer(GVariant *peers, const gchar *arg);
+
+/* ---- routing options: what `up` and `set` share (SetPrefs keys, SetExitNode) ---- */
+
+typedef struct {
+	GVariantDict prefs; /* the SetPrefs dictionary */
+	gboolean any_pref;
+	gchar *exit_node; /* NULL: not given */
+} RouteArgs;
+
+/* --flag, --flag=true, --flag=false: the bool SetPrefs key of each flag */
+static gboolean
+bool_option_cb(const gchar *option_name, const gchar *value, gpointer data, GError **error)
+{
+	static const struct {
+		const gchar *option, *key;
+	} keys[] = {
+		{"--advertise-exit-node", "advertise-exit-node"},
+		{"--accept-routes", "accept-routes"},
+		{"--exit-node-allow-lan-access", "exit-node-allow-lan"},
+	};
+	RouteArgs *args = data;
+	gboolean on;
+
+	if (value == NULL || g_ascii_strcasecmp(value, "true") == 0 || g_str_equal(value, "1") ||
+	    g_ascii_strcasecmp(value, "yes") == 0) {
+		on = TRUE;
+	} else if (g_ascii_strcasecmp(value, "false") == 0 || g_str_equal(value, "0") ||
+		   g_ascii_strcasecmp(value, "no") == 0) {
+		on = FALSE;
+	} else {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    _("%s: '%s' is neither true nor false"), option_name, value);
+		return FALSE;
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(keys); i++) {
+		if (g_str_equal(option_name, keys[i].option)) {
+			g_variant_dict_insert(&args->prefs, keys[i].key, "b", on);
+			args->any_pref = TRUE;
+			return TRUE;
+		}
+	}
+	g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, _("%s: unknown option"),
+		    option_name);
+	return FALSE;
+}
+
+/* a comma separated list; "" advertises none.  warrend checks each prefix and names a bad one */
+static gboolean
+routes_option_cb(const gchar *option_name, const gchar *value, gpointer data, GError **error)
+{
+	RouteArgs *args = data;
+	g_auto(GStrv) parts = g_strsplit(value, ",", -1);
+	g_autoptr(GPtrArray) routes = g_ptr_array_new();
+
+	for (guint i = 0; parts[i] != NULL; i++) {
+		g_strstrip(parts[i]);
+		if (*parts[i] == '\0') {
+			if (parts[1] == NULL)
+				break; /* "": none */
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    _("%s: an empty prefix in '%s'"), option_name, value);
+			return FALSE;
+		}
+		g_ptr_array_add(routes, parts[i]);
+	}
+	g_variant_dict_insert_value(
+		&args->prefs, "advertise-routes",
+		g_variant_new_strv((const gchar *const *) routes->pdata, routes->len));
+	args->any_pref = TRUE;
+	return TRUE;
+}
+
+static gboolean
+exit_node_option_cb(const gchar *option_name, const gchar *value, gpointer data, GError **error)
+{
+	RouteArgs *args = data;
+
+	g_free(args->exit_node);
+	args->exit_node = g_strdup(value);
+	return TRUE;
+}
+
+static GOptionGroup *
+route_group(RouteArgs *args, gboolean with_exit_node)
+{
+	GOptionEntry entries[] = {
+		{"advertise-exit-node", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
+		 bool_option_cb, N_("Offer this node as an exit node (=false: stop)"), NULL},
+		{"advertise-routes", 0, 0, G_OPTION_ARG_CALLBACK, routes_option_cb,
+		 N_("Offer routes to these subnets, comma separated (\"\": none)"), "PREFIXES"},
+		{"accept-routes", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
+		 bool_option_cb, N_("Use the subnet routes other nodes offer (=false: stop)"),
+		 NULL},
+		/* set only: */
+		{"exit-node", 0, 0, G_OPTION_ARG_CALLBACK, exit_node_option_cb,
+		 N_("Send all traffic through this peer (name, DNS name, id or address; \"\": "
+		    "none)"),
+		 "PEER"},
+		{"exit-node-allow-lan-access", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
+		 bool_option_cb,
+		 N_("With an exit node, reach the local LAN directly (=false: "
+		    "through the exit node)"),
+		 NULL},
+		{NULL},
+	};
+	GOptionGroup *group = g_option_group_new("routing", _("Routing options"),
+						 _("Show the routing options"), args, NULL);
+
+	if (!with_exit_node)
+		entries[3] = entries[5];
+	g_option_group_add_entries(group, entries);
+	g_option_group_set_translation_domain(group, GETTEXT_PACKAGE);
+	return group;
+}
+
+static gboolean
+parse_route_options(RouteArgs *args, gboolean with_exit_node, GOptionEntry *entries,
+		    const gchar *summary, int *argc, char ***argv)
+{
+	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
+	g_autoptr(GError) error = NULL;
+
+	g_option_context_set_main_group(ctx, route_group(args, with_exit_node));
+	if (entries != NULL)
+		g_option_context_add_main_entries(ctx, entries, GETTEXT_PACKAGE);
+	g_option_context_set_summary(ctx, summary);
+	if (!g_option_context_parse(ctx, argc, argv, &error)) {
+		print_error("%s", error->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/*
+ * Applies what was given, so that a bad value changes nothing: the exit node is looked up
+ * first (no such peer, not an exit node), then SetPrefs checks every key at once, then the
+ * exit node is set by its id.
+ */
+static int
+apply_route_args(Cli *cli, RouteArgs *args)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *exit_id = NULL;
+
+	if (args->exit_node != NULL && *args->exit_node != '\0') {
+		g_autoptr(GVariant) peers = get_peers(cli, &error);
+		g_autoptr(GVariant) peer = NULL;
+		gboolean option = FALSE;
+
+		if (peers == NULL)
+			return report_error(error);
+		peer = find_peer(peers, args->exit_node);
+		if (peer == NULL) {
+			print_error(_("--exit-node: no peer is named '%s'"), args->exit_node);
+			return EXIT_FAILED;
+		}
+		if (!g_variant_lookup(peer, "exit-node-option", "b", &option) || !option) {
+			print_error(_("--exit-node: %s is not an approved exit node"),
+				    args->exit_node);
+			return EXIT_FAILED;
+		}
+		if (!g_variant_lookup(peer, "id", "s", &exit_id))
+			exit_id = g_strdup(args->exit_node);
+	}
+	if (args->any_pref &&
+	    !call_void(cli, "SetPrefs", g_variant_new("(@a{sv})", g_variant_dict_end(&args->prefs)),
+		       &error))
+		return report_error(error);
+	if (args->exit_node != NULL &&
+	    !call_void(cli, "SetExitNode",
+		       g_variant_new("(s)", exit_id != NULL ? exit_id : args->exit_node), &error))
+		return report_error(error);
+	return EXIT_OK;
+}
+
+static void
+route_args_clear(RouteArgs *args)
+{
+	g_variant_dict_clear(&args->prefs);
+	g_free(args->exit_node);
+}
+
+static int
+cmd_set(Cli *cli, int argc, char **argv)
+{
+	RouteArgs args = {0};
+	int r;
+
+	g_variant_dict_init(&args.prefs, NULL);
+	if (!parse_route_options(
+		    &args, TRUE, NULL,
+		    _("Change the exit node, LAN access and routes.  A bad value is an "
+		      "error and changes nothing."),
+		    &argc, &argv) ||
+	    !no_more_args(argc)) {
+		route_args_clear(&args);
+		return EXIT_USAGE;
+	}
+	if (!args.any_pref && args.exit_node == NULL) {
+		print_error(_("nothing to set: see “warren set --help”"));
+		route_args_clear(&args);
+		return EXIT_USAGE;
+	}
+	r = apply_route_args(cli, &args);
+	route_args_clear(&args);
+	return r;
+}
+
 static int
 cmd_up(Cli *cli, int argc, char **argv)
 {
@@ -296,16 +508,27 @@ cmd_up(Cli *cli, int argc, char **argv)
 		{NULL},
 	};
 	g_autoptr(GError) error = NULL;
+	RouteArgs args = {0};
 	int r;
 
-	if (!parse_options(entries, NULL, _("Connect to the tailnet, signing in first if needed."),
-			   &argc, &argv) ||
-	    !no_more_args(argc))
-		return EXIT_USAGE;
-	if (wait_seconds <= 0) {
-		print_error(_("--timeout must be positive"));
+	g_variant_dict_init(&args.prefs, NULL);
+	if (!parse_route_options(&args, FALSE, entries,
+				 _("Connect to the tailnet, signing in first if needed."), &argc,
+				 &argv) ||
+	    !no_more_args(argc)) {
+		route_args_clear(&args);
 		return EXIT_USAGE;
 	}
+	if (wait_seconds <= 0) {
+		print_error(_("--timeout must be positive"));
+		route_args_clear(&args);
+		return EXIT_USAGE;
+	}
+	/* what to advertise before Up, so that the first register carries it */
+	r = args.any_pref ? apply_route_args(cli, &args) : EXIT_OK;
+	route_args_clear(&args);
+	if (r != EXIT_OK)
+		return r;
 	if (server != NULL &&
 	    g_strcmp0(server, wr_dbus_engine1_get_control_url(cli->engine)) != 0 &&
 	    !call_void(cli, "SetControlURL", g_variant_new("(s)", server), &error))
@@ -736,6 +959,7 @@ static const struct {
 	{"ping", cmd_ping, TRUE, N_("Ping a peer, saying which path answered")},
 	{"netcheck", cmd_netcheck, TRUE, N_("Measure this network")},
 	{"log", cmd_log, TRUE, N_("Show the connections carried (flow log)")},
+	{"set", cmd_set, TRUE, N_("Change the exit node, LAN access and routes")},
 	{"version", cmd_version, FALSE, N_("Show the version")},
 };
 

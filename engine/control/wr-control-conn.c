@@ -16,6 +16,7 @@
 #include "wr-control-conn.h"
 #include "wr-control-seal.h"
 #include "wr-key.h"
+#include "wr-sockmark.h"
 
 /* written out: clang-format spaces the dashes of G_DEFINE_QUARK's name */
 GQuark
@@ -736,6 +737,7 @@ exchange_async(WrControlConn *self, const char *method, const char *path, GBytes
 
 	g_task_set_task_data(task, ex, (GDestroyNotify) exchange_free);
 	ex->msg = soup_message_new(method, url);
+	wr_sockmark_watch_message(ex->msg);
 	ex->inner = g_cancellable_new();
 	if (cancellable != NULL) {
 		ex->outer = g_object_ref(cancellable);
@@ -1690,6 +1692,7 @@ open_stream(WrControlConn *self)
 	}
 	url = g_strdup_printf("%s/machine/%s/map", self->server_url, strchr(mkey, ':') + 1);
 	self->stream_msg = soup_message_new("POST", url);
+	wr_sockmark_watch_message(self->stream_msg);
 	soup_message_set_request_body_from_bytes(self->stream_msg, "application/octet-stream",
 						 sealed);
 	watchdog_reset(self, self->timing.request_timeout_ms);

@@ -137,6 +137,60 @@ dns_name_dotted(const char *name)
 	return g_str_has_suffix(name, ".") ? g_strdup(name) : g_strconcat(name, ".", NULL);
 }
 
+/* ---- exit node ---- */
+
+/* the prefs' exit node (a peer id, "" for none) and allow-LAN, handed to the engine */
+static void
+sync_exit_node(WrDaemon *self)
+{
+	const WrPrefs *prefs = wr_state_get_prefs(self->state);
+	gint64 id = 0;
+
+	if (self->engine == NULL)
+		return;
+	if (*prefs->exit_node != '\0' &&
+	    !g_ascii_string_to_signed(prefs->exit_node, 10, 1, G_MAXINT64, &id, NULL)) {
+		/* not an id this version writes: nothing is chosen rather than a guess */
+		g_warning("the saved exit node '%s' is not a peer id; none is used",
+			  prefs->exit_node);
+		id = 0;
+	}
+	wr_engine_set_exit_node(self->engine, id, prefs->exit_node_allow_lan);
+}
+
+/* the peer that arg names: its id, name, DNS name (with or without the final dot) or one of
+ * its tailnet addresses; NULL when none does */
+static const WrNetmapNode *
+find_peer_node(const WrNetmap *nm, const char *arg)
+{
+	g_autoptr(GPtrArray) nodes = wr_netmap_get_peers(nm);
+	WrCidr addr;
+	gboolean is_addr = strchr(arg, '/') == NULL && wr_cidr_parse(&addr, arg);
+	gint64 id;
+
+	if (g_ascii_string_to_signed(arg, 10, 1, G_MAXINT64, &id, NULL) &&
+	    wr_netmap_lookup_peer(nm, id) != NULL)
+		return wr_netmap_lookup_peer(nm, id);
+	for (guint i = 0; i < nodes->len; i++) {
+		const WrNetmapNode *node = nodes->pdata[i];
+		gsize dlen = strlen(node->dns_name);
+
+		if (g_ascii_strcasecmp(node->name, arg) == 0 ||
+		    g_ascii_strcasecmp(node->dns_name, arg) == 0 ||
+		    (dlen > 1 && node->dns_name[dlen - 1] == '.' && strlen(arg) == dlen - 1 &&
+		     g_ascii_strncasecmp(node->dns_name, arg, dlen - 1) == 0))
+			return node;
+		for (guint a = 0; is_addr && node->addresses != NULL && a < node->addresses->len;
+		     a++) {
+			const WrCidr *c = &g_array_index(node->addresses, WrCidr, a);
+
+			if (c->family == addr.family && memcmp(c->addr, addr.addr, 16) == 0)
+				return node;
+		}
+	}
+	return NULL;
+}
+
 /* the peer dictionary of the XML; with self_keys, Self's (keys instead of path and traffic) */
 static GVariant *
 node_to_variant(WrDaemon *self, const WrNetmap *nm, const WrNetmapNode *node, gboolean is_self)
@@ -255,8 +309,7 @@ update_all(WrDaemon *self)
 	wr_dbus_engine1_set_auth_url(self->skeleton, self->auth_url != NULL ? self->auth_url : "");
 	wr_dbus_engine1_set_control_url(self->skeleton, prefs->control_url);
 	wr_dbus_engine1_set_self(self->skeleton, self_dict);
-	/* SetExitNode needs the data plane (routes, policy rules): no exit node is in use */
-	wr_dbus_engine1_set_exit_node(self->skeleton, "");
+	wr_dbus_engine1_set_exit_node(self->skeleton, prefs->exit_node);
 	wr_dbus_engine1_set_exit_node_allow_lan(self->skeleton, prefs->exit_node_allow_lan);
 	wr_dbus_engine1_set_health(self->skeleton, (const char *const *) health->pdata);
 }
@@ -385,6 +438,7 @@ netmap_changed_cb(WrControlConn *conn, const WrNetmapChanges *changes, gpointer 
 		emit_peer_event(
 			self, "offline", nm,
 			wr_netmap_lookup_peer(nm, g_array_index(changes->offline, gint64, i)));
+	sync_exit_node(self);
 	if (self->engine != NULL)
 		wr_engine_set_netmap(self->engine, nm,
 				     wr_state_get_prefs(self->state)->accept_routes);
@@ -483,6 +537,7 @@ start_engine(WrDaemon *self)
 	    !wr_engine_set_node_key(self->engine, wr_state_get_next_node_key(self->state), &error))
 		g_warning("%s", error->message);
 	engine_endpoints_changed_cb(self->engine, self);
+	sync_exit_node(self);
 	wr_engine_set_netmap(self->engine, wr_control_conn_get_netmap(self->conn),
 			     wr_state_get_prefs(self->state)->accept_routes);
 }
@@ -1402,7 +1457,8 @@ do_set_prefs(WrDaemon *self, GDBusMethodInvocation *inv, gpointer data)
 		hostinfo = make_hostinfo(wr_state_get_prefs(self->state));
 		wr_control_conn_set_hostinfo(self->conn, hostinfo);
 	}
-	/* accept-routes changes the routes */
+	/* accept-routes changes the routes, allow-LAN the rules */
+	sync_exit_node(self);
 	if (self->engine != NULL)
 		wr_engine_set_netmap(self->engine, wr_control_conn_get_netmap(self->conn),
 				     wr_state_get_prefs(self->state)->accept_routes);
@@ -1748,16 +1804,55 @@ handle_get_flows_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, gint64 si
 	return TRUE;
 }
 
+static void
+do_set_exit_node(WrDaemon *self, GDBusMethodInvocation *inv, gpointer data)
+{
+	const char *id = data;
+	g_autoptr(WrPrefs) prefs = wr_prefs_copy(wr_state_get_prefs(self->state));
+
+	g_free(prefs->exit_node);
+	prefs->exit_node = g_strdup(id);
+	if (!save_prefs(self, prefs, inv))
+		return;
+	g_message("exit node: %s", *id != '\0' ? id : "none");
+	/* at once: the routes, rules and the peer's allowed IPs follow the choice */
+	sync_exit_node(self);
+	if (self->engine != NULL && self->conn != NULL)
+		wr_engine_set_netmap(self->engine, wr_control_conn_get_netmap(self->conn),
+				     wr_state_get_prefs(self->state)->accept_routes);
+	update_all(self);
+	wr_dbus_engine1_complete_set_exit_node(self->skeleton, inv);
+}
+
 static gboolean
 handle_set_exit_node_cb(WrDbusEngine1 *object, GDBusMethodInvocation *inv, const char *peer,
 			gpointer user_data)
 {
+	WrDaemon *self = user_data;
 	g_autoptr(GError) error = NULL;
+	WrNetmap *nm = self->conn != NULL ? wr_control_conn_get_netmap(self->conn) : NULL;
+	const WrNetmapNode *node;
 
-	if (!wr_prefs_check_exit_node(peer, &error))
+	if (!wr_prefs_check_exit_node(peer, &error)) {
 		return_error(inv, WR_DBUS_ERROR_INVALID_ARGUMENT, "peer: %s", error->message);
-	else
-		return_error(inv, WR_DBUS_ERROR_FAILED, "SetExitNode: %s", NOT_IMPLEMENTED);
+		return TRUE;
+	}
+	if (*peer == '\0') {
+		authorize1(self, inv, ACTION_EXIT_NODE, do_set_exit_node, g_strdup(""), g_free);
+		return TRUE;
+	}
+	node = nm != NULL ? find_peer_node(nm, peer) : NULL;
+	if (node == NULL) {
+		return_error(inv, WR_DBUS_ERROR_NO_SUCH_PEER, "no peer is named '%s'", peer);
+		return TRUE;
+	}
+	if (!node->exit_node_option) {
+		return_error(inv, WR_DBUS_ERROR_NOT_AN_EXIT_NODE,
+			     "peer %s is not an approved exit node", node->name);
+		return TRUE;
+	}
+	authorize1(self, inv, ACTION_EXIT_NODE, do_set_exit_node,
+		   g_strdup_printf("%" G_GINT64_FORMAT, node->id), g_free);
 	return TRUE;
 }
 

@@ -35,11 +35,13 @@
 #include "wr-disco.h"
 #include "wr-engine.h"
 #include "wr-filter.h"
+#include "wr-firewall.h"
 #include "wr-key.h"
 #include "wr-magicdns.h"
 #include "wr-netcfg.h"
 #include "wr-netcheck-client.h"
 #include "wr-portmap.h"
+#include "wr-sockmark.h"
 #include "wr-source.h"
 #include "wr-stun.h"
 #include "wr-tun.h"
@@ -126,10 +128,19 @@ struct _WrEngine {
 	GSource *link_source;
 	GArray *local_addrs; /* WrEndpoint (port 0): the last set seen */
 
+	/* issue 7 (docs/exit-nodes.md): the exit node in use (0: none), and on a router or exit
+	 * node the forwarding it switched on and the nftables script last applied */
+	gint64 exit_node_id;
+	gboolean exit_allow_lan;
+	WrForwarding forwarding;
+	char *firewall_script;
+
 	/* Health: the current sentences, by topic */
 	char *netcfg_problem;
 	char *filter_problem;
 	char *netcheck_problem;
+	char *exit_problem;
+	char *firewall_problem;
 	GPtrArray *health; /* NULL-terminated view for wr_engine_get_health */
 
 	WrMagicDns *magicdns; /* docs/magicdns.md */
@@ -209,9 +220,13 @@ random_cb(uint8_t *buf, size_t len, gpointer user_data)
 static void
 update_health(WrEngine *self)
 {
-	const char *topics[] = {self->netcfg_problem, self->filter_problem, self->netcheck_problem,
-				self->magicdns != NULL ? wr_magicdns_get_problem(self->magicdns)
-						       : NULL};
+	const char *topics[] = {
+		self->netcfg_problem,
+		self->filter_problem,
+		self->netcheck_problem,
+		self->exit_problem,
+		self->firewall_problem,
+		self->magicdns != NULL ? wr_magicdns_get_problem(self->magicdns) : NULL};
 
 	g_ptr_array_set_size(self->health, 0);
 	for (guint i = 0; i < G_N_ELEMENTS(topics); i++) {
@@ -623,6 +638,9 @@ note_activity(Peer *p)
 
 /* ---- receiving ---- */
 
+static gboolean
+is_tailnet_address(const WrEndpoint *ep);
+
 static void
 handle_disco(WrEngine *self, const uint8_t *pkt, size_t len, const WrEndpoint *udp_src,
 	     guint64 region, const uint8_t *derp_src_key)
@@ -638,6 +656,16 @@ handle_disco(WrEngine *self, const uint8_t *pkt, size_t len, const WrEndpoint *u
 
 	if (wr_disco_sender_key(pkt, len, sender) != 0)
 		return;
+	if (udp_src != NULL) {
+		WrEndpoint plain = *udp_src;
+
+		/* from a tailnet address, it came through the tunnel itself: a peer probing one
+		 * of our endpoints that lies in a subnet route it accepted.  Answering would make
+		 * that address a "direct" path, and the tunnel would carry itself. */
+		wr_endpoint_unmap(&plain);
+		if (is_tailnet_address(&plain))
+			return;
+	}
 	p = g_hash_table_lookup(self->by_disco_key, sender);
 	if (p == NULL || !p->has_disco)
 		return;
@@ -1362,9 +1390,18 @@ cidr_in(const GArray *list, const WrCidr *c)
 	return FALSE;
 }
 
-/* what the device routes to the peer: its addresses, and its approved routes when accepted */
+/* the exit node in use and able to carry traffic: chosen, an approved exit node, online */
+static gboolean
+is_live_exit(WrEngine *self, const WrNetmapNode *node)
+{
+	return self->exit_node_id != 0 && node->id == self->exit_node_id &&
+	       node->exit_node_option && node->online;
+}
+
+/* what the device routes to the peer: its addresses, its approved routes when accepted, and
+ * everything (0.0.0.0/0, ::/0) when it is the exit node in use */
 static GArray *
-allowed_for(const WrNetmapNode *node, gboolean accept_routes)
+allowed_for(WrEngine *self, const WrNetmapNode *node, gboolean accept_routes)
 {
 	GArray *out = g_array_new(FALSE, TRUE, sizeof(WrCidr));
 
@@ -1382,6 +1419,12 @@ allowed_for(const WrNetmapNode *node, gboolean accept_routes)
 		wr_cidr_mask(&c);
 		if (!cidr_is_default(&c) && !cidr_in(out, &c))
 			g_array_append_val(out, c);
+	}
+	if (is_live_exit(self, node)) {
+		WrCidr any4 = {.family = AF_INET}, any6 = {.family = AF_INET6};
+
+		g_array_append_val(out, any4);
+		g_array_append_val(out, any6);
 	}
 	return out;
 }
@@ -1417,7 +1460,7 @@ update_peer(WrEngine *self, const WrNetmapNode *node, gboolean accept_routes, Wr
 	    GArray *routes)
 {
 	Peer *p = g_hash_table_lookup(self->peers, &node->id);
-	g_autoptr(GArray) allowed = allowed_for(node, accept_routes);
+	g_autoptr(GArray) allowed = allowed_for(self, node, accept_routes);
 	gboolean is_new = FALSE;
 	gboolean restarted = FALSE;
 	gboolean path_changed = FALSE;
@@ -1528,6 +1571,46 @@ update_peer(WrEngine *self, const WrNetmapNode *node, gboolean accept_routes, Wr
 	}
 }
 
+/*
+ * With an exit node, everything goes to the tunnel's own table except what the rules keep
+ * out (docs/exit-nodes.md): warrend's marked packets, and with allow-LAN the main table's
+ * routes but its default.  The default routes stay in that table while the exit node is
+ * offline, and the device has no peer for them then: traffic is dropped, not leaked.
+ */
+static void
+add_exit_rules(WrEngine *self, WrNetcfgConfig *config)
+{
+	static const uint8_t families[] = {AF_INET, AF_INET6};
+
+	config->table = WR_ENGINE_TABLE;
+	for (guint i = 0; i < G_N_ELEMENTS(families); i++) {
+		WrNetcfgRule marked = {.family = families[i],
+				       .action = WR_NETCFG_RULE_LOOKUP,
+				       .priority = WR_ENGINE_PRIO_MARKED,
+				       .fwmark = WR_ENGINE_FWMARK,
+				       .fwmask = WR_ENGINE_FWMASK,
+				       .table = WR_NETCFG_TABLE_MAIN};
+		WrNetcfgRule lan = {.family = families[i],
+				    .action = WR_NETCFG_RULE_LOOKUP,
+				    .priority = WR_ENGINE_PRIO_LAN,
+				    .table = WR_NETCFG_TABLE_MAIN,
+				    .suppress = true,
+				    .suppress_prefixlength = 0};
+		WrNetcfgRule tunnel = {.family = families[i],
+				       .action = WR_NETCFG_RULE_LOOKUP,
+				       .priority = WR_ENGINE_PRIO_TUNNEL,
+				       .table = WR_ENGINE_TABLE};
+		WrCidr any = {.family = families[i]};
+
+		wr_netcfg_config_add_rule(config, &marked);
+		if (self->exit_allow_lan)
+			wr_netcfg_config_add_rule(config, &lan);
+		wr_netcfg_config_add_rule(config, &tunnel);
+		if (!cidr_in(config->routes, &any))
+			wr_netcfg_config_add_route(config, &any);
+	}
+}
+
 static void
 apply_netcfg(WrEngine *self, const WrNetmapNode *me, GArray *routes)
 {
@@ -1540,6 +1623,8 @@ apply_netcfg(WrEngine *self, const WrNetmapNode *me, GArray *routes)
 	for (guint i = 0; i < routes->len; i++)
 		wr_netcfg_config_add_route(config, &g_array_index(routes, WrCidr, i));
 	wr_magicdns_add_addresses(self->magicdns, config);
+	if (self->exit_node_id != 0)
+		add_exit_rules(self, config);
 	if (wr_netcfg_apply(self->netcfg, config, NULL, &error))
 		set_problem(self, &self->netcfg_problem, NULL);
 	else
@@ -1575,6 +1660,125 @@ apply_filter(WrEngine *self, const WrNetmap *nm)
 	set_problem(self, &self->filter_problem, NULL);
 	if (old == NULL || wr_filter_ruleset_n_rules(old) != wr_filter_ruleset_n_rules(rules))
 		g_message("packet filter: %u rules", wr_filter_ruleset_n_rules(rules));
+}
+
+static void
+apply_firewall(WrEngine *self, const WrNetmapNode *me)
+{
+	g_autoptr(GArray) routes = g_array_new(FALSE, TRUE, sizeof(WrCidr));
+	g_autoptr(GArray) tailnet = g_array_new(FALSE, TRUE, sizeof(WrCidr));
+	WrFirewallConfig fw = {
+		.tun = wr_tun_get_name(self->tun), .routes = routes, .tailnet = tailnet};
+	g_autoptr(GError) error = NULL;
+	g_autofree char *script = NULL;
+	WrCidr cgnat;
+
+	(void) wr_cidr_parse(&cgnat, WR_FIREWALL_TAILNET_V4);
+	g_array_append_val(tailnet, cgnat);
+	for (guint i = 0; me != NULL && me->addresses != NULL && i < me->addresses->len; i++) {
+		WrCidr c = g_array_index(me->addresses, WrCidr, i);
+
+		/* the tailnet's ULA prefix is the /48 of this node's IPv6 address */
+		if (c.family != AF_INET6)
+			continue;
+		c.cidr = 48;
+		wr_cidr_mask(&c);
+		if (!cidr_in(tailnet, &c))
+			g_array_append_val(tailnet, c);
+	}
+	for (guint i = 0; me != NULL && me->primary_routes != NULL && i < me->primary_routes->len;
+	     i++) {
+		WrCidr c = g_array_index(me->primary_routes, WrCidr, i);
+
+		wr_cidr_mask(&c);
+		if (!cidr_is_default(&c) && !cidr_in(routes, &c))
+			g_array_append_val(routes, c);
+	}
+	fw.exit_node = me != NULL && me->exit_node_option;
+
+	/* forwarding only while something approved is forwarded, put back when not */
+	if (fw.exit_node || routes->len > 0) {
+		if (!wr_forwarding_enable(&self->forwarding, &error)) {
+			set_problem(self, &self->firewall_problem,
+				    g_strdup_printf("cannot switch IP forwarding on for the "
+						    "approved routes: %s",
+						    error->message));
+			g_clear_error(&error);
+		}
+	} else if (!wr_forwarding_restore(&self->forwarding, &error)) {
+		g_warning("cannot restore IP forwarding: %s", error->message);
+		g_clear_error(&error);
+	}
+
+	script = wr_firewall_script(&fw, &error);
+	if (script == NULL) {
+		set_problem(self, &self->firewall_problem,
+			    g_strdup_printf("the firewall was not changed: %s", error->message));
+		return;
+	}
+	if (g_strcmp0(script, self->firewall_script) == 0)
+		return;
+	if (!wr_firewall_apply(script, &error)) {
+		set_problem(self, &self->firewall_problem,
+			    g_strdup_printf("cannot install the firewall (anti-spoofing, "
+					    "forwarding): %s",
+					    error->message));
+		return;
+	}
+	g_free(self->firewall_script);
+	self->firewall_script = g_steal_pointer(&script);
+	set_problem(self, &self->firewall_problem, NULL);
+	g_message("firewall: %u approved routes%s", routes->len, fw.exit_node ? ", exit node" : "");
+}
+
+/* the exit node's state, for Health: blocked traffic has to say why */
+static void
+check_exit_node(WrEngine *self, const WrNetmap *nm)
+{
+	g_autoptr(GPtrArray) nodes = NULL;
+	const WrNetmapNode *exit = NULL;
+
+	if (self->exit_node_id == 0) {
+		set_problem(self, &self->exit_problem, NULL);
+		return;
+	}
+	nodes = wr_netmap_get_peers(nm);
+	for (guint i = 0; i < nodes->len && exit == NULL; i++) {
+		if (((const WrNetmapNode *) nodes->pdata[i])->id == self->exit_node_id)
+			exit = nodes->pdata[i];
+	}
+	if (exit == NULL)
+		set_problem(self, &self->exit_problem,
+			    g_strdup_printf("exit node %" G_GINT64_FORMAT
+					    " is no longer in the tailnet: traffic is blocked "
+					    "until another exit node or none is chosen",
+					    self->exit_node_id));
+	else if (!exit->exit_node_option)
+		set_problem(self, &self->exit_problem,
+			    g_strdup_printf("exit node %s is not approved as an exit node: "
+					    "traffic is blocked until another exit node or none is "
+					    "chosen",
+					    *exit->name != '\0' ? exit->name : exit->hostname));
+	else if (!exit->online)
+		set_problem(self, &self->exit_problem,
+			    g_strdup_printf("exit node %s is offline: traffic is blocked until it "
+					    "is back, or another exit node or none is chosen",
+					    *exit->name != '\0' ? exit->name : exit->hostname));
+	else
+		set_problem(self, &self->exit_problem, NULL);
+}
+
+void
+wr_engine_set_exit_node(WrEngine *self, gint64 peer_id, gboolean allow_lan)
+{
+	self->exit_node_id = peer_id;
+	self->exit_allow_lan = allow_lan;
+}
+
+gint64
+wr_engine_get_exit_node(WrEngine *self)
+{
+	return self->exit_node_id;
 }
 
 void
@@ -1629,6 +1833,8 @@ wr_engine_set_netmap(WrEngine *self, const WrNetmap *nm, gboolean accept_routes)
 	/* MagicDNS first: its addresses go on the TUN with the others */
 	wr_magicdns_set_netmap(self->magicdns, nm);
 	apply_netcfg(self, wr_netmap_get_self(nm), routes);
+	apply_firewall(self, wr_netmap_get_self(nm));
+	check_exit_node(self, nm);
 	arm_tick(self);
 }
 
@@ -1808,6 +2014,10 @@ wr_engine_new(const WrEngineOptions *options, const uint8_t node_private[32],
 	memcpy(set->private_key, node_private, 32);
 	set->has_listen_port = true;
 	set->listen_port = options->port;
+	/* warrend's own packets bypass the exit node's routing (docs/exit-nodes.md) */
+	wr_sockmark_set(WR_ENGINE_FWMARK);
+	set->has_fwmark = true;
+	set->fwmark = WR_ENGINE_FWMARK;
 	err = wr_wg_io_apply(self->io, set);
 	if (err != 0) {
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err),
@@ -1876,6 +2086,18 @@ wr_engine_free(WrEngine *self)
 			g_warning("cannot remove the tunnel's addresses and routes: %s",
 				  error->message);
 	}
+	if (self->firewall_script != NULL) {
+		g_autoptr(GError) error = NULL;
+
+		if (!wr_firewall_remove(&error))
+			g_warning("cannot remove the firewall table: %s", error->message);
+	}
+	{
+		g_autoptr(GError) error = NULL;
+
+		if (!wr_forwarding_restore(&self->forwarding, &error))
+			g_warning("cannot restore IP forwarding: %s", error->message);
+	}
 	if (self->io != NULL) {
 		wr_wg_io_set_packet_filter(self->io, NULL);
 		wr_wg_io_set_flow_table(self->io, NULL);
@@ -1902,6 +2124,9 @@ wr_engine_free(WrEngine *self)
 	g_free(self->netcfg_problem);
 	g_free(self->filter_problem);
 	g_free(self->netcheck_problem);
+	g_free(self->exit_problem);
+	g_free(self->firewall_problem);
+	g_free(self->firewall_script);
 	g_clear_object(&self->cancel);
 	g_main_context_unref(self->context);
 	wr_memzero(self->node_private, sizeof(self->node_private));

@@ -79,11 +79,32 @@ wr_engine_set_node_key(WrEngine *self, const uint8_t node_private[32], GError **
 
 /*
  * The network map changed (or is new): peers, their keys, addresses and routes (approved
- * subnet routes only with accept_routes; default routes never: exit nodes are issue 7's),
+ * subnet routes only with accept_routes; default routes only to the exit node in use),
  * endpoints and home regions, the packet filter and the DERP map.
  */
 void
 wr_engine_set_netmap(WrEngine *self, const WrNetmap *netmap, gboolean accept_routes);
+
+/*
+ * Exit nodes (issue 7, docs/exit-nodes.md).  warrend's sockets carry WR_ENGINE_FWMARK; with an
+ * exit node, the routes go to table WR_ENGINE_TABLE and policy rules send marked packets to
+ * the main table (PRIO_MARKED), with allow_lan the main table without its default route
+ * (PRIO_LAN, suppress_prefixlength 0), and everything else to the tunnel (PRIO_TUNNEL).
+ */
+#define WR_ENGINE_FWMARK      0x80000
+#define WR_ENGINE_FWMASK      0xff0000
+#define WR_ENGINE_TABLE	      52
+#define WR_ENGINE_PRIO_MARKED 5210
+#define WR_ENGINE_PRIO_LAN    5230
+#define WR_ENGINE_PRIO_TUNNEL 5270
+
+/* the peer (id, 0 = none) that all traffic leaves through, and whether the local LAN stays
+ * reachable directly; takes effect at the next wr_engine_set_netmap.  While that peer is
+ * missing, offline or not an approved exit node, traffic is blocked and Health says so. */
+void
+wr_engine_set_exit_node(WrEngine *self, gint64 peer_id, gboolean allow_lan);
+gint64
+wr_engine_get_exit_node(WrEngine *self);
 
 typedef struct {
 	WrPathState path;

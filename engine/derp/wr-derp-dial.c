@@ -19,6 +19,7 @@
 #include "wr-derp-dial-private.h"
 #include "wr-derp-dial.h"
 #include "wr-key.h"
+#include "wr-sockmark.h"
 #include "wr-source.h"
 
 /* how much one read asks for while dialing */
@@ -950,6 +951,8 @@ wr_derp_dial_async(const char *url, const uint8_t node_private[32],
 	g_source_attach(d->timeout_source, g_task_get_context(task));
 
 	d->client = g_socket_client_new();
+	/* with an exit node, DERP must not go into the tunnel it carries */
+	wr_sockmark_watch_client(d->client);
 	/* DERP goes straight to the relay: no proxy from the environment, and TLS is ours */
 	g_socket_client_set_enable_proxy(d->client, FALSE);
 	if (d->connect_address != NULL)

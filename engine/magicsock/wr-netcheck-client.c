@@ -17,6 +17,7 @@
 
 #include "wr-crypto.h"
 #include "wr-netcheck-client.h"
+#include "wr-sockmark.h"
 #include "wr-source.h"
 #include "wr-stun.h"
 
@@ -559,6 +560,7 @@ start_check(GTask *task, guint index, const WrNetcheckFallbackTarget *target)
 			  port == WR_DERP_DEFAULT_DERP_PORT ? -1 : port, LATENCY_CHECK_PATH, NULL,
 			  NULL);
 	check->msg = soup_message_new_from_uri(SOUP_METHOD_GET, uri);
+	wr_sockmark_watch_message(check->msg);
 	soup_message_add_flags(check->msg, SOUP_MESSAGE_COLLECT_METRICS);
 	g_signal_connect(check->msg, "accept-certificate", G_CALLBACK(accept_certificate_cb),
 			 check);
@@ -835,6 +837,7 @@ bind_any(GSocketFamily family, GError **error)
 	if (family == G_SOCKET_FAMILY_IPV6 &&
 	    !g_socket_set_option(socket, IPPROTO_IPV6, IPV6_V6ONLY, 1, error))
 		return NULL;
+	(void) wr_sockmark_apply_fd(g_socket_get_fd(socket));
 	if (!g_socket_bind(socket, sa, FALSE, error))
 		return NULL;
 	g_socket_set_blocking(socket, FALSE);

@@ -13,6 +13,7 @@
 #include <gio/gio.h>
 
 #include "wr-crypto.h"
+#include "wr-sockmark.h"
 #include "wr-source.h"
 #include "wr-stun-client.h"
 #include "wr-stun.h"
@@ -257,6 +258,7 @@ wr_stun_client_query_async(GSocket *socket, GSocketAddress *server, guint timeou
 			wr_stun_query_return_error(task, error);
 			return;
 		}
+		(void) wr_sockmark_apply_fd(g_socket_get_fd(q->socket));
 		g_socket_set_blocking(q->socket, FALSE);
 	}
 

@@ -139,7 +139,9 @@ bool
 wr_netcfg_rule_equal(const WrNetcfgRule *a, const WrNetcfgRule *b)
 {
 	return a->family == b->family && a->action == b->action && a->priority == b->priority &&
-	       a->fwmark == b->fwmark && a->fwmask == b->fwmask && a->table == b->table;
+	       a->fwmark == b->fwmark && a->fwmask == b->fwmask && a->table == b->table &&
+	       a->suppress == b->suppress &&
+	       (!a->suppress || a->suppress_prefixlength == b->suppress_prefixlength);
 }
 
 void
@@ -147,6 +149,7 @@ wr_netcfg_rule_format(const WrNetcfgRule *rule, char out[WR_NETCFG_RULE_STRLEN])
 {
 	char mark[32] = "";
 	char action[32];
+	char suppress[32] = "";
 
 	if (rule->fwmark != 0 || rule->fwmask != 0)
 		g_snprintf(mark, sizeof(mark), " fwmark 0x%x/0x%x", rule->fwmark, rule->fwmask);
@@ -158,11 +161,14 @@ wr_netcfg_rule_format(const WrNetcfgRule *rule, char out[WR_NETCFG_RULE_STRLEN])
 		g_snprintf(action, sizeof(action), "lookup main");
 	else
 		g_snprintf(action, sizeof(action), "lookup %u", rule->table);
-	g_snprintf(out, WR_NETCFG_RULE_STRLEN, "%s %u%s %s",
+	if (rule->suppress)
+		g_snprintf(suppress, sizeof(suppress), " suppress_prefixlength %u",
+			   rule->suppress_prefixlength);
+	g_snprintf(out, WR_NETCFG_RULE_STRLEN, "%s %u%s %s%s",
 		   rule->family == AF_INET    ? "ipv4"
 		   : rule->family == AF_INET6 ? "ipv6"
 					      : "family?",
-		   rule->priority, mark, action);
+		   rule->priority, mark, action, suppress);
 }
 
 void
@@ -246,6 +252,16 @@ validate_rule(const WrNetcfgRule *rule, GError **error)
 	if (rule->fwmask != 0 && (rule->fwmark & ~rule->fwmask) != 0) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "rule %s: the mark has bits outside the mask", text);
+		return FALSE;
+	}
+	if (rule->suppress && rule->action != WR_NETCFG_RULE_LOOKUP) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "rule %s: suppress_prefixlength needs a lookup", text);
+		return FALSE;
+	}
+	if (rule->suppress && rule->suppress_prefixlength > (rule->family == AF_INET ? 32 : 128)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "rule %s: suppress_prefixlength is longer than an address", text);
 		return FALSE;
 	}
 	if (rule->action == WR_NETCFG_RULE_LOOKUP && rule->table == WR_NETCFG_TABLE_LOCAL) {
@@ -348,7 +364,8 @@ parse_mark(const char *word, uint32_t *out)
 	return TRUE;
 }
 
-/* rule ipv4|ipv6 PRIORITY [fwmark MARK[/MASK]] (lookup TABLE|main | unreachable) */
+/* rule ipv4|ipv6 PRIORITY [fwmark MARK[/MASK]]
+ *      (lookup TABLE|main [suppress_prefixlength N] | unreachable) */
 static gboolean
 parse_rule(WrNetcfgConfig *config, const char *const *w, guint n, GError **error)
 {
@@ -396,8 +413,22 @@ parse_rule(WrNetcfgConfig *config, const char *const *w, guint n, GError **error
 	}
 	if (i + 1 == n && g_str_equal(w[i], "unreachable")) {
 		rule.action = WR_NETCFG_RULE_UNREACHABLE;
-	} else if (i + 2 == n && g_str_equal(w[i], "lookup")) {
+	} else if ((i + 2 == n || (i + 4 == n && g_str_equal(w[i + 2], "suppress_prefixlength"))) &&
+		   g_str_equal(w[i], "lookup")) {
 		rule.action = WR_NETCFG_RULE_LOOKUP;
+		if (i + 4 == n) {
+			uint32_t len;
+
+			if (!parse_u32(w[i + 3], 128, &len)) {
+				g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+					    "rule: suppress_prefixlength '%s' is not a number "
+					    "0..128",
+					    w[i + 3]);
+				return FALSE;
+			}
+			rule.suppress = true;
+			rule.suppress_prefixlength = (uint8_t) len;
+		}
 		if (g_str_equal(w[i + 1], "main")) {
 			rule.table = WR_NETCFG_TABLE_MAIN;
 		} else if (!parse_u32(w[i + 1], G_MAXUINT32, &rule.table) || rule.table == 0) {
@@ -408,7 +439,8 @@ parse_rule(WrNetcfgConfig *config, const char *const *w, guint n, GError **error
 		}
 	} else {
 		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-				    "rule: expected 'lookup TABLE' or 'unreachable' at the end");
+				    "rule: expected 'lookup TABLE [suppress_prefixlength N]' or "
+				    "'unreachable' at the end");
 		return FALSE;
 	}
 	if (!validate_rule(&rule, error))

@@ -21,6 +21,7 @@
  *   route 2001:db8:1::/48
  *   rule ipv4 5210 fwmark 0x80000/0xff0000 lookup main
  *   rule ipv6 5250 unreachable
+ *   rule ipv4 5230 lookup main suppress_prefixlength 0
  *   rule ipv4 5270 lookup 52
  *
  * Numbers are decimal; marks may also be 0x hexadecimal; a lookup table may be "main".  Words are
@@ -78,8 +79,11 @@ typedef enum {
  * A policy rule, marked like our routes with WR_NETCFG_RTPROT: "from all [fwmark M/MASK]
  * lookup TABLE" or "... unreachable" at a priority.  That is the vocabulary of issue 7 (exit
  * nodes), in Tailscale's shape: rules that let marked traffic (warrend's own) bypass the
- * tunnel's table, then one that sends everything else to it.  libnl 3.7 cannot express "not"
- * or suppress_prefixlength, so neither is offered.
+ * tunnel's table, then one that sends everything else to it.  suppress_prefixlength ("lookup
+ * main suppress_prefixlength 0": the main table's routes except its default, which keeps the
+ * LAN out of an exit node's tunnel) is beyond libnl 3.7's rule object, so wr-netcfg.c adds
+ * that attribute to the message itself and reads it back with a dump of its own.  "not" is
+ * not offered.
  */
 typedef struct {
 	uint8_t family; /* AF_INET or AF_INET6 */
@@ -88,6 +92,8 @@ typedef struct {
 	uint32_t fwmark; /* fwmark 0 with fwmask 0: no mark condition */
 	uint32_t fwmask; /* 0 with a non-zero fwmark: every bit (the kernel's default) */
 	uint32_t table;	 /* LOOKUP: 0 is the configuration's table; UNREACHABLE: ignored */
+	bool suppress;	 /* LOOKUP only: ignore the table's routes with a prefix length ≤ */
+	uint8_t suppress_prefixlength; /* this (0: only the default route), when suppress */
 } WrNetcfgRule;
 
 typedef struct {
@@ -152,7 +158,7 @@ wr_netcfg_route_equal(const WrNetcfgRoute *a, const WrNetcfgRoute *b);
 WrNetcfgRule
 wr_netcfg_rule_for(const WrNetcfgConfig *config, const WrNetcfgRule *rule);
 /* "ipv4 5210 fwmark 0x80000/0xff0000 lookup main": the text form's words after "rule" */
-#define WR_NETCFG_RULE_STRLEN 96
+#define WR_NETCFG_RULE_STRLEN 128
 void
 wr_netcfg_rule_format(const WrNetcfgRule *rule, char out[WR_NETCFG_RULE_STRLEN]);
 bool

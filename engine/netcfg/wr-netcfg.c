@@ -8,13 +8,16 @@
 #include "config.h"
 
 #include <errno.h>
+#include <linux/fib_rules.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <string.h>
 
 #include <gio/gio.h>
+#include <netlink/attr.h>
 #include <netlink/handlers.h>
+#include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -257,6 +260,87 @@ read_routes(WrNetcfg *self, WrNetcfgState *state, GError **error)
 	return TRUE;
 }
 
+/* one rule of ours as a raw dump sees it: what libnl does not parse (suppress_prefixlength)
+ * and enough to find the same rule in libnl's list */
+typedef struct {
+	uint8_t family;
+	uint32_t priority;
+	uint32_t fwmark;
+	uint32_t suppress; /* the kernel's -1 (as u32) is none */
+} RawRule;
+
+static int
+raw_rule_cb(struct nl_msg *msg, void *arg)
+{
+	GArray *out = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct nlattr *tb[FRA_MAX + 1];
+	const struct fib_rule_hdr *frh;
+	RawRule rr = {0};
+
+	if (nlh->nlmsg_type != RTM_NEWRULE || !nlmsg_valid_hdr(nlh, sizeof(*frh)) ||
+	    nlmsg_parse(nlh, sizeof(*frh), tb, FRA_MAX, NULL) < 0)
+		return NL_OK;
+	frh = nlmsg_data(nlh);
+	if (tb[FRA_PROTOCOL] == NULL || nla_get_u8(tb[FRA_PROTOCOL]) != WR_NETCFG_RTPROT)
+		return NL_OK;
+	rr.family = frh->family;
+	rr.priority = tb[FRA_PRIORITY] != NULL ? nla_get_u32(tb[FRA_PRIORITY]) : 0;
+	rr.fwmark = tb[FRA_FWMARK] != NULL ? nla_get_u32(tb[FRA_FWMARK]) : 0;
+	rr.suppress = tb[FRA_SUPPRESS_PREFIXLEN] != NULL ? nla_get_u32(tb[FRA_SUPPRESS_PREFIXLEN])
+							 : G_MAXUINT32;
+	g_array_append_val(out, rr);
+	return NL_OK;
+}
+
+/* libnl 3.7's rule object has no suppress_prefixlength: a dump of our own fills it in */
+static gboolean
+read_suppress(WrNetcfg *self, WrNetcfgState *state, GError **error)
+{
+	g_autoptr(GArray) raw = g_array_new(FALSE, TRUE, sizeof(RawRule));
+	struct fib_rule_hdr frh = {.family = AF_UNSPEC};
+	struct nl_cb *cb;
+	int r;
+
+	if (state->rules->len == 0)
+		return TRUE;
+	r = nl_send_simple(self->sock, RTM_GETRULE, NLM_F_DUMP, &frh, sizeof(frh));
+	if (r >= 0) {
+		/* nl_socket_get_cb takes a reference: the clone keeps err_cb */
+		struct nl_cb *sock_cb = nl_socket_get_cb(self->sock);
+
+		cb = nl_cb_clone(sock_cb);
+		nl_cb_put(sock_cb);
+		if (cb == NULL) {
+			r = -NLE_NOMEM;
+		} else {
+			nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, raw_rule_cb, raw);
+			r = nl_recvmsgs(self->sock, cb);
+			nl_cb_put(cb);
+		}
+	}
+	if (r < 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "policy rules: %s",
+			    nl_geterror(r));
+		return FALSE;
+	}
+	for (guint i = 0; i < state->rules->len; i++) {
+		WrNetcfgRule *rule = &g_array_index(state->rules, WrNetcfgRule, i);
+
+		for (guint j = 0; j < raw->len; j++) {
+			const RawRule *rr = &g_array_index(raw, RawRule, j);
+
+			if (rr->family == rule->family && rr->priority == rule->priority &&
+			    rr->fwmark == rule->fwmark && rr->suppress <= 128) {
+				rule->suppress = true;
+				rule->suppress_prefixlength = (uint8_t) rr->suppress;
+				break;
+			}
+		}
+	}
+	return TRUE;
+}
+
 /* our rules only: rules belong to no link, and the protocol is all that tells them apart */
 static gboolean
 read_rules(WrNetcfg *self, WrNetcfgState *state, GError **error)
@@ -286,7 +370,7 @@ read_rules(WrNetcfg *self, WrNetcfgState *state, GError **error)
 		rule.table = rule.action == WR_NETCFG_RULE_LOOKUP ? rtnl_rule_get_table(kr) : 0;
 		g_array_append_val(state->rules, rule);
 	}
-	return TRUE;
+	return read_suppress(self, state, error);
 }
 
 static WrNetcfgState *
@@ -380,6 +464,28 @@ rule_object(const WrNetcfgRule *rule)
 	if (rtnl_rule_set_protocol(r, WR_NETCFG_RTPROT) < 0)
 		return NULL;
 	return g_steal_pointer(&r);
+}
+
+/* a rule with suppress_prefixlength: libnl builds the message, the attribute is added here */
+static int
+rule_send_suppress(WrNetcfg *self, struct rtnl_rule *rule, const WrNetcfgOp *op)
+{
+	struct nl_msg *msg = NULL;
+	int r;
+
+	if (op->kind == WR_NETCFG_OP_ADD_RULE)
+		r = rtnl_rule_build_add_request(rule, NLM_F_EXCL, &msg);
+	else
+		r = rtnl_rule_build_delete_request(rule, 0, &msg);
+	if (r < 0)
+		return r;
+	r = nla_put_u32(msg, FRA_SUPPRESS_PREFIXLEN, op->rule.suppress_prefixlength);
+	if (r >= 0)
+		r = nl_send_auto_complete(self->sock, msg);
+	nlmsg_free(msg);
+	if (r < 0)
+		return r;
+	return nl_wait_for_ack(self->sock);
 }
 
 static void
@@ -491,7 +597,12 @@ perform(WrNetcfg *self, struct rtnl_link *link, const WrNetcfgOp *op)
 
 		if (rule == NULL)
 			break;
-		if (op->kind == WR_NETCFG_OP_ADD_RULE) {
+		if (op->rule.suppress) {
+			r = rule_send_suppress(self, rule, op);
+			if (r < 0 && op->kind == WR_NETCFG_OP_DEL_RULE &&
+			    self->last_errno == ENOENT)
+				r = 0;
+		} else if (op->kind == WR_NETCFG_OP_ADD_RULE) {
 			r = rtnl_rule_add(self->sock, rule, NLM_F_EXCL);
 		} else {
 			r = rtnl_rule_delete(self->sock, rule, 0);

@@ -20,6 +20,7 @@
 #include "wr-crypto.h"
 #include "wr-portmap-proto.h"
 #include "wr-portmap.h"
+#include "wr-sockmark.h"
 #include "wr-source.h"
 
 typedef struct nl_sock WrNlSock;
@@ -246,6 +247,8 @@ open_socket(WrPortmap *self, GError **error)
 			    error);
 	if (sock == NULL)
 		return FALSE;
+	/* the gateway is on the LAN, which an exit node without allow-LAN would take */
+	(void) wr_sockmark_apply_fd(g_socket_get_fd(sock));
 	g_socket_set_blocking(sock, FALSE);
 	gw = g_socket_address_new_from_native(&self->gateway, sizeof(self->gateway.in4));
 	/* connected: the kernel drops datagrams from anywhere but gateway:5351 */

@@ -570,6 +570,35 @@ test_bad_arguments(void)
 	/* the CLI reports InvalidArgument as bad usage (2) */
 	g_assert_cmpint(cli(&f, NULL, &err, "up", "--login-server", "ftp://x", NULL), ==, 2);
 
+	/* exit nodes (issue 7): a malformed peer is InvalidArgument, an unknown one NoSuchPeer */
+	expect_invalid(&f, "SetExitNode", g_variant_new("(s)", "two words"), "peer");
+	{
+		g_autoptr(GError) error2 = NULL;
+		g_autoptr(GVariant) r2 = g_dbus_connection_call_sync(
+			f.conn, BUS_NAME, OBJ_PATH, IFACE_NAME, "SetExitNode",
+			g_variant_new("(s)", "nosuchpeer"), NULL, G_DBUS_CALL_FLAGS_NONE, 10000,
+			NULL, &error2);
+
+		g_assert_null(r2);
+		g_assert_error(error2, WR_DBUS_ERROR, WR_DBUS_ERROR_NO_SUCH_PEER);
+	}
+	/* warren set: nothing to set and a bad boolean are bad usage; an unknown exit node is
+	 * refused before any pref is touched */
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(cli(&f, NULL, &err, "set", NULL), ==, 2);
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(cli(&f, NULL, &err, "set", "--accept-routes=maybe", NULL), ==, 2);
+	g_assert_nonnull(strstr(err, "maybe"));
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(
+		cli(&f, NULL, &err, "set", "--accept-routes", "--exit-node", "nosuchpeer", NULL),
+		==, 1);
+	g_assert_nonnull(strstr(err, "nosuchpeer"));
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(cli(&f, NULL, &err, "set", "--advertise-routes", "192.0.2.1/24", NULL), ==,
+			2);
+	g_assert_nonnull(strstr(err, "advertise-routes"));
+
 	/* nothing changed */
 	prefs2 = read_state_file(&f, "prefs.conf");
 	g_assert_cmpstr(prefs2, ==, prefs);

@@ -565,3 +565,116 @@ tailnet_stop_all()
 	done
 	return 0
 }
+
+# ---- exit nodes and subnet routers (issue 7, docs/exit-nodes.md) ----
+
+# tailnet_node_id N: node N's id in control's registry
+tailnet_node_id()
+{
+	tailnet_admin --json nodes list | python3 -c '
+import json, sys
+for node in json.load(sys.stdin)["nodes"]:
+    if node["name"] == sys.argv[1]:
+        print(node["id"])
+        break
+' "n$1"
+}
+
+# tailnet_approve N ROUTE...: the admin approves routes node N advertises
+tailnet_approve()
+{
+	local n=$1 id
+	shift
+	id=$(tailnet_node_id "$n")
+	[ -n "$id" ] || wr_fail "control has no node n$n"
+	tailnet_admin routes approve "$id" "$@" >/dev/null
+}
+
+# tailnet_counters NS HOOK NAME MATCH [NAME MATCH...]: a table "lab_count" in NS with one
+# named counter per MATCH (nft words, e.g. "ip saddr 203.0.113.100"), counted in a chain on
+# HOOK (input, forward, ...) at filter priority; replaces an earlier one
+tailnet_counters()
+{
+	local ns=$1 hook=$2 script
+	shift 2
+	script="table inet lab_count
+delete table inet lab_count
+table inet lab_count {"
+	local args=("$@") i
+	for ((i = 0; i < ${#args[@]}; i += 2)); do
+		script+="
+	counter ${args[i]} {}"
+	done
+	script+="
+	chain count {
+		type filter hook $hook priority filter; policy accept;"
+	for ((i = 0; i < ${#args[@]}; i += 2)); do
+		script+="
+		${args[i + 1]} counter name ${args[i]}"
+	done
+	script+="
+	}
+}"
+	ip netns exec "$ns" nft -f - <<<"$script" || wr_fail "cannot add the counters in $ns"
+}
+
+# tailnet_count NS NAME: the packets counter NAME of tailnet_counters has seen
+tailnet_count()
+{
+	ip netns exec "$1" nft list counter inet lab_count "$2" 2>/dev/null |
+		sed -n 's/.*packets \([0-9][0-9]*\).*/\1/p' | head -n 1
+}
+
+_tailnet_count_above()
+{
+	local c
+	c=$(tailnet_count "$1" "$2")
+	((${c:-0} > $3))
+}
+
+# tailnet_exit_option N M: node N's status says node M is an approved exit node
+_tailnet_exit_option()
+{
+	[ "$(tailnet_status_field "$1" "$(tailnet_ip "$2")" exit-node-option)" = True ]
+}
+
+tailnet_wait_exit_option()
+{
+	wait_until "${3:-15}" _tailnet_exit_option "$1" "$2" ||
+		wr_fail "node $1 does not see node $2 as an exit node after ${3:-15} s"
+}
+
+# tailnet_health_has N TEXT: a Health line of node N's `warren status` contains TEXT
+tailnet_health_has()
+{
+	tailnet_cli "$1" status 2>/dev/null | grep '^# Health:' | grep -qF -- "$2"
+}
+
+# tailnet_pings_from N ADDR COUNT: COUNT pings 100 ms apart from node N's namespace to ADDR,
+# each waiting up to 1 s; prints how many were answered
+tailnet_pings_from()
+{
+	local out
+	out=$(ip netns exec "$(natlab_host_ns "$1")" ping -n -q -c "$3" -i 0.1 -W 1 "$2" 2>&1)
+	sed -n 's/.* \([0-9][0-9]*\) \(packets \)\{0,1\}received.*/\1/p' <<<"$out" | head -n 1
+}
+
+_tailnet_reaches()
+{
+	ip netns exec "$(natlab_host_ns "$1")" ping -n -q -c 1 -W 1 "$2" >/dev/null 2>&1
+}
+
+# tailnet_wait_reaches N ADDR [SECONDS] / tailnet_never_reaches N ADDR [SECONDS]: node N's
+# namespace gets a ping answer from ADDR within SECONDS (default 10) / none for SECONDS
+# (default 3)
+tailnet_wait_reaches()
+{
+	wait_until "${3:-10}" _tailnet_reaches "$1" "$2"
+}
+
+tailnet_never_reaches()
+{
+	local got
+	got=$(tailnet_pings_from "$1" "$2" "$((${3:-3} * 10))")
+	[ "${got:-0}" = 0 ]
+}

@@ -17,7 +17,8 @@
 #      rest of the configuration is applied all the same;
 #   6. an invalid configuration is refused and changes nothing;
 #   7. a table and metric change moves every route of ours, and only ours;
-#   8. policy rules (the exit-node shape: marked traffic to main, the rest to our table) are
+#   8. policy rules (the exit-node shape: marked traffic to main, main without its default
+#      route (suppress_prefixlength 0), the rest to our table) are
 #      added and changed beside a rule added by hand, which stays;
 #   9. teardown removes everything of ours and nothing else; a second teardown does nothing.
 #
@@ -233,6 +234,8 @@ conf c5 <<EOF
 $(cat "$WR_TMP/c4.conf")
 rule ipv4 5210 fwmark 0x80000/0xff0000 lookup main
 rule ipv6 5210 fwmark 0x80000/0xff0000 lookup main
+rule ipv4 5230 lookup main suppress_prefixlength 0
+rule ipv6 5230 lookup main suppress_prefixlength 0
 rule ipv4 5250 unreachable
 rule ipv4 5270 lookup 100
 rule ipv6 5270 lookup 100
@@ -250,11 +253,13 @@ C4_STATE="
 	$THEIRS_TUN
 	$THEIRS_VETH
 	$THEIRS_RULE"
-expect_answer "apply $WR_TMP/c5.conf" "ok 5"
+expect_answer "apply $WR_TMP/c5.conf" "ok 7"
 expect_state "policy rules" <<EOF
 	$C4_STATE
 	rule ipv4 5210 fwmark 0x80000/0xff0000 lookup main proto 87
 	rule ipv6 5210 fwmark 0x80000/0xff0000 lookup main proto 87
+	rule ipv4 5230 lookup main suppress_prefixlength 0 proto 87
+	rule ipv6 5230 lookup main suppress_prefixlength 0 proto 87
 	rule ipv4 5250 unreachable proto 87
 	rule ipv4 5270 lookup 100 proto 87
 	rule ipv6 5270 lookup 100 proto 87
@@ -268,12 +273,14 @@ expect_state "policy rules changed" <<EOF
 	$C4_STATE
 	rule ipv4 5210 fwmark 0x80000/0xff0000 lookup main proto 87
 	rule ipv6 5210 fwmark 0x80000/0xff0000 lookup main proto 87
+	rule ipv4 5230 lookup main suppress_prefixlength 0 proto 87
+	rule ipv6 5230 lookup main suppress_prefixlength 0 proto 87
 	rule ipv4 5270 lookup 100 proto 87
 	rule ipv6 5271 lookup 100 proto 87
 EOF
 
-# 9. teardown: 4 rules, 5 routes, 2 addresses; MTU and link state stay
-expect_answer "teardown" "ok 11"
+# 9. teardown: 6 rules, 5 routes, 2 addresses; MTU and link state stay
+expect_answer "teardown" "ok 13"
 expect_state "after teardown" <<EOF
 	link $TUN mtu 1420 up
 	address 192.0.2.200/32

@@ -10,7 +10,7 @@
 #   route DST dev DEV table T proto P metric M
 #                                      every route of both families and all tables, except the
 #                                      kernel's own (table local, proto kernel)
-#   rule ipv4|ipv6 PRIO [fwmark M/MASK] lookup T|unreachable proto P
+#   rule ipv4|ipv6 PRIO [fwmark M/MASK] lookup T [suppress_prefixlength N]|unreachable proto P
 #                                      every policy rule but the kernel's three
 # tests/system/netcfg-netns.sh compares these lines with what it expects.
 
@@ -60,6 +60,8 @@ def main():
                 mark = f" fwmark {r['fwmark']}/{r.get('fwmask', '0xffffffff')}"
             action = r.get("action")
             action = action if action is not None else f"lookup {r.get('table', '?')}"
+            if "suppress_prefixlen" in r:
+                action += f" suppress_prefixlength {r['suppress_prefixlen']}"
             lines.append(
                 f"rule {name} {r['priority']}{mark} {action} proto {r.get('protocol', '?')}"
             )

@@ -71,6 +71,19 @@
 #               counts; then 1200 short connections: each
 #               ring file stays 64 KiB + its header, 0600, holds as many records as fit, the
 #               newest, and the transfer's record is gone
+#   exit        (issue 7) n0 (easy NAT) and n2 (public) offer themselves as exit nodes, approved
+#               by the admin; client n1 (easy NAT) picks n0: an internet host (h5, no warrend)
+#               sees n1's pings from n0's public address, never from n1's; a bad `warren set`
+#               changes nothing; n1's LAN (its router) answers only with allow-LAN; under an
+#               iperf3 transfer n1 switches to n2 and to none (the source address follows, the
+#               node stays Running and online in control); n0's warrend stopped while chosen:
+#               Health says it is offline, a PeerEvent went out, n1's pings get no answer and a
+#               counter on n1's router sees no packet for the internet host; n0 left no
+#               firewall table and its forwarding as it found it; choosing none restores at once
+#   subnet      (issue 7) n0 routes 192.0.2.0/24 (a host behind it, approved by the admin):
+#               n1 reaches that host only with --accept-routes, and the host sees n0's address
+#               (masquerade); a packet with a tailnet source arriving from that LAN at n0 is
+#               dropped before n0's input (anti-spoof); a bad route changes nothing
 #
 # Each prints a table of the time to the first reply and to a direct path per pair.
 # As root: WARREND=… WARREN_CLI=… WARREN_CONTROL=… WARREN_DERP=… tests/system/tailnet.sh basic
@@ -95,9 +108,9 @@ FALLBACK_LOSS_MAX=20 # pings 100 ms apart: 2 s
 
 scenario=${1:-}
 case $scenario in
-setup | basic | fallback | nat-change | control | filter | restart | netem | dns | keyrot | keyrot-retry | keyrot-restart | keyexpiry | flows) ;;
+setup | basic | fallback | nat-change | control | filter | restart | netem | dns | keyrot | keyrot-retry | keyrot-restart | keyexpiry | flows | exit | subnet) ;;
 *)
-	echo "usage: tailnet.sh setup|basic|fallback|nat-change|control|filter|restart|netem|dns|keyrot|keyrot-retry|keyrot-restart|keyexpiry|flows" >&2
+	echo "usage: tailnet.sh setup|basic|fallback|nat-change|control|filter|restart|netem|dns|keyrot|keyrot-retry|keyrot-restart|keyexpiry|flows|exit|subnet" >&2
 	exit 2
 	;;
 esac
@@ -432,6 +445,239 @@ scenario_netem()
 	FIRST=$(tailnet_first_reply_ms 2 0 15) || wr_fail "netem public<->easy: no reply within 15 s"
 	pair_direct 2 0 "netem public<->easy" 30000
 	tailnet_table_add "n2(public)->n0(easy) ${NATLAB_WAN_DELAY_MS}ms ${NATLAB_WAN_LOSS_PCT}%" "$FIRST" "$DIRECT"
+}
+
+# exit_uses N LABEL: node 1's pings to the internet host (h5) come from node N's public
+# address (N=1: its own router's), and from no other candidate
+exit_uses()
+{
+	local want=$1 label=$2 c before=() i now
+	# the switch may cost a moment; then a burst that is counted whole
+	tailnet_wait_reaches 1 "$INET_ADDR" 10 || wr_fail "$label: the internet host does not answer"
+	for i in 0 1 2; do
+		before[i]=$(tailnet_count "$INET_NS" "from_n$i")
+	done
+	c=$(tailnet_pings_from 1 "$INET_ADDR" 10)
+	((c >= 8)) || wr_fail "$label: only ${c:-0} of 10 pings to the internet host answered"
+	for i in 0 1 2; do
+		now=$(tailnet_count "$INET_NS" "from_n$i")
+		if ((i == want)); then
+			((now - before[i] >= c)) ||
+				wr_fail "$label: the internet host saw $((now - before[i])) pings from $(natlab_wan_addr "$i"), expected $c"
+		else
+			((now == before[i])) ||
+				wr_fail "$label: the internet host saw $((now - before[i])) pings from $(natlab_wan_addr "$i") (n$i)"
+		fi
+	done
+	wr_log "$label: $c of 10 answered, all from $(natlab_wan_addr "$want")"
+}
+
+# control_reachable LABEL: node 1 is Running and control lists it online
+control_reachable()
+{
+	tailnet_running 1 || wr_fail "$1: node 1 is not Running: $(tailnet_cli 1 status 2>&1)"
+	tailnet_admin --json nodes list | python3 -c '
+import json, sys
+for node in json.load(sys.stdin)["nodes"]:
+    if node["name"] == "n1":
+        sys.exit(0 if node["online"] else 1)
+sys.exit(1)' || wr_fail "$1: control does not list node 1 online"
+}
+
+scenario_exit()
+{
+	local lan out iperf_pid iperf_rc monitor_pid h0
+	tailnet_node 0 easy
+	tailnet_node 1 easy
+	tailnet_node 2 public
+	# the internet host: no warrend, counters of where its pings come from
+	natlab_public 5
+	INET_NS=$(natlab_host_ns 5)
+	INET_ADDR=$(natlab_wan_addr 5)
+	tailnet_counters "$INET_NS" input \
+		from_n0 "ip saddr $(natlab_wan_addr 0)" \
+		from_n1 "ip saddr $(natlab_wan_addr 1)" \
+		from_n2 "ip saddr $(natlab_wan_addr 2)"
+	# the leak detector: anything node 1's router forwards to the internet host
+	tailnet_counters "$(natlab_router_ns 1)" forward leak "ip daddr $INET_ADDR"
+	up 0 1 2
+	out=$(tailnet_cli 0 set --advertise-exit-node 2>&1) || wr_fail "set --advertise-exit-node on n0: $out"
+	out=$(tailnet_cli 2 set --advertise-exit-node=true 2>&1) || wr_fail "set --advertise-exit-node on n2: $out"
+	# advertised reaches control through the hostinfo; approval needs it there
+	wait_until 10 _exit_advertised 0 || wr_fail "control does not list n0's 0.0.0.0/0"
+	wait_until 10 _exit_advertised 2 || wr_fail "control does not list n2's 0.0.0.0/0"
+	tailnet_approve 0 0.0.0.0/0 ::/0
+	tailnet_approve 2 0.0.0.0/0 ::/0
+	tailnet_wait_exit_option 1 0
+	tailnet_wait_exit_option 1 2
+	h0=$(natlab_host_ns 0)
+	wait_until 10 _forwarding_is "$h0" 1 || wr_fail "n0 does not forward as an approved exit node"
+	ip netns exec "$h0" nft list table inet warren >/dev/null 2>&1 || wr_fail "n0 has no table inet warren"
+	exit_uses 1 "no exit node"
+
+	# a bad value is an error and changes nothing (the exit node is looked up first)
+	if out=$(tailnet_cli 1 set --accept-routes --exit-node n9 2>&1); then
+		wr_fail "set --exit-node n9 (no such peer) succeeded: $out"
+	fi
+	wr_log "set --exit-node n9: $out"
+	grep -q "^accept-routes=false$" "$(tailnet_node_dir 1)/state/prefs.conf" ||
+		wr_fail "a refused set changed accept-routes"
+	if out=$(tailnet_cli 1 set --exit-node n0 --accept-routes=maybe 2>&1); then
+		wr_fail "set --accept-routes=maybe succeeded: $out"
+	fi
+	exit_uses 1 "after the refused sets"
+
+	out=$(tailnet_cli 1 set --exit-node n0 2>&1) || wr_fail "set --exit-node n0: $out"
+	exit_uses 0 "exit node n0"
+	control_reachable "exit node n0"
+
+	# allow-LAN: node 1's router's LAN address is on its LAN and nowhere else
+	lan=$(natlab_lan_addr 1)
+	tailnet_never_reaches 1 "$lan" 2 || wr_fail "without allow-LAN, n1 reaches its LAN ($lan) around the exit node"
+	out=$(tailnet_cli 1 set --exit-node-allow-lan-access 2>&1) || wr_fail "set --exit-node-allow-lan-access: $out"
+	tailnet_wait_reaches 1 "$lan" 5 || wr_fail "with allow-LAN, n1 does not reach its LAN ($lan)"
+	exit_uses 0 "exit node n0 with allow-LAN"
+	out=$(tailnet_cli 1 set --exit-node-allow-lan-access=false 2>&1) || wr_fail "allow-LAN off: $out"
+	tailnet_never_reaches 1 "$lan" 2 || wr_fail "allow-LAN off again, n1 still reaches its LAN ($lan)"
+	wr_log "allow-LAN: the LAN ($lan) answers only with it"
+
+	# switching under a running transfer
+	ip netns exec "$INET_NS" iperf3 -s -1 -B "$INET_ADDR" >"$WR_TMP/iperf3-server.log" 2>&1 </dev/null &
+	wr_track $! "iperf3 server"
+	WR_LOGS+=("$WR_TMP/iperf3-server.log")
+	wait_until 5 _tailnet_listening "$INET_NS" t "$INET_ADDR:5201" || wr_fail "iperf3 does not listen"
+	ip netns exec "$(natlab_host_ns 1)" iperf3 -c "$INET_ADDR" -t 12 -i 1 \
+		>"$WR_TMP/iperf3-client.log" 2>&1 </dev/null &
+	iperf_pid=$!
+	wr_track "$iperf_pid" "iperf3 client"
+	WR_LOGS+=("$WR_TMP/iperf3-client.log")
+	sleep 3
+	out=$(tailnet_cli 1 set --exit-node n2 2>&1) || wr_fail "set --exit-node n2: $out"
+	exit_uses 2 "switched to n2 under iperf3"
+	control_reachable "switched to n2"
+	sleep 2
+	out=$(tailnet_cli 1 set --exit-node "" 2>&1) || wr_fail "set --exit-node '': $out"
+	exit_uses 1 "switched to none under iperf3"
+	control_reachable "switched to none"
+	wait "$iperf_pid"
+	iperf_rc=$?
+	wr_log "iperf3 under the switches: exit $iperf_rc; $(grep -E 'sender|receiver|error' "$WR_TMP/iperf3-client.log" | tr '\n' ' ')"
+
+	# the exit node goes away while it is chosen: blocked, not leaked
+	out=$(tailnet_cli 1 set --exit-node n0 2>&1) || wr_fail "set --exit-node n0 again: $out"
+	exit_uses 0 "n0 again"
+	timeout 60 gdbus monitor --address "$(tailnet_bus 1)" --dest io.github.warrenvpn.Engine1 \
+		>"$WR_TMP/node1-monitor.log" 2>&1 </dev/null &
+	monitor_pid=$!
+	wr_track "$monitor_pid" "gdbus monitor of node 1"
+	sleep 0.5
+	tailnet_counters "$(natlab_router_ns 1)" forward leak "ip daddr $INET_ADDR"
+	tailnet_warrend_stop 0
+	# what n0 restores on exit: no table of its own, forwarding as the namespace had it (0)
+	ip netns exec "$h0" nft list table inet warren >/dev/null 2>&1 && wr_fail "n0 left its table inet warren"
+	_forwarding_is "$h0" 0 || wr_fail "n0 left IP forwarding on"
+	# pings all the while: none may leave n1's LAN for the internet host
+	tailnet_never_reaches 1 "$INET_ADDR" 2 || wr_fail "exit node stopped: n1's pings still answered"
+	wait_until 20 tailnet_health_has 1 "exit node n0 is offline" ||
+		wr_fail "n1's Health does not say the exit node is offline: $(tailnet_cli 1 status 2>&1 | grep Health)"
+	tailnet_never_reaches 1 "$INET_ADDR" 2 || wr_fail "exit node offline: n1's pings answered"
+	[ "$(tailnet_count "$(natlab_router_ns 1)" leak)" = 0 ] ||
+		wr_fail "exit node offline: n1's router forwarded $(tailnet_count "$(natlab_router_ns 1)" leak) packets to the internet host"
+	grep -q "PeerEvent ('offline'" "$WR_TMP/node1-monitor.log" ||
+		wr_fail "no PeerEvent offline on n1's bus: $(tail -n 5 "$WR_TMP/node1-monitor.log")"
+	control_reachable "exit node offline"
+	wr_log "exit node offline: Health says so, PeerEvent offline, no packet left n1's LAN for the internet host"
+	# choosing none restores traffic at once
+	out=$(tailnet_cli 1 set --exit-node "" 2>&1) || wr_fail "set --exit-node '' after n0 went: $out"
+	tailnet_wait_reaches 1 "$INET_ADDR" 2 || wr_fail "no exit node: the internet host does not answer within 2 s"
+	tailnet_health_has 1 "exit node" && wr_fail "Health still speaks of the exit node"
+	exit_uses 1 "none after the offline exit node"
+	wr_kill "$monitor_pid"
+}
+
+_exit_advertised()
+{
+	tailnet_admin --json routes list | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["routes"]:
+    if r["node"] == sys.argv[1] and r["route"] == "0.0.0.0/0":
+        sys.exit(0)
+sys.exit(1)' "n$1"
+}
+
+# _forwarding_is NS VALUE: net.ipv4.ip_forward in NS
+_forwarding_is()
+{
+	[ "$(ip netns exec "$1" cat /proc/sys/net/ipv4/ip_forward)" = "$2" ]
+}
+
+scenario_subnet()
+{
+	local h0 b out c
+	tailnet_node 0 easy
+	tailnet_node 1 easy
+	h0=$(natlab_host_ns 0)
+	# a host behind node 0, on a LAN of its own: 192.0.2.0/24
+	b="${WR_PREFIX}b0"
+	ns_new "$b"
+	nsx "$h0" ip link add sub0 type veth peer name eth0 netns "$b"
+	nsx "$h0" ip addr add 192.0.2.1/24 dev sub0
+	nsx "$h0" ip link set sub0 up
+	nsx "$b" ip addr add 192.0.2.10/24 dev eth0
+	nsx "$b" ip link set eth0 up
+	nsx "$b" ip route add default via 192.0.2.1
+	tailnet_counters "$b" input from_router "ip saddr 192.0.2.1 icmp type echo-request" \
+		from_tailnet "ip saddr 100.64.0.0/10"
+	up 0 1
+	# a bad route is refused and changes nothing
+	if out=$(tailnet_cli 0 set --advertise-routes 192.0.2.1/24 2>&1); then
+		wr_fail "set --advertise-routes 192.0.2.1/24 (host bits) succeeded: $out"
+	fi
+	wr_log "set --advertise-routes 192.0.2.1/24: $out"
+	grep -q "^advertise-routes=$" "$(tailnet_node_dir 0)/state/prefs.conf" ||
+		wr_fail "a refused set changed advertise-routes"
+	out=$(tailnet_cli 0 set --advertise-routes 192.0.2.0/24 2>&1) || wr_fail "set --advertise-routes: $out"
+	wait_until 10 _route_advertised 0 192.0.2.0/24 || wr_fail "control does not list n0's 192.0.2.0/24"
+	_forwarding_is "$h0" 0 || wr_fail "n0 forwards before its route is approved"
+	tailnet_approve 0 192.0.2.0/24
+	wait_until 10 _forwarding_is "$h0" 1 || wr_fail "n0 does not forward its approved route"
+
+	# without --accept-routes: not reachable
+	tailnet_never_reaches 1 192.0.2.10 3 || wr_fail "n1 reaches 192.0.2.10 without --accept-routes"
+	out=$(tailnet_cli 1 set --accept-routes 2>&1) || wr_fail "set --accept-routes: $out"
+	tailnet_wait_reaches 1 192.0.2.10 10 || wr_fail "n1 does not reach 192.0.2.10 with --accept-routes"
+	c=$(tailnet_pings_from 1 192.0.2.10 10)
+	((c >= 8)) || wr_fail "only ${c:-0} of 10 pings to 192.0.2.10 answered"
+	[ "$(tailnet_count "$b" from_router)" -ge "$c" ] ||
+		wr_fail "the host behind n0 did not see the pings from n0's 192.0.2.1 (masquerade)"
+	[ "$(tailnet_count "$b" from_tailnet)" = 0 ] ||
+		wr_fail "the host behind n0 saw tailnet source addresses (no masquerade)"
+	wr_log "subnet: with --accept-routes $c of 10 answered, seen from 192.0.2.1"
+	out=$(tailnet_cli 1 set --accept-routes=false 2>&1) || wr_fail "set --accept-routes=false: $out"
+	tailnet_never_reaches 1 192.0.2.10 3 || wr_fail "n1 still reaches 192.0.2.10 after --accept-routes=false"
+	wr_log "subnet: without --accept-routes, none answered"
+
+	# anti-spoof: a tailnet source from the subnet's LAN never reaches n0
+	tailnet_counters "$h0" input spoofed "iifname \"sub0\" ip saddr 100.64.0.0/10" \
+		plain "iifname \"sub0\" ip saddr 192.0.2.10"
+	nsx "$b" ip addr add 100.64.99.99/32 dev eth0
+	ip netns exec "$b" ping -n -q -c 3 -i 0.1 -W 1 -I 100.64.99.99 192.0.2.1 >/dev/null 2>&1
+	ip netns exec "$b" ping -n -q -c 3 -i 0.1 -W 1 192.0.2.1 >/dev/null 2>&1 ||
+		wr_fail "the host behind n0 cannot ping n0 from its own address"
+	[ "$(tailnet_count "$h0" plain)" -ge 3 ] || wr_fail "the counters in n0 do not count"
+	[ "$(tailnet_count "$h0" spoofed)" = 0 ] ||
+		wr_fail "anti-spoof: $(tailnet_count "$h0" spoofed) packets with a tailnet source from sub0 reached n0's input"
+	wr_log "anti-spoof: 3 pings from 100.64.99.99 on the subnet's LAN dropped, 3 from 192.0.2.10 passed"
+}
+
+_route_advertised()
+{
+	tailnet_admin --json routes list | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["routes"]:
+    if r["node"] == sys.argv[1] and r["route"] == sys.argv[2]:
+        sys.exit(0)
+sys.exit(1)' "n$1" "$2"
 }
 
 # dig_on N ARGS...: dig in node N's namespace, short answers, one try

@@ -122,6 +122,13 @@ static const DiffCase diff_cases[] = {
 	 "del rule ipv4 5270 lookup 52; del route 0.0.0.0/0 table 52", "ipv4 5270 lookup 52"},
 	{"rule-changed", "table 52\nrule ipv4 5271 lookup 52\n", 1280, true, "", "", "",
 	 "del rule ipv4 5270 lookup 52; add rule ipv4 5271 lookup 52", "ipv4 5270 lookup 52"},
+	/* suppress_prefixlength is part of a rule's identity */
+	{"rule-suppress-added", "rule ipv4 5230 lookup main suppress_prefixlength 0\n", 1280, true,
+	 "", "", "",
+	 "del rule ipv4 5230 lookup main; add rule ipv4 5230 lookup main suppress_prefixlength 0",
+	 "ipv4 5230 lookup main"},
+	{"rule-suppress-kept", "rule ipv4 5230 lookup main suppress_prefixlength 0\n", 1280, true,
+	 "", "", "", "", "ipv4 5230 lookup main suppress_prefixlength 0"},
 	/* the kernel keeps identical rules side by side: each removal takes one */
 	{"rule-twice-in-kernel", "", 1280, true, "", "", "",
 	 "del rule ipv6 5250 unreachable; del rule ipv6 5250 unreachable",
@@ -371,6 +378,20 @@ static const ParseCase parse_cases[] = {
 	{"rule ipv4 5210 fwmark 0x80000/0xff0000 lookup main\nrule ipv6 5250 unreachable\n"
 	 "rule ipv4 5270 fwmark 7 lookup 52\n",
 	 0, NULL},
+	{"rule ipv4 5230 lookup main suppress_prefixlength 0\n"
+	 "rule ipv6 5230 lookup main suppress_prefixlength 128\n",
+	 0, NULL},
+	{"rule ipv4 5230 lookup main suppress_prefixlength 33\n", G_IO_ERROR_INVALID_DATA,
+	 "line 1: rule ipv4 5230 lookup main suppress_prefixlength 33: suppress_prefixlength is "
+	 "longer than an address"},
+	{"rule ipv6 5230 lookup main suppress_prefixlength 129\n", G_IO_ERROR_INVALID_DATA,
+	 "line 1: rule: suppress_prefixlength '129' is not a number 0..128"},
+	{"rule ipv4 5230 lookup main suppress_prefixlength\n", G_IO_ERROR_INVALID_DATA,
+	 "line 1: rule: expected 'lookup TABLE [suppress_prefixlength N]' or 'unreachable' at "
+	 "the end"},
+	{"rule ipv4 5230 unreachable suppress_prefixlength 0\n", G_IO_ERROR_INVALID_DATA,
+	 "line 1: rule: expected 'lookup TABLE [suppress_prefixlength N]' or 'unreachable' at "
+	 "the end"},
 	{"rule ipv5 5270 lookup 52\n", G_IO_ERROR_INVALID_DATA,
 	 "line 1: rule: family 'ipv5' is neither ipv4 nor ipv6"},
 	{"rule ipv4 lookup 52\n", G_IO_ERROR_INVALID_DATA,
@@ -380,11 +401,14 @@ static const ParseCase parse_cases[] = {
 	{"rule ipv4 5\n", G_IO_ERROR_INVALID_DATA,
 	 "line 1: rule: expected ipv4|ipv6 PRIORITY [fwmark MARK[/MASK]] lookup TABLE|unreachable"},
 	{"rule ipv4 5 lookup\n", G_IO_ERROR_INVALID_DATA,
-	 "line 1: rule: expected 'lookup TABLE' or 'unreachable' at the end"},
+	 "line 1: rule: expected 'lookup TABLE [suppress_prefixlength N]' or 'unreachable' at "
+	 "the end"},
 	{"rule ipv4 5 lookup 52 extra\n", G_IO_ERROR_INVALID_DATA,
-	 "line 1: rule: expected 'lookup TABLE' or 'unreachable' at the end"},
+	 "line 1: rule: expected 'lookup TABLE [suppress_prefixlength N]' or 'unreachable' at "
+	 "the end"},
 	{"rule ipv4 5 blackhole\n", G_IO_ERROR_INVALID_DATA,
-	 "line 1: rule: expected 'lookup TABLE' or 'unreachable' at the end"},
+	 "line 1: rule: expected 'lookup TABLE [suppress_prefixlength N]' or 'unreachable' at "
+	 "the end"},
 	{"rule ipv4 5 fwmark\n", G_IO_ERROR_INVALID_DATA, "line 1: rule: fwmark without a value"},
 	{"rule ipv4 5 fwmark 0x123456789 lookup 52\n", G_IO_ERROR_INVALID_DATA,
 	 "line 1: rule: fwmark '0x123456789' is not MARK or MARK/MASK"},

@@ -748,6 +748,7 @@ stream_fill(WrControl *self, CtlStream *s)
 	g_autoptr(GHashTable) handled = NULL;
 	CtlNode *me = s->node;
 	GArray *now_visible = self->policy != NULL ? me->visible : NULL;
+	gboolean self_changed = FALSE;
 	guint64 fver;
 	const char *filter;
 
@@ -809,7 +810,13 @@ stream_fill(WrControl *self, CtlStream *s)
 		CtlChange *c = &self->log[seq % WR_CONTROL_LOG_SIZE];
 		CtlNode *peer;
 
-		if (c->id == me->rec->id || g_hash_table_contains(handled, &c->id))
+		if (c->id == me->rec->id) {
+			/* the node itself changed (approved routes, exit node, name): it gets its
+			 * own "node" (control.md), which is how a router learns what to forward */
+			self_changed = TRUE;
+			continue;
+		}
+		if (g_hash_table_contains(handled, &c->id))
 			continue;
 		g_hash_table_add(handled, &c->id);
 		if (!sorted_contains(s->sent_visible, c->id))
@@ -828,6 +835,11 @@ stream_fill(WrControl *self, CtlStream *s)
 
 	frame = g_string_sized_new(256 + parts.changed->len + parts.patch->len);
 	g_string_append_c(frame, '{');
+	if (self_changed) {
+		g_autofree char *self_json = ctl_node_json(self, me);
+
+		g_string_append_printf(frame, "\"node\":%s,", self_json);
+	}
 	peer_parts_append(&parts, frame);
 	filter = node_filter(self, me, &fver);
 	if (fver != s->filter_version) {
