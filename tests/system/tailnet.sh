@@ -76,7 +76,9 @@
 #               sees n1's pings from n0's public address, never from n1's; a bad `warren set`
 #               changes nothing; n1's LAN (its router) answers only with allow-LAN; under an
 #               iperf3 transfer n1 switches to n2 and to none (the source address follows, the
-#               node stays Running and online in control); n0's warrend stopped while chosen:
+#               node stays Running and online in control; a second iperf3 inside the tailnet,
+#               n1 -> n0's tailnet address, runs through the switches without an error, while the
+#               one to the internet host is reset by it: its source address changed); n0's warrend stopped while chosen:
 #               Health says it is offline, a PeerEvent went out, n1's pings get no answer and a
 #               counter on n1's router sees no packet for the internet host; n0 left no
 #               firewall table and its forwarding as it found it; choosing none restores at once
@@ -486,7 +488,7 @@ sys.exit(1)' || wr_fail "$1: control does not list node 1 online"
 
 scenario_exit()
 {
-	local lan out iperf_pid iperf_rc monitor_pid h0
+	local lan out iperf_pid iperf_rc tailnet_iperf_pid monitor_pid h0
 	tailnet_node 0 easy
 	tailnet_node 1 easy
 	tailnet_node 2 public
@@ -551,6 +553,18 @@ scenario_exit()
 	iperf_pid=$!
 	wr_track "$iperf_pid" "iperf3 client"
 	WR_LOGS+=("$WR_TMP/iperf3-client.log")
+	# and one inside the tailnet, n1 -> n0's tailnet address, which no switch may disturb
+	ip netns exec "$h0" iperf3 -s -1 -p 5202 -B "$(tailnet_ip 0)" \
+		>"$WR_TMP/iperf3-tailnet-server.log" 2>&1 </dev/null &
+	wr_track $! "iperf3 server on n0's tailnet address"
+	WR_LOGS+=("$WR_TMP/iperf3-tailnet-server.log")
+	wait_until 5 _tailnet_listening "$h0" t "$(tailnet_ip 0):5202" ||
+		wr_fail "iperf3 does not listen on n0's tailnet address"
+	ip netns exec "$(natlab_host_ns 1)" iperf3 -c "$(tailnet_ip 0)" -p 5202 -t 10 -i 1 \
+		>"$WR_TMP/iperf3-tailnet-client.log" 2>&1 </dev/null &
+	tailnet_iperf_pid=$!
+	wr_track "$tailnet_iperf_pid" "iperf3 client inside the tailnet"
+	WR_LOGS+=("$WR_TMP/iperf3-tailnet-client.log")
 	sleep 3
 	out=$(tailnet_cli 1 set --exit-node n2 2>&1) || wr_fail "set --exit-node n2: $out"
 	exit_uses 2 "switched to n2 under iperf3"
@@ -561,7 +575,12 @@ scenario_exit()
 	control_reachable "switched to none"
 	wait "$iperf_pid"
 	iperf_rc=$?
-	wr_log "iperf3 under the switches: exit $iperf_rc; $(grep -E 'sender|receiver|error' "$WR_TMP/iperf3-client.log" | tr '\n' ' ')"
+	# through an exit node, the internet host sees the exit's address: a switch changes the
+	# connection's source, so the host's TCP resets it (nothing a client could do about it)
+	wr_log "iperf3 to the internet host under the switches: exit $iperf_rc; $(grep -E 'sender|receiver|error' "$WR_TMP/iperf3-client.log" | tr '\n' ' ')"
+	wait "$tailnet_iperf_pid" ||
+		wr_fail "the transfer inside the tailnet did not survive the exit-node switches: $(grep -E 'sender|receiver|error' "$WR_TMP/iperf3-tailnet-client.log" | tr '\n' ' ')"
+	wr_log "iperf3 inside the tailnet under the switches: $(grep -E 'sender|receiver' "$WR_TMP/iperf3-tailnet-client.log" | tr '\n' ' ')"
 
 	# the exit node goes away while it is chosen: blocked, not leaked
 	out=$(tailnet_cli 1 set --exit-node n0 2>&1) || wr_fail "set --exit-node n0 again: $out"
