@@ -1773,6 +1773,9 @@ wr_engine_set_exit_node(WrEngine *self, gint64 peer_id, gboolean allow_lan)
 {
 	self->exit_node_id = peer_id;
 	self->exit_allow_lan = allow_lan;
+	/* every name through MagicDNS while the traffic goes through the exit node */
+	if (self->magicdns != NULL)
+		wr_magicdns_set_exit_node(self->magicdns, peer_id != 0);
 }
 
 gint64

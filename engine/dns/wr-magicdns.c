@@ -33,6 +33,8 @@ struct _WrMagicDns {
 	/* what resolved was told, and for which interface; NULL / 0: nothing */
 	char *resolved_domain;
 	int resolved_ifindex;
+	gboolean resolved_all; /* resolved was told to send every name here */
+	gboolean all_names;    /* an exit node is in use: every name should come here */
 	GCancellable *cancel;
 	WrMagicDnsChangedFunc changed;
 	gpointer user_data;
@@ -204,8 +206,8 @@ configured_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 		return;
 	}
 	self = user_data;
-	g_message("MagicDNS: systemd-resolved sends names in %s to %s", self->resolved_domain,
-		  self->ifname);
+	g_message("MagicDNS: systemd-resolved sends %s to %s",
+		  self->resolved_all ? "every name" : self->resolved_domain, self->ifname);
 	set_problem(self, &self->resolved_problem, NULL);
 }
 
@@ -229,21 +231,42 @@ static void
 configure_resolved(WrMagicDns *self, const char *domain)
 {
 	int ifindex = (int) if_nametoindex(self->ifname);
+	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
 	g_auto(GStrv) zones = reverse_zones();
+	g_auto(GStrv) routing = NULL;
 	WrEndpoint servers[2];
 
-	if (ifindex == self->resolved_ifindex && g_strcmp0(domain, self->resolved_domain) == 0)
+	if (ifindex == self->resolved_ifindex && g_strcmp0(domain, self->resolved_domain) == 0 &&
+	    self->all_names == self->resolved_all)
 		return;
 	revert_resolved(self);
 	self->resolved_ifindex = ifindex;
 	self->resolved_domain = g_strdup(domain);
+	self->resolved_all = self->all_names;
 	set_problem(self, &self->resolved_problem, NULL);
 	listen_endpoints(servers);
-	/* the default route stays with the other links: only the tailnet's names come here (an
-	 * exit node, when one is in use, would want TRUE) */
-	wr_dns_resolved_configure_async(ifindex, domain, (const char *const *) zones, servers,
-					G_N_ELEMENTS(servers), FALSE, self->cancel, configured_cb,
-					self);
+	g_strv_builder_addv(b, (const char **) zones);
+	/*
+	 * Without an exit node only the tailnet's names (and reverse zones) come here; the
+	 * default route stays with the other links.  With one, the routing domain "~." and the
+	 * default route send every name here, so that no query leaves by the LAN's resolver
+	 * while the traffic goes through the exit node (docs/magicdns.md, "With an exit node").
+	 */
+	if (self->all_names)
+		g_strv_builder_add(b, ".");
+	routing = g_strv_builder_end(b);
+	wr_dns_resolved_configure_async(ifindex, domain, (const char *const *) routing, servers,
+					G_N_ELEMENTS(servers), self->all_names, self->cancel,
+					configured_cb, self);
+}
+
+void
+wr_magicdns_set_exit_node(WrMagicDns *self, gboolean in_use)
+{
+	self->all_names = in_use;
+	/* MagicDNS on and resolved told once (it may have failed: then it is tried again) */
+	if (self->server != NULL && self->resolved_domain != NULL)
+		configure_resolved(self, wr_dns_resolver_get_domain(self->resolver));
 }
 
 /* strv without our own addresses (the map may name them too) */

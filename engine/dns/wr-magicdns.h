@@ -57,6 +57,10 @@ wr_magicdns_set_netmap(WrMagicDns *self, const WrNetmap *netmap);
 /* the service addresses (a /32 and a /128) into config while MagicDNS is on */
 void
 wr_magicdns_add_addresses(WrMagicDns *self, WrNetcfgConfig *config);
+/* an exit node is in use (or no longer): systemd-resolved is told to send every name to
+ * MagicDNS, not only the tailnet's */
+void
+wr_magicdns_set_exit_node(WrMagicDns *self, gboolean in_use);
 /* NULL when all is well */
 const char *
 wr_magicdns_get_problem(WrMagicDns *self);
