@@ -50,6 +50,8 @@ TAILNET_WARREND_OPTS=()
 # docs/magicdns.md); without a bus it says so in Health instead.  (A warrend without --ca-file
 # is older than MagicDNS and needs none of this.)
 TAILNET_NO_SYSTEM_BUS=unix:path=/nonexistent/warren-lab-no-system-bus
+# a node's own system bus instead, set by resolved_start (tests/lib/resolved.sh)
+declare -A TAILNET_SYSTEM_BUS=()
 # warrend's debug messages in its log: Warren's own domains, not GIO's connection chatter,
 # which would fill the tails printed on a failure (TAILNET_DEBUG=all for everything)
 : "${TAILNET_DEBUG:=warrend WrPath WrDisco WrDerpClient WrDerpDial WrControlConn WrNetcheckClient WrNetcheck WrDevice WrPeer WrFilter WrNetcfg WrNetmap WrMapDelta WrState WrPrefs WrEngine}"
@@ -300,7 +302,7 @@ tailnet_warrend_start()
 	printf '# ---- warrend started at %s\n' "$(date -u +%T)" >>"$log"
 	if _tailnet_warrend_has --ca-file; then
 		ip netns exec "$h" env G_MESSAGES_DEBUG="$TAILNET_DEBUG" \
-			DBUS_SYSTEM_BUS_ADDRESS="$TAILNET_NO_SYSTEM_BUS" "$WARREND" --state-dir "$d/state" \
+			DBUS_SYSTEM_BUS_ADDRESS="${TAILNET_SYSTEM_BUS[$n]:-$TAILNET_NO_SYSTEM_BUS}" "$WARREND" --state-dir "$d/state" \
 			--bus "$(tailnet_bus "$n")" --control-url "$TAILNET_CTL_URL" \
 			"${TAILNET_WARREND_OPTS[@]}" >>"$log" 2>&1 </dev/null &
 	else

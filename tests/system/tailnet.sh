@@ -38,6 +38,15 @@
 #               it over TCP too and on the IPv6 address; Health says DNS was not configured
 #               where no systemd-resolved runs; upstream gone: SERVFAIL within 5 s; after
 #               `warren down` nothing answers there
+#   dns-resolved
+#               MagicDNS with Debian's real systemd-resolved (tests/lib/resolved.sh; unpacked by
+#               tools/bootstrap, not installed) on node 0's own system bus, in its namespace and a
+#               private mount namespace: resolvectl lists for warren0 the servers 100.100.100.100
+#               and fd7a:115c:a1e0::53, the search domain tailnet.test and no default route;
+#               `resolvectl query` of a peer's name, of its bare name (the search domain) and of
+#               its address, and dig on resolved's stub 127.0.0.53, answer through resolved and
+#               warrend's server; Health has no DNS problem; `warren down` reverts the link
+#               (resolvectl lists neither server nor domain) and the name no longer resolves
 #   keyrot      node 0 rotates its node key every KEYROT_INTERVAL s (issue 7) while node 1 sends
 #               it a paced TCP stream (tests/lib/tcp-stream.py) through the tunnel: at least
 #               two rotations during it, every byte arrives in order, no TCP reset through
@@ -102,6 +111,8 @@ set -u
 . "$(dirname "$(readlink -f "$0")")/../lib/natlab.sh"
 # shellcheck source-path=SCRIPTDIR source=../lib/tailnet.sh
 . "$(dirname "$(readlink -f "$0")")/../lib/tailnet.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/resolved.sh
+. "$(dirname "$(readlink -f "$0")")/../lib/resolved.sh"
 
 # the issue's bars
 FIRST_MS_MAX=1000
@@ -110,9 +121,9 @@ FALLBACK_LOSS_MAX=20 # pings 100 ms apart: 2 s
 
 scenario=${1:-}
 case $scenario in
-setup | basic | fallback | nat-change | control | filter | restart | netem | dns | keyrot | keyrot-retry | keyrot-restart | keyexpiry | flows | exit | subnet) ;;
+setup | basic | fallback | nat-change | control | filter | restart | netem | dns | dns-resolved | keyrot | keyrot-retry | keyrot-restart | keyexpiry | flows | exit | subnet) ;;
 *)
-	echo "usage: tailnet.sh setup|basic|fallback|nat-change|control|filter|restart|netem|dns|keyrot|keyrot-retry|keyrot-restart|keyexpiry|flows|exit|subnet" >&2
+	echo "usage: tailnet.sh setup|basic|fallback|nat-change|control|filter|restart|netem|dns|dns-resolved|keyrot|keyrot-retry|keyrot-restart|keyexpiry|flows|exit|subnet" >&2
 	exit 2
 	;;
 esac
@@ -828,6 +839,105 @@ scenario_dns()
 	wr_log "after warren down: no answer on 100.100.100.100"
 }
 
+# _resolved_link_has N WORD...: resolvectl lists every WORD for node N's warren0 (dns, domain)
+_resolved_link_has()
+{
+	local n=$1 what=$2 out w
+	shift 2
+	out=$(resolvectl_on "$n" "$what" warren0) || return 1
+	for w in "$@"; do
+		grep -qwF -- "$w" <<<"${out#*:}" || return 1
+	done
+}
+
+# _resolved_answer_has OUT WORD: `resolvectl query`'s output OUT has WORD on a line that ends
+# in "-- link: warren0" (its answers come in any order)
+_resolved_answer_has()
+{
+	awk -v w="$2" '{ for (i = 1; i < NF; i++) if ($i == w && $NF == "warren0") f = 1 }
+		END { exit !f }' <<<"$1"
+}
+
+scenario_dns_resolved()
+{
+	local ip1 ip6_1 out health
+	resolved_need
+	command -v dig >/dev/null 2>&1 || wr_skip "dig is not installed (bind9-dnsutils, tools/bootstrap)"
+	_tailnet_warrend_has --resolv-conf || wr_skip "warrend has no --resolv-conf"
+	# warrend's upstream is the lab's, not whatever this machine's /etc/resolv.conf names
+	dns_upstream
+	TAILNET_WARREND_OPTS+=(--resolv-conf "$WR_TMP/resolv.conf")
+	tailnet_node 0 easy
+	tailnet_node 1 easy
+	# node 0's warrend again, now with a system bus on which resolved runs
+	resolved_start 0
+	tailnet_warrend_stop 0
+	tailnet_warrend_start 0
+	up 0 1
+	tailnet_wait_peer 0 1
+	ip1=$(tailnet_ip 1)
+	ip6_1=$(tailnet_cli 1 ip -6) || wr_fail "warren ip -6 on node 1: $ip6_1"
+	ip6_1=${ip6_1%%/*}
+	[ -n "$ip6_1" ] || wr_fail "node 1 has no tailnet IPv6 address"
+
+	# what warrend told resolved about warren0, as resolved itself lists it
+	wait_until 10 _resolved_link_has 0 dns 100.100.100.100 fd7a:115c:a1e0::53 ||
+		wr_fail "resolved does not list MagicDNS's servers for warren0: $(resolvectl_on 0 dns warren0)"
+	wr_log "resolvectl dns: $(resolvectl_on 0 dns warren0)"
+	# the search domain (no "~": also a routing domain) and the reverse zones, routing only
+	_resolved_link_has 0 domain tailnet.test "~64.100.in-addr.arpa" "~0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa" ||
+		wr_fail "resolved's domains for warren0: $(resolvectl_on 0 domain warren0)"
+	wr_log "resolvectl domain: $(resolvectl_on 0 domain warren0 | tr -s ' \n' ' ' | cut -c 1-100)..."
+	out=$(resolvectl_on 0 default-route warren0)
+	[ "${out##*: }" = no ] || wr_fail "resolved's default route for warren0: '$out', expected no"
+
+	# names through resolved, which asks warrend's server on warren0
+	out=$(resolvectl_on 0 query --cache=no n1.tailnet.test) ||
+		wr_fail "resolvectl query n1.tailnet.test: $out"
+	if ! _resolved_answer_has "$out" "$ip1" || ! _resolved_answer_has "$out" "$ip6_1"; then
+		wr_fail "resolvectl query n1.tailnet.test: '$out', expected $ip1 and $ip6_1 on warren0"
+	fi
+	wr_log "resolvectl query n1.tailnet.test: $(head -n 2 <<<"$out" | tr -s ' \n' ' ')"
+	# the bare name, with the search domain
+	out=$(resolvectl_on 0 query --cache=no n1) || wr_fail "resolvectl query n1: $out"
+	if ! _resolved_answer_has "$out" "$ip1" || ! grep -qF "(n1.tailnet.test)" <<<"$out"; then
+		wr_fail "resolvectl query n1: '$out', expected $ip1 as n1.tailnet.test"
+	fi
+	# the address, through the reverse zone's routing domain
+	out=$(resolvectl_on 0 query --cache=no "$ip1") || wr_fail "resolvectl query $ip1: $out"
+	_resolved_answer_has "$out" n1.tailnet.test ||
+		wr_fail "resolvectl query $ip1: '$out', expected n1.tailnet.test"
+	# what most programs use: resolved's stub
+	dns_expect 0 "$ip1" @127.0.0.53 n1.tailnet.test A
+	out=$(dns_status 0 @127.0.0.53 nobody.tailnet.test A)
+	[ "$out" = NXDOMAIN ] || wr_fail "nobody.tailnet.test through the stub: '$out', not NXDOMAIN"
+
+	# the system's resolver is configured: no DNS problem in Health
+	health=$(tailnet_cli 0 status --json | python3 -c 'import json, sys; print("\n".join(json.load(sys.stdin).get("health", [])))') ||
+		wr_fail "warren status --json on node 0: $health"
+	! grep -q 'MagicDNS' <<<"$health" || wr_fail "node 0's Health still has a DNS problem: '$health'"
+	grep -q 'MagicDNS: systemd-resolved sends names in tailnet.test' "$(tailnet_node_dir 0)/warrend.log" ||
+		wr_fail "warrend of node 0 does not log that resolved was configured"
+
+	# warren down: warren0's settings reverted (or the link gone with them)
+	tailnet_cli 0 down >/dev/null 2>&1 || wr_fail "warren down on node 0 failed"
+	wait_until 10 _resolved_reverted 0 || wr_fail "after warren down resolved still has: $(resolvectl_on 0 status)"
+	# by warrend's RevertLink (resolved logs who asked), not only because warren0 went away
+	grep -q 'revert request from client PID [0-9]* (warrend) with UID 0' "$(tailnet_node_dir 0)/resolved.log" ||
+		wr_fail "resolved's log has no RevertLink from warrend"
+	out=$(resolvectl_on 0 query --cache=no n1.tailnet.test) &&
+		wr_fail "after warren down resolvectl query n1.tailnet.test still answers: $out"
+	wr_log "after warren down: resolved has no tailnet server or domain; n1.tailnet.test: $(tail -n 1 <<<"$out")"
+}
+
+# _resolved_reverted N: resolved of node N lists neither MagicDNS's server nor its domain
+_resolved_reverted()
+{
+	local out
+	out=$(resolvectl_on "$1" status) || return 1
+	! grep -qF -e 100.100.100.100 -e fd7a:115c:a1e0::53 -e tailnet.test <<<"$out"
+}
+
 # ---- issue 7: node-key rotation and expiry (docs/key-rotation.md) ----
 
 KEYROT_INTERVAL=15
@@ -1379,6 +1489,8 @@ print("both records at control, as the nodes have them")' "$r0" "$r1") || wr_fai
 	tailnet_table_add "n0(easy)->n1(public)" "$FIRST" "$DIRECT"
 }
 
+# before the servers: skip at once when resolved is not unpacked
+[ "$scenario" = dns-resolved ] && resolved_need
 tailnet_servers
 "scenario_${scenario//-/_}"
 tailnet_warrend_alive
