@@ -206,8 +206,9 @@ configured_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 		return;
 	}
 	self = user_data;
-	g_message("MagicDNS: systemd-resolved sends %s to %s",
-		  self->resolved_all ? "every name" : self->resolved_domain, self->ifname);
+	g_message("MagicDNS: systemd-resolved sends %s%s to %s",
+		  self->resolved_all ? "every name" : "names in ",
+		  self->resolved_all ? "" : self->resolved_domain, self->ifname);
 	set_problem(self, &self->resolved_problem, NULL);
 }
 

@@ -919,6 +919,22 @@ scenario_dns_resolved()
 	grep -q 'MagicDNS: systemd-resolved sends names in tailnet.test' "$(tailnet_node_dir 0)/warrend.log" ||
 		wr_fail "warrend of node 0 does not log that resolved was configured"
 
+	# an exit node in use: every name comes to MagicDNS (routing domain "~." and the default
+	# route), so that none leaves by the LAN's resolver; none again: only the tailnet's names
+	out=$(tailnet_cli 1 set --advertise-exit-node 2>&1) || wr_fail "set --advertise-exit-node on n1: $out"
+	wait_until 10 _exit_advertised 1 || wr_fail "control does not list n1's 0.0.0.0/0"
+	tailnet_approve 1 0.0.0.0/0 ::/0
+	tailnet_wait_exit_option 0 1
+	out=$(tailnet_cli 0 set --exit-node n1 2>&1) || wr_fail "set --exit-node n1 on n0: $out"
+	wait_until 10 _resolved_all_names 0 yes ||
+		wr_fail "exit node n1: resolved has $(resolvectl_on 0 domain warren0); $(resolvectl_on 0 default-route warren0)"
+	dns_expect 0 "$ip1" @127.0.0.53 n1.tailnet.test A
+	wr_log "exit node n1: resolved sends every name to warren0 ($(resolvectl_on 0 default-route warren0))"
+	out=$(tailnet_cli 0 set --exit-node "" 2>&1) || wr_fail "set --exit-node '' on n0: $out"
+	wait_until 10 _resolved_all_names 0 no ||
+		wr_fail "no exit node: resolved has $(resolvectl_on 0 domain warren0); $(resolvectl_on 0 default-route warren0)"
+	wr_log "no exit node: only the tailnet's names go to warren0 again"
+
 	# warren down: warren0's settings reverted (or the link gone with them)
 	tailnet_cli 0 down >/dev/null 2>&1 || wr_fail "warren down on node 0 failed"
 	wait_until 10 _resolved_reverted 0 || wr_fail "after warren down resolved still has: $(resolvectl_on 0 status)"
@@ -928,6 +944,19 @@ scenario_dns_resolved()
 	out=$(resolvectl_on 0 query --cache=no n1.tailnet.test) &&
 		wr_fail "after warren down resolvectl query n1.tailnet.test still answers: $out"
 	wr_log "after warren down: resolved has no tailnet server or domain; n1.tailnet.test: $(tail -n 1 <<<"$out")"
+}
+
+# _resolved_all_names N yes|no: resolved of node N sends every name to warren0 (the routing
+# domain "~." and the default route), or neither
+_resolved_all_names()
+{
+	local domains route w has=no
+	domains=$(resolvectl_on "$1" domain warren0) || return 1
+	route=$(resolvectl_on "$1" default-route warren0) || return 1
+	for w in ${domains#*:}; do
+		[ "$w" = "~." ] && has=yes
+	done
+	[ "$has" = "$2" ] && [ "${route##*: }" = "$2" ]
 }
 
 # _resolved_reverted N: resolved of node N lists neither MagicDNS's server nor its domain
