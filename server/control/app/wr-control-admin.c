@@ -836,28 +836,42 @@ policy_put(WrControl *self, SoupServerMessage *msg, const char *actor, gboolean 
 /* ---- audit ------------------------------------------------------------------------------------
  */
 
+/* since= (unix seconds, at most max_since) and limit= of a listing; FALSE, the reply sent,
+ * when one is bad */
+static gboolean
+list_since_limit(SoupServerMessage *msg, GHashTable *query, guint64 max_since, guint64 *since,
+		 guint64 *limit)
+{
+	const char *since_text = query != NULL ? g_hash_table_lookup(query, "since") : NULL;
+	const char *limit_text = query != NULL ? g_hash_table_lookup(query, "limit") : NULL;
+
+	*since = 0;
+	*limit = ADMIN_AUDIT_DEFAULT;
+	if (since_text != NULL &&
+	    !g_ascii_string_to_unsigned(since_text, 10, 0, max_since, since, NULL)) {
+		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "since=%s is not a unix time in seconds",
+			     since_text);
+		return FALSE;
+	}
+	if (limit_text != NULL &&
+	    !g_ascii_string_to_unsigned(limit_text, 10, 1, ADMIN_AUDIT_MAX, limit, NULL)) {
+		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "limit=%s is not a number from 1 to %d",
+			     limit_text, ADMIN_AUDIT_MAX);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static void
 audit_list(WrControl *self, SoupServerMessage *msg, GHashTable *query)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	g_autoptr(GPtrArray) events = NULL;
 	g_autoptr(GError) error = NULL;
-	const char *since_text = query != NULL ? g_hash_table_lookup(query, "since") : NULL;
-	const char *limit_text = query != NULL ? g_hash_table_lookup(query, "limit") : NULL;
-	guint64 since = 0, limit = ADMIN_AUDIT_DEFAULT;
+	guint64 since, limit;
 
-	if (since_text != NULL &&
-	    !g_ascii_string_to_unsigned(since_text, 10, 0, G_MAXINT64, &since, NULL)) {
-		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "since=%s is not a unix time in seconds",
-			     since_text);
+	if (!list_since_limit(msg, query, G_MAXINT64, &since, &limit))
 		return;
-	}
-	if (limit_text != NULL &&
-	    !g_ascii_string_to_unsigned(limit_text, 10, 1, ADMIN_AUDIT_MAX, &limit, NULL)) {
-		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "limit=%s is not a number from 1 to %d",
-			     limit_text, ADMIN_AUDIT_MAX);
-		return;
-	}
 	events = wr_store_audit_list(self->store, (gint64) since, (guint) limit, &error);
 	if (events == NULL) {
 		reply_gerror(msg, error);
@@ -949,24 +963,12 @@ flows_list(WrControl *self, SoupServerMessage *msg, GHashTable *query)
 	g_autoptr(GError) error = NULL;
 	const char *node_text = query != NULL ? g_hash_table_lookup(query, "node") : NULL;
 	const char *user_text = query != NULL ? g_hash_table_lookup(query, "user") : NULL;
-	const char *since_text = query != NULL ? g_hash_table_lookup(query, "since") : NULL;
-	const char *limit_text = query != NULL ? g_hash_table_lookup(query, "limit") : NULL;
-	guint64 since = 0, limit = ADMIN_AUDIT_DEFAULT;
+	guint64 since, limit;
 	gint64 node_id = 0, user_id = 0;
 
-	if (since_text != NULL &&
-	    !g_ascii_string_to_unsigned(since_text, 10, 0, G_MAXINT64 / G_USEC_PER_SEC, &since,
-					NULL)) {
-		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "since=%s is not a unix time in seconds",
-			     since_text);
+	/* since in microseconds must fit */
+	if (!list_since_limit(msg, query, G_MAXINT64 / G_USEC_PER_SEC, &since, &limit))
 		return;
-	}
-	if (limit_text != NULL &&
-	    !g_ascii_string_to_unsigned(limit_text, 10, 1, ADMIN_AUDIT_MAX, &limit, NULL)) {
-		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "limit=%s is not a number from 1 to %d",
-			     limit_text, ADMIN_AUDIT_MAX);
-		return;
-	}
 	if ((node_text != NULL &&
 	     !flows_id(msg, "node", self->nodes, node_name_of, node_text, &node_id)) ||
 	    (user_text != NULL &&
