@@ -547,20 +547,32 @@ tcp_idle_cb(gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
+/* ends a read of c's: FALSE when it failed, c then closed (or gone, if cancelled); else how
+ * many bytes it got and the length prefix c last read */
+static gboolean
+tcp_read_finish(TcpConn *c, GObject *source, GAsyncResult *res, gsize *out_got, size_t *out_len)
+{
+	g_autoptr(GError) error = NULL;
+
+	*out_got = 0;
+	if (!g_input_stream_read_all_finish(G_INPUT_STREAM(source), res, out_got, &error)) {
+		if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+			tcp_conn_close(c);
+		return FALSE;
+	}
+	*out_len = ((size_t) c->len_buf[0] << 8) | c->len_buf[1];
+	return TRUE;
+}
+
 static void
 tcp_msg_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	TcpConn *c = user_data;
-	g_autoptr(GError) error = NULL;
-	gsize got = 0;
+	gsize got;
 	size_t len;
 
-	if (!g_input_stream_read_all_finish(G_INPUT_STREAM(source), res, &got, &error)) {
-		if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-			tcp_conn_close(c);
+	if (!tcp_read_finish(c, source, res, &got, &len))
 		return;
-	}
-	len = ((size_t) c->len_buf[0] << 8) | c->len_buf[1];
 	if (got != len) {
 		tcp_conn_close(c);
 		return;
@@ -589,16 +601,11 @@ static void
 tcp_len_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	TcpConn *c = user_data;
-	g_autoptr(GError) error = NULL;
-	gsize got = 0;
+	gsize got;
 	size_t len;
 
-	if (!g_input_stream_read_all_finish(G_INPUT_STREAM(source), res, &got, &error)) {
-		if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-			tcp_conn_close(c);
+	if (!tcp_read_finish(c, source, res, &got, &len))
 		return;
-	}
-	len = ((size_t) c->len_buf[0] << 8) | c->len_buf[1];
 	/* end of stream, or a length no query has */
 	if (got != TCP_LEN_BYTES || len < WR_DNS_HEADER_LEN) {
 		tcp_conn_close(c);

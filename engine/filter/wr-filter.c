@@ -18,6 +18,7 @@
 #include "wr-addr.h"
 #include "wr-filter.h"
 #include "wr-json-check.h"
+#include "wr-slots.h"
 
 /* IP header layout (RFC 791, RFC 8200) */
 enum {
@@ -1050,14 +1051,12 @@ typedef struct {
 } FlowKey;
 _Static_assert(sizeof(FlowKey) == 40, "FlowKey is hashed as five 64-bit words");
 
-#define NIL G_MAXUINT32
+#define NIL WR_SLOT_NIL
 
 typedef struct {
 	FlowKey key;
 	gint64 expires;
-	uint32_t next; /* the hash chain, or the free list */
-	uint32_t lru_prev;
-	uint32_t lru_next;
+	WrSlotLinks links;
 	bool closing; /* TCP: we sent FIN or RST */
 	bool replied; /* an inbound packet matched it */
 } Entry;
@@ -1065,13 +1064,7 @@ typedef struct {
 typedef struct {
 	GMutex lock;
 	Entry *entries;
-	uint32_t *buckets;
-	uint32_t mask;
-	uint32_t capacity;
-	uint32_t used;
-	uint32_t free_head;
-	uint32_t lru_head; /* most recently used */
-	uint32_t lru_tail;
+	WrSlots slots; /* over entries */
 } Shard;
 
 typedef struct {
@@ -1100,21 +1093,10 @@ table_init(Table *t, guint capacity)
 	t->shards = g_new0(Shard, t->n_shards);
 	for (guint s = 0; s < t->n_shards; s++) {
 		Shard *sh = &t->shards[s];
-		guint n_buckets = 1;
 
-		while (n_buckets < per_shard)
-			n_buckets <<= 1;
 		g_mutex_init(&sh->lock);
-		sh->capacity = per_shard;
 		sh->entries = g_new0(Entry, per_shard);
-		sh->buckets = g_new(uint32_t, n_buckets);
-		sh->mask = n_buckets - 1;
-		for (guint b = 0; b < n_buckets; b++)
-			sh->buckets[b] = NIL;
-		for (guint i = 0; i < per_shard; i++)
-			sh->entries[i].next = i + 1 < per_shard ? i + 1 : NIL;
-		sh->free_head = 0;
-		sh->lru_head = sh->lru_tail = NIL;
+		wr_slots_init_for(&sh->slots, sh->entries, per_shard, Entry, links);
 	}
 }
 
@@ -1123,8 +1105,8 @@ table_clear(Table *t)
 {
 	for (guint s = 0; s < t->n_shards; s++) {
 		g_mutex_clear(&t->shards[s].lock);
+		wr_slots_clear(&t->shards[s].slots);
 		g_free(t->shards[s].entries);
-		g_free(t->shards[s].buckets);
 	}
 	g_free(t->shards);
 }
@@ -1132,18 +1114,7 @@ table_clear(Table *t)
 static uint64_t
 hash_key(const FlowKey *key, uint64_t seed)
 {
-	uint64_t w[sizeof(FlowKey) / sizeof(uint64_t)];
-	uint64_t h = seed ^ 0x243f6a8885a308d3ull;
-
-	memcpy(w, key, sizeof(w));
-	for (guint i = 0; i < G_N_ELEMENTS(w); i++) {
-		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
-		h ^= h >> 29;
-	}
-	h ^= h >> 32;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	return h;
+	return wr_slots_hash(key, sizeof(*key), seed);
 }
 
 static Shard *
@@ -1155,53 +1126,16 @@ table_shard(const Table *t, uint64_t h)
 /* all of the following: must hold the shard's lock */
 
 static void
-lru_unlink(Shard *sh, uint32_t i)
-{
-	Entry *e = &sh->entries[i];
-
-	if (e->lru_prev != NIL)
-		sh->entries[e->lru_prev].lru_next = e->lru_next;
-	else
-		sh->lru_head = e->lru_next;
-	if (e->lru_next != NIL)
-		sh->entries[e->lru_next].lru_prev = e->lru_prev;
-	else
-		sh->lru_tail = e->lru_prev;
-}
-
-static void
-lru_push_head(Shard *sh, uint32_t i)
-{
-	Entry *e = &sh->entries[i];
-
-	e->lru_prev = NIL;
-	e->lru_next = sh->lru_head;
-	if (sh->lru_head != NIL)
-		sh->entries[sh->lru_head].lru_prev = i;
-	sh->lru_head = i;
-	if (sh->lru_tail == NIL)
-		sh->lru_tail = i;
-}
-
-static void
 shard_remove(Shard *sh, uint32_t i, uint64_t h)
 {
-	uint32_t *link = &sh->buckets[h & sh->mask];
-
-	while (*link != i)
-		link = &sh->entries[*link].next;
-	*link = sh->entries[i].next;
-	lru_unlink(sh, i);
-	sh->entries[i].next = sh->free_head;
-	sh->free_head = i;
-	sh->used--;
+	wr_slots_remove(&sh->slots, i, h);
 }
 
 /* the live entry for key, or NIL; an expired one met on the way is removed */
 static uint32_t
 shard_find(Shard *sh, const FlowKey *key, uint64_t h, gint64 now)
 {
-	for (uint32_t i = sh->buckets[h & sh->mask]; i != NIL; i = sh->entries[i].next) {
+	for (uint32_t i = wr_slots_first(&sh->slots, h); i != NIL; i = sh->entries[i].links.next) {
 		Entry *e = &sh->entries[i];
 
 		if (memcmp(&e->key, key, sizeof(*key)) != 0)
@@ -1222,23 +1156,19 @@ shard_insert(WrPacketFilter *self, Shard *sh, const FlowKey *key, uint64_t h, gi
 	uint32_t i;
 	Entry *e;
 
-	if (sh->free_head == NIL) {
-		Entry *old = &sh->entries[sh->lru_tail];
+	if (wr_slots_full(&sh->slots)) {
+		uint32_t oldest = wr_slots_lru_tail(&sh->slots);
+		Entry *old = &sh->entries[oldest];
 
 		if (old->expires > now)
 			atomic_fetch_add_explicit(&self->evicted, 1, memory_order_relaxed);
-		shard_remove(sh, sh->lru_tail, hash_key(&old->key, self->seed));
+		shard_remove(sh, oldest, hash_key(&old->key, self->seed));
 	}
-	i = sh->free_head;
+	i = wr_slots_insert(&sh->slots, h);
 	e = &sh->entries[i];
-	sh->free_head = e->next;
 	e->key = *key;
 	e->closing = false;
 	e->replied = false;
-	e->next = sh->buckets[h & sh->mask];
-	sh->buckets[h & sh->mask] = i;
-	lru_push_head(sh, i);
-	sh->used++;
 	return i;
 }
 
@@ -1334,8 +1264,7 @@ table_lookup(WrPacketFilter *self, Table *t, const FlowKey *key, gint64 now, boo
 	if (i != NIL && refresh) {
 		sh->entries[i].replied = true;
 		sh->entries[i].expires = now + flow_timeout(&sh->entries[i]);
-		lru_unlink(sh, i);
-		lru_push_head(sh, i);
+		wr_slots_touch(&sh->slots, i);
 	}
 	g_mutex_unlock(&sh->lock);
 	return i != NIL;
@@ -1354,8 +1283,7 @@ table_upsert(WrPacketFilter *self, Table *t, const FlowKey *key, gint64 now, uin
 	if (i == NIL) {
 		i = shard_insert(self, sh, key, h, now);
 	} else {
-		lru_unlink(sh, i);
-		lru_push_head(sh, i);
+		wr_slots_touch(&sh->slots, i);
 	}
 	e = &sh->entries[i];
 	if (key->proto == IPPROTO_TCP && key->kind == KIND_FLOW) {
@@ -1382,9 +1310,9 @@ table_expire(Table *t, uint64_t seed, gint64 now)
 		uint32_t i;
 
 		g_mutex_lock(&sh->lock);
-		i = sh->lru_tail;
+		i = wr_slots_lru_tail(&sh->slots);
 		while (i != NIL) {
-			uint32_t prev = sh->entries[i].lru_prev;
+			uint32_t prev = sh->entries[i].links.lru_prev;
 
 			if (sh->entries[i].expires <= now) {
 				shard_remove(sh, i, hash_key(&sh->entries[i].key, seed));
@@ -1404,7 +1332,7 @@ table_count(Table *t)
 
 	for (guint s = 0; s < t->n_shards; s++) {
 		g_mutex_lock(&t->shards[s].lock);
-		n += t->shards[s].used;
+		n += t->shards[s].slots.used;
 		g_mutex_unlock(&t->shards[s].lock);
 	}
 	return n;

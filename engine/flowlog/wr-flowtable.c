@@ -15,6 +15,7 @@
 
 #include "wr-filter.h"
 #include "wr-flowtable.h"
+#include "wr-slots.h"
 
 /* the 5-tuple as seen from this node; hashed and compared as bytes */
 typedef struct {
@@ -28,7 +29,7 @@ typedef struct {
 } FlowKey;
 _Static_assert(sizeof(FlowKey) == 40, "FlowKey is hashed as five 64-bit words");
 
-#define NIL G_MAXUINT32
+#define NIL WR_SLOT_NIL
 
 /* TCP close state */
 #define FIN_LOCAL  0x01
@@ -37,9 +38,7 @@ _Static_assert(sizeof(FlowKey) == 40, "FlowKey is hashed as five 64-bit words");
 
 typedef struct {
 	FlowKey key;
-	uint32_t next; /* the hash chain, or the free list */
-	uint32_t lru_prev;
-	uint32_t lru_next;
+	WrSlotLinks links;
 	uint8_t path;
 	uint8_t flags; /* WR_FLOW_F_* */
 	uint8_t tcp;   /* FIN_LOCAL | FIN_REMOTE | RST_SEEN */
@@ -58,14 +57,8 @@ typedef struct {
 typedef struct {
 	GMutex lock;
 	Entry *entries;
-	uint32_t *buckets;
-	uint32_t mask;
-	uint32_t capacity;
-	uint32_t used;
-	uint32_t free_head;
-	uint32_t lru_head; /* most recently used */
-	uint32_t lru_tail;
-	Ended *ended; /* a bounded queue: ended[0..n_ended) */
+	WrSlots slots; /* over entries */
+	Ended *ended;  /* a bounded queue: ended[0..n_ended) */
 	uint32_t n_ended;
 	uint32_t max_ended;
 	uint64_t packets; /* counted here rather than in one atomic both data threads would
@@ -97,21 +90,10 @@ wr_flow_table_new(guint max_flows, guint64 seed)
 	self->shards = g_new0(Shard, self->n_shards);
 	for (guint s = 0; s < self->n_shards; s++) {
 		Shard *sh = &self->shards[s];
-		guint n_buckets = 1;
 
-		while (n_buckets < per_shard)
-			n_buckets <<= 1;
 		g_mutex_init(&sh->lock);
-		sh->capacity = per_shard;
 		sh->entries = g_new0(Entry, per_shard);
-		sh->buckets = g_new(uint32_t, n_buckets);
-		sh->mask = n_buckets - 1;
-		for (guint b = 0; b < n_buckets; b++)
-			sh->buckets[b] = NIL;
-		for (guint i = 0; i < per_shard; i++)
-			sh->entries[i].next = i + 1 < per_shard ? i + 1 : NIL;
-		sh->free_head = 0;
-		sh->lru_head = sh->lru_tail = NIL;
+		wr_slots_init_for(&sh->slots, sh->entries, per_shard, Entry, links);
 		/* evictions between two collects (one a second): a quarter of the shard, so that a
 		 * burst of new flows is recorded rather than lost */
 		sh->max_ended = MAX(16, per_shard / 4);
@@ -127,8 +109,8 @@ wr_flow_table_free(WrFlowTable *self)
 		return;
 	for (guint s = 0; s < self->n_shards; s++) {
 		g_mutex_clear(&self->shards[s].lock);
+		wr_slots_clear(&self->shards[s].slots);
 		g_free(self->shards[s].entries);
-		g_free(self->shards[s].buckets);
 		g_free(self->shards[s].ended);
 	}
 	g_free(self->shards);
@@ -138,63 +120,15 @@ wr_flow_table_free(WrFlowTable *self)
 static uint64_t
 hash_key(const FlowKey *key, uint64_t seed)
 {
-	uint64_t w[sizeof(FlowKey) / sizeof(uint64_t)];
-	uint64_t h = seed ^ 0x243f6a8885a308d3ull;
-
-	memcpy(w, key, sizeof(w));
-	for (guint i = 0; i < G_N_ELEMENTS(w); i++) {
-		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
-		h ^= h >> 29;
-	}
-	h ^= h >> 32;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	return h;
+	return wr_slots_hash(key, sizeof(*key), seed);
 }
 
 /* all of the following: must hold the shard's lock */
 
 static void
-lru_unlink(Shard *sh, uint32_t i)
-{
-	Entry *e = &sh->entries[i];
-
-	if (e->lru_prev != NIL)
-		sh->entries[e->lru_prev].lru_next = e->lru_next;
-	else
-		sh->lru_head = e->lru_next;
-	if (e->lru_next != NIL)
-		sh->entries[e->lru_next].lru_prev = e->lru_prev;
-	else
-		sh->lru_tail = e->lru_prev;
-}
-
-static void
-lru_push_head(Shard *sh, uint32_t i)
-{
-	Entry *e = &sh->entries[i];
-
-	e->lru_prev = NIL;
-	e->lru_next = sh->lru_head;
-	if (sh->lru_head != NIL)
-		sh->entries[sh->lru_head].lru_prev = i;
-	sh->lru_head = i;
-	if (sh->lru_tail == NIL)
-		sh->lru_tail = i;
-}
-
-static void
 shard_remove(Shard *sh, uint32_t i, uint64_t h)
 {
-	uint32_t *link = &sh->buckets[h & sh->mask];
-
-	while (*link != i)
-		link = &sh->entries[*link].next;
-	*link = sh->entries[i].next;
-	lru_unlink(sh, i);
-	sh->entries[i].next = sh->free_head;
-	sh->free_head = i;
-	sh->used--;
+	wr_slots_remove(&sh->slots, i, h);
 }
 
 static void
@@ -212,7 +146,7 @@ push_ended(WrFlowTable *self, Shard *sh, const Entry *e, WrFlowEnd end)
 static uint32_t
 shard_find(Shard *sh, const FlowKey *key, uint64_t h)
 {
-	for (uint32_t i = sh->buckets[h & sh->mask]; i != NIL; i = sh->entries[i].next) {
+	for (uint32_t i = wr_slots_first(&sh->slots, h); i != NIL; i = sh->entries[i].links.next) {
 		if (memcmp(&sh->entries[i].key, key, sizeof(*key)) == 0)
 			return i;
 	}
@@ -238,22 +172,18 @@ shard_insert(WrFlowTable *self, Shard *sh, const FlowKey *key, uint64_t h, WrFlo
 	uint32_t i;
 	Entry *e;
 
-	if (sh->free_head == NIL) {
-		Entry *old = &sh->entries[sh->lru_tail];
+	if (wr_slots_full(&sh->slots)) {
+		uint32_t oldest = wr_slots_lru_tail(&sh->slots);
+		Entry *old = &sh->entries[oldest];
 
 		push_ended(self, sh, old, WR_FLOW_END_EVICTED);
 		atomic_fetch_add_explicit(&self->evicted, 1, memory_order_relaxed);
-		shard_remove(sh, sh->lru_tail, hash_key(&old->key, self->seed));
+		shard_remove(sh, oldest, hash_key(&old->key, self->seed));
 	}
-	i = sh->free_head;
+	i = wr_slots_insert(&sh->slots, h);
 	e = &sh->entries[i];
-	sh->free_head = e->next;
 	e->key = *key;
 	entry_reset(e, dir, now);
-	e->next = sh->buckets[h & sh->mask];
-	sh->buckets[h & sh->mask] = i;
-	lru_push_head(sh, i);
-	sh->used++;
 	atomic_fetch_add_explicit(&self->started, 1, memory_order_relaxed);
 	return i;
 }
@@ -348,8 +278,7 @@ shard_account(WrFlowTable *self, const FlowKey *key, WrFlowDir dir, WrFlowPath p
 			entry_reset(e, dir, first);
 			atomic_fetch_add_explicit(&self->started, 1, memory_order_relaxed);
 		}
-		lru_unlink(sh, i);
-		lru_push_head(sh, i);
+		wr_slots_touch(&sh->slots, i);
 	}
 	e = &sh->entries[i];
 	e->last = now;
@@ -493,10 +422,10 @@ wr_flow_table_collect(WrFlowTable *self, gint64 now, gint64 realtime, bool flush
 		}
 		sh->n_ended = 0;
 		/* oldest first, so that records come out roughly in the order they ended */
-		i = sh->lru_tail;
+		i = wr_slots_lru_tail(&sh->slots);
 		while (i != NIL) {
 			Entry *e = &sh->entries[i];
-			uint32_t prev = e->lru_prev;
+			uint32_t prev = e->links.lru_prev;
 			WrFlowEnd end;
 
 			if (entry_due(e, now, &end) || flush) {
@@ -526,7 +455,7 @@ wr_flow_table_get_stats(WrFlowTable *self, WrFlowTableStats *out)
 	out->lost = atomic_load_explicit(&self->lost, memory_order_relaxed);
 	for (guint s = 0; s < self->n_shards; s++) {
 		g_mutex_lock(&self->shards[s].lock);
-		out->live += self->shards[s].used;
+		out->live += self->shards[s].slots.used;
 		out->packets += self->shards[s].packets;
 		g_mutex_unlock(&self->shards[s].lock);
 	}

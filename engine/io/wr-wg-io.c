@@ -277,26 +277,10 @@ filter_inbound(WrWgIo *self, WrPacket *pkts, unsigned int n)
 	}
 }
 
-/* flow logs: what the TUN gave us, counted before it is encrypted */
+/* flow logs: outbound, what the TUN gave us, counted before it is encrypted; inbound, what
+ * goes to the TUN (after the filter), with the path it came by */
 static void
-flows_outbound(WrWgIo *self, WrPacket *pkts, unsigned int n)
-{
-	WrFlowTable *flows = g_atomic_pointer_get(&self->flows);
-	WrFlowCursor cursor = {0};
-	gint64 now;
-
-	if (G_LIKELY(flows == NULL))
-		return;
-	now = g_get_monotonic_time();
-	for (unsigned int i = 0; i < n; i++)
-		(void) wr_flow_table_record_run(flows, &cursor, WR_FLOW_OUT, pkts[i].data,
-						pkts[i].len, WR_FLOW_PATH_UNKNOWN, now);
-	wr_flow_table_flush_run(flows, &cursor);
-}
-
-/* flow logs: what goes to the TUN (after the filter), with the path it came by */
-static void
-flows_inbound(WrWgIo *self, WrPacket *pkts, unsigned int n)
+flows_record(WrWgIo *self, WrFlowDir dir, WrPacket *pkts, unsigned int n)
 {
 	WrFlowTable *flows = g_atomic_pointer_get(&self->flows);
 	WrFlowCursor cursor = {0};
@@ -306,13 +290,16 @@ flows_inbound(WrWgIo *self, WrPacket *pkts, unsigned int n)
 		return;
 	now = g_get_monotonic_time();
 	for (unsigned int i = 0; i < n; i++) {
-		if (pkts[i].verdict != WR_VERDICT_TUN)
-			continue;
-		(void) wr_flow_table_record_run(
-			flows, &cursor, WR_FLOW_IN, pkts[i].data, pkts[i].len,
-			wr_derp_endpoint_is_derp(&pkts[i].endpoint) ? WR_FLOW_PATH_DERP
-								    : WR_FLOW_PATH_DIRECT,
-			now);
+		WrFlowPath path = WR_FLOW_PATH_UNKNOWN;
+
+		if (dir == WR_FLOW_IN) {
+			if (pkts[i].verdict != WR_VERDICT_TUN)
+				continue;
+			path = wr_derp_endpoint_is_derp(&pkts[i].endpoint) ? WR_FLOW_PATH_DERP
+									   : WR_FLOW_PATH_DIRECT;
+		}
+		(void) wr_flow_table_record_run(flows, &cursor, dir, pkts[i].data, pkts[i].len,
+						path, now);
 	}
 	wr_flow_table_flush_run(flows, &cursor);
 }
@@ -348,7 +335,7 @@ tx_thread_cb(gpointer user_data)
 			break;
 		}
 		filter_outbound(self, pkts, (unsigned int) n);
-		flows_outbound(self, pkts, (unsigned int) n);
+		flows_record(self, WR_FLOW_OUT, pkts, (unsigned int) n);
 		wr_device_feed_ip_packets(self->device, pkts, (unsigned int) n,
 					  g_get_monotonic_time());
 		if (side_on(self))
@@ -369,7 +356,7 @@ rx_process(WrWgIo *self, WrPacket *pkts, unsigned int n)
 {
 	wr_device_feed_datagrams(self->device, pkts, n, g_get_monotonic_time());
 	filter_inbound(self, pkts, n);
-	flows_inbound(self, pkts, n);
+	flows_record(self, WR_FLOW_IN, pkts, n);
 	(void) wr_tun_write_batch(self->tun, pkts, n);
 	g_rw_lock_reader_lock(&self->sock_lock);
 	send_outbox(self);

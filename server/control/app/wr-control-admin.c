@@ -836,28 +836,42 @@ policy_put(WrControl *self, SoupServerMessage *msg, const char *actor, gboolean 
 /* ---- audit ------------------------------------------------------------------------------------
  */
 
+/* since= (unix seconds, at most max_since) and limit= of a listing; FALSE, the reply sent,
+ * when one is bad */
+static gboolean
+list_since_limit(SoupServerMessage *msg, GHashTable *query, guint64 max_since, guint64 *since,
+		 guint64 *limit)
+{
+	const char *since_text = query != NULL ? g_hash_table_lookup(query, "since") : NULL;
+	const char *limit_text = query != NULL ? g_hash_table_lookup(query, "limit") : NULL;
+
+	*since = 0;
+	*limit = ADMIN_AUDIT_DEFAULT;
+	if (since_text != NULL &&
+	    !g_ascii_string_to_unsigned(since_text, 10, 0, max_since, since, NULL)) {
+		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "since=%s is not a unix time in seconds",
+			     since_text);
+		return FALSE;
+	}
+	if (limit_text != NULL &&
+	    !g_ascii_string_to_unsigned(limit_text, 10, 1, ADMIN_AUDIT_MAX, limit, NULL)) {
+		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "limit=%s is not a number from 1 to %d",
+			     limit_text, ADMIN_AUDIT_MAX);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static void
 audit_list(WrControl *self, SoupServerMessage *msg, GHashTable *query)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	g_autoptr(GPtrArray) events = NULL;
 	g_autoptr(GError) error = NULL;
-	const char *since_text = query != NULL ? g_hash_table_lookup(query, "since") : NULL;
-	const char *limit_text = query != NULL ? g_hash_table_lookup(query, "limit") : NULL;
-	guint64 since = 0, limit = ADMIN_AUDIT_DEFAULT;
+	guint64 since, limit;
 
-	if (since_text != NULL &&
-	    !g_ascii_string_to_unsigned(since_text, 10, 0, G_MAXINT64, &since, NULL)) {
-		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "since=%s is not a unix time in seconds",
-			     since_text);
+	if (!list_since_limit(msg, query, G_MAXINT64, &since, &limit))
 		return;
-	}
-	if (limit_text != NULL &&
-	    !g_ascii_string_to_unsigned(limit_text, 10, 1, ADMIN_AUDIT_MAX, &limit, NULL)) {
-		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "limit=%s is not a number from 1 to %d",
-			     limit_text, ADMIN_AUDIT_MAX);
-		return;
-	}
 	events = wr_store_audit_list(self->store, (gint64) since, (guint) limit, &error);
 	if (events == NULL) {
 		reply_gerror(msg, error);
@@ -893,33 +907,31 @@ audit_list(WrControl *self, SoupServerMessage *msg, GHashTable *query)
 /* ---- flows ------------------------------------------------------------------------------------
  */
 
-/* node= and user=: an id, or a node's name / a user's login name */
-static gboolean
-flows_node(WrControl *self, SoupServerMessage *msg, const char *text, gint64 *out)
+/* the name of a value of self->nodes or self->users, and its id */
+typedef const char *(*FlowsNameOf)(gpointer value, gint64 *out_id);
+
+static const char *
+node_name_of(gpointer value, gint64 *out_id)
 {
-	GHashTableIter iter;
-	gpointer value;
-	guint64 id;
+	CtlNode *node = value;
 
-	if (g_ascii_string_to_unsigned(text, 10, 1, G_MAXINT64, &id, NULL)) {
-		*out = (gint64) id;
-		return TRUE;
-	}
-	g_hash_table_iter_init(&iter, self->nodes);
-	while (g_hash_table_iter_next(&iter, NULL, &value)) {
-		CtlNode *node = value;
-
-		if (g_ascii_strcasecmp(node->rec->name, text) == 0) {
-			*out = node->rec->id;
-			return TRUE;
-		}
-	}
-	reply_errorf(msg, SOUP_STATUS_NOT_FOUND, "there is no node %s", text);
-	return FALSE;
+	*out_id = node->rec->id;
+	return node->rec->name;
 }
 
+static const char *
+user_name_of(gpointer value, gint64 *out_id)
+{
+	WrStoreUser *u = value;
+
+	*out_id = u->id;
+	return u->login_name;
+}
+
+/* node= and user=: an id, or the name (any case) of one of table's values, a `what` */
 static gboolean
-flows_user(WrControl *self, SoupServerMessage *msg, const char *text, gint64 *out)
+flows_id(SoupServerMessage *msg, const char *what, GHashTable *table, FlowsNameOf name_of,
+	 const char *text, gint64 *out)
 {
 	GHashTableIter iter;
 	gpointer value;
@@ -929,16 +941,16 @@ flows_user(WrControl *self, SoupServerMessage *msg, const char *text, gint64 *ou
 		*out = (gint64) id;
 		return TRUE;
 	}
-	g_hash_table_iter_init(&iter, self->users);
+	g_hash_table_iter_init(&iter, table);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
-		WrStoreUser *u = value;
+		gint64 value_id;
 
-		if (g_ascii_strcasecmp(u->login_name, text) == 0) {
-			*out = u->id;
+		if (g_ascii_strcasecmp(name_of(value, &value_id), text) == 0) {
+			*out = value_id;
 			return TRUE;
 		}
 	}
-	reply_errorf(msg, SOUP_STATUS_NOT_FOUND, "there is no user %s", text);
+	reply_errorf(msg, SOUP_STATUS_NOT_FOUND, "there is no %s %s", what, text);
 	return FALSE;
 }
 
@@ -951,26 +963,16 @@ flows_list(WrControl *self, SoupServerMessage *msg, GHashTable *query)
 	g_autoptr(GError) error = NULL;
 	const char *node_text = query != NULL ? g_hash_table_lookup(query, "node") : NULL;
 	const char *user_text = query != NULL ? g_hash_table_lookup(query, "user") : NULL;
-	const char *since_text = query != NULL ? g_hash_table_lookup(query, "since") : NULL;
-	const char *limit_text = query != NULL ? g_hash_table_lookup(query, "limit") : NULL;
-	guint64 since = 0, limit = ADMIN_AUDIT_DEFAULT;
+	guint64 since, limit;
 	gint64 node_id = 0, user_id = 0;
 
-	if (since_text != NULL &&
-	    !g_ascii_string_to_unsigned(since_text, 10, 0, G_MAXINT64 / G_USEC_PER_SEC, &since,
-					NULL)) {
-		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "since=%s is not a unix time in seconds",
-			     since_text);
+	/* since in microseconds must fit */
+	if (!list_since_limit(msg, query, G_MAXINT64 / G_USEC_PER_SEC, &since, &limit))
 		return;
-	}
-	if (limit_text != NULL &&
-	    !g_ascii_string_to_unsigned(limit_text, 10, 1, ADMIN_AUDIT_MAX, &limit, NULL)) {
-		reply_errorf(msg, SOUP_STATUS_BAD_REQUEST, "limit=%s is not a number from 1 to %d",
-			     limit_text, ADMIN_AUDIT_MAX);
-		return;
-	}
-	if ((node_text != NULL && !flows_node(self, msg, node_text, &node_id)) ||
-	    (user_text != NULL && !flows_user(self, msg, user_text, &user_id)))
+	if ((node_text != NULL &&
+	     !flows_id(msg, "node", self->nodes, node_name_of, node_text, &node_id)) ||
+	    (user_text != NULL &&
+	     !flows_id(msg, "user", self->users, user_name_of, user_text, &user_id)))
 		return;
 	flows = wr_store_flows_list(self->store, node_id, user_id, (gint64) since * G_USEC_PER_SEC,
 				    (guint) limit, &error);

@@ -713,6 +713,21 @@ traffic_of(JsonObject *o, const char *bytes, const char *packets)
 			       json_object_get_int_member_with_default(o, packets, 0));
 }
 
+/* --since and --limit appended to path (its other parameters before), then GET it */
+static int
+audit_get(Cli *cli, Opts *o, GString *path, JsonNode **out_root)
+{
+	if (o->since != NULL && !append_since(path, o->since))
+		return usage_error(_("--since %s: expected a unix time or a duration such as 15m, "
+				     "12h or 7d"),
+				   o->since);
+	if (o->limit < 0)
+		return usage_error(_("--limit must be a positive number"));
+	if (o->limit > 0)
+		g_string_append_printf(path, "limit=%d", o->limit);
+	return call_json(cli, "GET", path->str, NULL, out_root);
+}
+
 /* audit flows: the flow records nodes sent (docs/flow-logs.md) */
 static int
 audit_flows_cmd(Cli *cli, Opts *o)
@@ -723,10 +738,6 @@ audit_flows_cmd(Cli *cli, Opts *o)
 	Table *t;
 	int rc;
 
-	if (o->since != NULL && !append_since(path, o->since))
-		return usage_error(_("--since %s: expected a unix time or a duration such as 15m, "
-				     "12h or 7d"),
-				   o->since);
 	if (o->node != NULL) {
 		g_autofree char *e = escape(o->node);
 
@@ -737,11 +748,7 @@ audit_flows_cmd(Cli *cli, Opts *o)
 
 		g_string_append_printf(path, "user=%s&", e);
 	}
-	if (o->limit < 0)
-		return usage_error(_("--limit must be a positive number"));
-	if (o->limit > 0)
-		g_string_append_printf(path, "limit=%d", o->limit);
-	rc = call_json(cli, "GET", path->str, NULL, &root);
+	rc = audit_get(cli, o, path, &root);
 	if (rc != WR_CLI_OK)
 		return rc;
 	if (cli->json) {
@@ -787,15 +794,7 @@ audit_cmd(Cli *cli, Opts *o, int argc, char **argv)
 				     "flows"));
 	if (o->node != NULL || o->user != NULL)
 		return usage_error(_("--node and --user belong to audit flows"));
-	if (o->since != NULL && !append_since(path, o->since))
-		return usage_error(_("--since %s: expected a unix time or a duration such as 15m, "
-				     "12h or 7d"),
-				   o->since);
-	if (o->limit < 0)
-		return usage_error(_("--limit must be a positive number"));
-	if (o->limit > 0)
-		g_string_append_printf(path, "limit=%d", o->limit);
-	rc = call_json(cli, "GET", path->str, NULL, &root);
+	rc = audit_get(cli, o, path, &root);
 	if (rc != WR_CLI_OK)
 		return rc;
 	if (cli->json) {
