@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "wr-bytes.h"
 #include "wr-dns.h"
 
 /* a compression pointer: the top two bits of a length byte set (RFC 1035 §4.1.4) */
@@ -25,34 +26,6 @@
 #define EDNS_DO 0x8000u
 /* pointers to follow in one name: each goes strictly backwards, so this only bounds work */
 #define MAX_POINTERS 64
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t) ((p[0] << 8) | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) | ((uint32_t) p[2] << 8) | p[3];
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t) (v >> 8);
-	p[1] = (uint8_t) v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t) (v >> 24);
-	p[1] = (uint8_t) (v >> 16);
-	p[2] = (uint8_t) (v >> 8);
-	p[3] = (uint8_t) v;
-}
 
 static char
 ascii_lower(char c)
@@ -73,12 +46,12 @@ wr_dns_parse_header(const uint8_t *msg, size_t len, WrDnsHeader *out)
 {
 	if (len < WR_DNS_HEADER_LEN)
 		return -EBADMSG;
-	out->id = get16(msg);
-	out->flags = get16(msg + 2);
-	out->qdcount = get16(msg + 4);
-	out->ancount = get16(msg + 6);
-	out->nscount = get16(msg + 8);
-	out->arcount = get16(msg + 10);
+	out->id = wr_get_be16(msg);
+	out->flags = wr_get_be16(msg + 2);
+	out->qdcount = wr_get_be16(msg + 4);
+	out->ancount = wr_get_be16(msg + 6);
+	out->nscount = wr_get_be16(msg + 8);
+	out->arcount = wr_get_be16(msg + 10);
 	return 0;
 }
 
@@ -264,8 +237,8 @@ wr_dns_parse(const uint8_t *msg, size_t len, WrDnsMessage *out)
 		if (pos + Q_FIXED_LEN > len)
 			return -EBADMSG;
 		m.qname_wire_len = (uint8_t) wlen;
-		m.qtype = get16(msg + pos);
-		m.qclass = get16(msg + pos + 2);
+		m.qtype = wr_get_be16(msg + pos);
+		m.qclass = wr_get_be16(msg + pos + 2);
 		pos += Q_FIXED_LEN;
 		m.has_question = true;
 	}
@@ -279,10 +252,10 @@ wr_dns_parse(const uint8_t *msg, size_t len, WrDnsMessage *out)
 			return r;
 		if (pos + RR_FIXED_LEN > len)
 			return -EBADMSG;
-		rec.type = get16(msg + pos);
-		rec.klass = get16(msg + pos + 2);
-		rec.ttl = get32(msg + pos + 4);
-		rec.rdlength = get16(msg + pos + 8);
+		rec.type = wr_get_be16(msg + pos);
+		rec.klass = wr_get_be16(msg + pos + 2);
+		rec.ttl = wr_get_be32(msg + pos + 4);
+		rec.rdlength = wr_get_be16(msg + pos + 8);
 		pos += RR_FIXED_LEN;
 		if (pos + rec.rdlength > len)
 			return -EBADMSG;
@@ -313,12 +286,12 @@ wr_dns_parse(const uint8_t *msg, size_t len, WrDnsMessage *out)
 static void
 put_header(uint8_t *out, uint16_t id, uint16_t flags, uint16_t qd, uint16_t an, uint16_t ar)
 {
-	put16(out, id);
-	put16(out + 2, flags);
-	put16(out + 4, qd);
-	put16(out + 6, an);
-	put16(out + 8, 0);
-	put16(out + 10, ar);
+	wr_put_be16(out, id);
+	wr_put_be16(out + 2, flags);
+	wr_put_be16(out + 4, qd);
+	wr_put_be16(out + 6, an);
+	wr_put_be16(out + 8, 0);
+	wr_put_be16(out + 10, ar);
 }
 
 /* the reply's flags for a query's: QR, RA, the query's opcode, RD and CD, AA, rcode */
@@ -360,8 +333,8 @@ wr_dns_build_reply(const WrDnsMessage *query, WrDnsRcode rcode, bool authoritati
 	if (pos + opt_len > limit)
 		return -ENOSPC;
 	memcpy(out + WR_DNS_HEADER_LEN, query->qname_wire, query->qname_wire_len);
-	put16(out + WR_DNS_HEADER_LEN + query->qname_wire_len, query->qtype);
-	put16(out + WR_DNS_HEADER_LEN + query->qname_wire_len + 2, query->qclass);
+	wr_put_be16(out + WR_DNS_HEADER_LEN + query->qname_wire_len, query->qtype);
+	wr_put_be16(out + WR_DNS_HEADER_LEN + query->qname_wire_len + 2, query->qclass);
 
 	for (size_t i = 0; i < n_answers; i++) {
 		const WrDnsAnswer *a = &answers[i];
@@ -396,22 +369,22 @@ wr_dns_build_reply(const WrDnsMessage *query, WrDnsRcode rcode, bool authoritati
 		/* the owner is the question's name, at offset 12 */
 		out[pos] = POINTER_BITS;
 		out[pos + 1] = WR_DNS_HEADER_LEN;
-		put16(out + pos + 2, a->type);
-		put16(out + pos + 4, WR_DNS_CLASS_IN);
-		put32(out + pos + 6, a->ttl);
-		put16(out + pos + 10, (uint16_t) rdlen);
+		wr_put_be16(out + pos + 2, a->type);
+		wr_put_be16(out + pos + 4, WR_DNS_CLASS_IN);
+		wr_put_be32(out + pos + 6, a->ttl);
+		wr_put_be16(out + pos + 10, (uint16_t) rdlen);
 		memcpy(out + pos + 2 + RR_FIXED_LEN, rdata, rdlen);
 		pos += 2 + RR_FIXED_LEN + rdlen;
 		an++;
 	}
 	if (query->has_edns) {
 		out[pos] = 0;
-		put16(out + pos + 1, WR_DNS_TYPE_OPT);
-		put16(out + pos + 3, WR_DNS_EDNS_UDP);
+		wr_put_be16(out + pos + 1, WR_DNS_TYPE_OPT);
+		wr_put_be16(out + pos + 3, WR_DNS_EDNS_UDP);
 		/* the rcode's upper bits, version 0, DO echoed (RFC 3225 §3) */
-		put32(out + pos + 5,
-		      ((uint32_t) rcode >> 4) << 24 | (query->edns_do ? EDNS_DO : 0));
-		put16(out + pos + 9, 0);
+		wr_put_be32(out + pos + 5,
+			    ((uint32_t) rcode >> 4) << 24 | (query->edns_do ? EDNS_DO : 0));
+		wr_put_be16(out + pos + 9, 0);
 		pos += OPT_LEN;
 	}
 	put_header(out, query->header.id, flags, 1, an, query->has_edns ? 1 : 0);

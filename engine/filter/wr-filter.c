@@ -16,6 +16,7 @@
 #include <gio/gio.h>
 
 #include "wr-addr.h"
+#include "wr-bytes.h"
 #include "wr-filter.h"
 #include "wr-json-check.h"
 #include "wr-slots.h"
@@ -71,18 +72,6 @@ enum {
 	ICMP6_ECHO_REPLY = 129,
 };
 
-static inline uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t) ((p[0] << 8) | p[1]);
-}
-
-static inline uint32_t
-rd32(const uint8_t *p)
-{
-	return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) | ((uint32_t) p[2] << 8) | p[3];
-}
-
 /* packets */
 
 static bool
@@ -125,7 +114,7 @@ parse_l4(WrFilterPacket *p, const uint8_t *l4, size_t l4_len, bool quoted)
 			p->l4 = WR_FILTER_L4_ICMP_OTHER;
 			return 0;
 		}
-		p->sport = p->dport = rd16(l4 + ICMP_OFF_ECHO_ID);
+		p->sport = p->dport = wr_get_be16(l4 + ICMP_OFF_ECHO_ID);
 		return 0;
 	}
 
@@ -147,8 +136,8 @@ parse_l4(WrFilterPacket *p, const uint8_t *l4, size_t l4_len, bool quoted)
 	if (l4_len < need)
 		return -EBADMSG;
 	p->l4 = WR_FILTER_L4_PORTS;
-	p->sport = rd16(l4);
-	p->dport = rd16(l4 + 2);
+	p->sport = wr_get_be16(l4);
+	p->dport = wr_get_be16(l4 + 2);
 	if (p->proto == IPPROTO_TCP && !quoted)
 		p->tcp_flags = l4[TCP_OFF_FLAGS];
 	return 0;
@@ -164,7 +153,7 @@ parse_ipv4(WrFilterPacket *p, const uint8_t *pkt, size_t len, bool quoted)
 	if (len < IPV4_MIN_HEADER)
 		return -EBADMSG;
 	ihl = (size_t) (pkt[0] & 0x0f) * 4;
-	total = rd16(pkt + IPV4_OFF_TOTAL_LEN);
+	total = wr_get_be16(pkt + IPV4_OFF_TOTAL_LEN);
 	if (ihl < IPV4_MIN_HEADER || ihl > len || total < ihl)
 		return -EBADMSG;
 	if (total > len) {
@@ -178,8 +167,8 @@ parse_ipv4(WrFilterPacket *p, const uint8_t *pkt, size_t len, bool quoted)
 	memcpy(p->src, pkt + IPV4_OFF_SRC, ADDR4_LEN);
 	memcpy(p->dst, pkt + IPV4_OFF_DST, ADDR4_LEN);
 	p->len = total;
-	frag = rd16(pkt + IPV4_OFF_FRAG);
-	p->frag_id = rd16(pkt + IPV4_OFF_ID);
+	frag = wr_get_be16(pkt + IPV4_OFF_FRAG);
+	p->frag_id = wr_get_be16(pkt + IPV4_OFF_ID);
 	if ((frag & IPV4_FRAG_OFFSET) != 0) {
 		if (quoted)
 			return -EBADMSG;
@@ -200,7 +189,7 @@ parse_ipv6(WrFilterPacket *p, const uint8_t *pkt, size_t len, bool quoted)
 
 	if (len < IPV6_HEADER)
 		return -EBADMSG;
-	end = IPV6_HEADER + (size_t) rd16(pkt + IPV6_OFF_PAYLOAD_LEN);
+	end = IPV6_HEADER + (size_t) wr_get_be16(pkt + IPV6_OFF_PAYLOAD_LEN);
 	/* a jumbogram (payload length 0 and a hop-by-hop option, RFC 2675) never fits a tunnel:
 	 * its hop-by-hop header lies past the end and it is refused below */
 	if (end > len) {
@@ -237,8 +226,8 @@ parse_ipv6(WrFilterPacket *p, const uint8_t *pkt, size_t len, bool quoted)
 			return -EBADMSG;
 		seen_fragment = true;
 		next = pkt[off];
-		frag = rd16(pkt + off + IPV6_FRAG_OFF_OFFSET);
-		p->frag_id = rd32(pkt + off + IPV6_FRAG_OFF_ID);
+		frag = wr_get_be16(pkt + off + IPV6_FRAG_OFF_OFFSET);
+		p->frag_id = wr_get_be32(pkt + off + IPV6_FRAG_OFF_ID);
 		off += IPV6_EXT_MIN;
 		if ((frag >> IPV6_FRAG_OFFSET_SHIFT) != 0) {
 			if (quoted)
@@ -430,7 +419,7 @@ prefix_contains(const uint8_t *net, uint8_t cidr, const uint8_t *addr)
 static inline uint64_t
 rd64(const uint8_t *p)
 {
-	return ((uint64_t) rd32(p) << 32) | rd32(p + 4);
+	return ((uint64_t) wr_get_be32(p) << 32) | wr_get_be32(p + 4);
 }
 
 static Key128
@@ -439,7 +428,7 @@ key_from_addr(uint8_t family, const uint8_t *addr)
 	Key128 k;
 
 	if (family == AF_INET) {
-		k.hi = (uint64_t) rd32(addr) << 32;
+		k.hi = (uint64_t) wr_get_be32(addr) << 32;
 		k.lo = 0;
 	} else {
 		k.hi = rd64(addr);

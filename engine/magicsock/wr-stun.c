@@ -12,6 +12,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "wr-bytes.h"
 #include "wr-stun.h"
 
 /* byte offsets inside the 20-byte header */
@@ -59,34 +60,6 @@ wr_stun_crc32(const uint8_t *data, size_t len)
 	return ~crc;
 }
 
-static uint16_t
-get_be16(const uint8_t *p)
-{
-	return (uint16_t) ((uint16_t) p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get_be32(const uint8_t *p)
-{
-	return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
-}
-
-static void
-put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t) (v >> 8);
-	p[1] = (uint8_t) v;
-}
-
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t) (v >> 24);
-	p[1] = (uint8_t) (v >> 16);
-	p[2] = (uint8_t) (v >> 8);
-	p[3] = (uint8_t) v;
-}
-
 static uint32_t
 fingerprint(const uint8_t *msg, size_t len)
 {
@@ -98,15 +71,15 @@ wr_stun_is_stun(const uint8_t *pkt, size_t len)
 {
 	return len >= WR_STUN_HEADER_LEN && (pkt[OFF_TYPE] & TYPE_TOP_BITS) == 0 &&
 	       pkt[OFF_TYPE + 1] == BINDING_METHOD_LOW &&
-	       get_be32(pkt + OFF_COOKIE) == WR_STUN_MAGIC_COOKIE;
+	       wr_get_be32(pkt + OFF_COOKIE) == WR_STUN_MAGIC_COOKIE;
 }
 
 static size_t
 write_header(uint8_t *out, WrStunType type, size_t attrs_len, const uint8_t *txid)
 {
-	put_be16(out + OFF_TYPE, (uint16_t) type);
-	put_be16(out + OFF_LENGTH, (uint16_t) attrs_len);
-	put_be32(out + OFF_COOKIE, WR_STUN_MAGIC_COOKIE);
+	wr_put_be16(out + OFF_TYPE, (uint16_t) type);
+	wr_put_be16(out + OFF_LENGTH, (uint16_t) attrs_len);
+	wr_put_be32(out + OFF_COOKIE, WR_STUN_MAGIC_COOKIE);
 	memcpy(out + OFF_TXID, txid, WR_STUN_TXID_LEN);
 	return WR_STUN_HEADER_LEN;
 }
@@ -114,8 +87,8 @@ write_header(uint8_t *out, WrStunType type, size_t attrs_len, const uint8_t *txi
 static size_t
 write_attr_header(uint8_t *out, WrStunAttr type, size_t value_len)
 {
-	put_be16(out + ATTR_OFF_TYPE, (uint16_t) type);
-	put_be16(out + ATTR_OFF_LENGTH, (uint16_t) value_len);
+	wr_put_be16(out + ATTR_OFF_TYPE, (uint16_t) type);
+	wr_put_be16(out + ATTR_OFF_LENGTH, (uint16_t) value_len);
 	return WR_STUN_ATTR_HEADER_LEN;
 }
 
@@ -124,7 +97,7 @@ static size_t
 write_fingerprint(uint8_t *out, size_t pos)
 {
 	pos += write_attr_header(out + pos, WR_STUN_ATTR_FINGERPRINT, WR_STUN_FINGERPRINT_LEN);
-	put_be32(out + pos, fingerprint(out, pos - WR_STUN_ATTR_HEADER_LEN));
+	wr_put_be32(out + pos, fingerprint(out, pos - WR_STUN_ATTR_HEADER_LEN));
 	return pos + WR_STUN_FINGERPRINT_LEN;
 }
 
@@ -167,8 +140,8 @@ attr_next(AttrIter *it, Attr *attr)
 	if (it->len - it->pos < WR_STUN_ATTR_HEADER_LEN)
 		return -EBADMSG;
 	attr->offset = it->pos;
-	attr->type = get_be16(it->attrs + it->pos + ATTR_OFF_TYPE);
-	attr->len = get_be16(it->attrs + it->pos + ATTR_OFF_LENGTH);
+	attr->type = wr_get_be16(it->attrs + it->pos + ATTR_OFF_TYPE);
+	attr->len = wr_get_be16(it->attrs + it->pos + ATTR_OFF_LENGTH);
 	padded = ((size_t) attr->len + STUN_PAD - 1) / STUN_PAD * STUN_PAD;
 	if (it->len - it->pos - WR_STUN_ATTR_HEADER_LEN < padded)
 		return -EBADMSG;
@@ -183,9 +156,9 @@ check_header(const uint8_t *pkt, size_t len, WrStunType type, size_t *out_attrs_
 {
 	size_t attrs_len;
 
-	if (!wr_stun_is_stun(pkt, len) || get_be16(pkt + OFF_TYPE) != type)
+	if (!wr_stun_is_stun(pkt, len) || wr_get_be16(pkt + OFF_TYPE) != type)
 		return -EINVAL;
-	attrs_len = get_be16(pkt + OFF_LENGTH);
+	attrs_len = wr_get_be16(pkt + OFF_LENGTH);
 	if (attrs_len % STUN_PAD != 0 || len - WR_STUN_HEADER_LEN < attrs_len)
 		return -EBADMSG;
 	*out_attrs_len = attrs_len;
@@ -199,7 +172,7 @@ fingerprint_ok(const uint8_t *pkt, const AttrIter *it, const Attr *attr)
 {
 	if (attr->len != WR_STUN_FINGERPRINT_LEN || it->pos != it->len)
 		return false;
-	return get_be32(attr->value) == fingerprint(pkt, WR_STUN_HEADER_LEN + attr->offset);
+	return wr_get_be32(attr->value) == fingerprint(pkt, WR_STUN_HEADER_LEN + attr->offset);
 }
 
 int
@@ -265,7 +238,7 @@ wr_stun_build_response(uint8_t *out, size_t out_size, const uint8_t txid[WR_STUN
 		return -ENOBUFS;
 
 	/* the address is XORed with the cookie followed by the transaction id */
-	put_be32(xor_key, WR_STUN_MAGIC_COOKIE);
+	wr_put_be32(xor_key, WR_STUN_MAGIC_COOKIE);
 	memcpy(xor_key + sizeof(uint32_t), txid, WR_STUN_TXID_LEN);
 
 	pos = write_header(out, WR_STUN_BINDING_SUCCESS, total - WR_STUN_HEADER_LEN, txid);
@@ -273,8 +246,8 @@ wr_stun_build_response(uint8_t *out, size_t out_size, const uint8_t txid[WR_STUN
 	out[pos] = 0;
 	out[pos + ADDR_OFF_FAMILY] =
 		addr_len == ADDR_V4_LEN ? WR_STUN_FAMILY_IPV4 : WR_STUN_FAMILY_IPV6;
-	put_be16(out + pos + ADDR_OFF_PORT,
-		 (uint16_t) (ntohs(port_be) ^ (WR_STUN_MAGIC_COOKIE >> 16)));
+	wr_put_be16(out + pos + ADDR_OFF_PORT,
+		    (uint16_t) (ntohs(port_be) ^ (WR_STUN_MAGIC_COOKIE >> 16)));
 	for (size_t i = 0; i < addr_len; i++)
 		out[pos + ADDR_OFF_ADDR + i] = addr[i] ^ xor_key[i];
 	pos += value_len;
@@ -308,7 +281,7 @@ decode_address(const Attr *attr, bool xored, const uint8_t *header, WrEndpoint *
 	if (attr->len != ADDR_OFF_ADDR + addr_len)
 		return -EBADMSG;
 
-	port = get_be16(attr->value + ADDR_OFF_PORT);
+	port = wr_get_be16(attr->value + ADDR_OFF_PORT);
 	memcpy(addr, attr->value + ADDR_OFF_ADDR, addr_len);
 	if (xored) {
 		port ^= (uint16_t) (WR_STUN_MAGIC_COOKIE >> 16);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "wr-bytes.h"
 #include "wr-portmap-proto.h"
 
 /* offsets in the PCP common header (RFC 6887 §7.1, §7.2) */
@@ -32,34 +33,6 @@ enum {
 
 #define IPV6_LEN	    16
 #define V4MAPPED_PREFIX_LEN 12
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t) (v >> 8);
-	p[1] = (uint8_t) v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t) (v >> 24);
-	p[1] = (uint8_t) (v >> 16);
-	p[2] = (uint8_t) (v >> 8);
-	p[3] = (uint8_t) v;
-}
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t) ((p[0] << 8) | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) | ((uint32_t) p[2] << 8) | p[3];
-}
 
 /* an address as PCP writes it: 16 bytes, IPv4 as ::ffff:a.b.c.d; AF_UNSPEC is the IPv4
  * all-zeros address ::ffff:0.0.0.0, which §11.1 makes "no preference" for an IPv4 mapping */
@@ -111,12 +84,12 @@ wr_pcp_build_map(uint8_t out[WR_PCP_MAP_LEN], const WrEndpoint *client_ip,
 		return -EAFNOSUPPORT;
 	msg[PCP_OFF_VERSION] = WR_PCP_VERSION;
 	msg[PCP_OFF_OPCODE] = WR_PCP_OP_MAP;
-	put32(msg + PCP_OFF_LIFETIME, lifetime);
+	wr_put_be32(msg + PCP_OFF_LIFETIME, lifetime);
 	(void) put_addr(msg + PCP_OFF_CLIENT_IP, client_ip);
 	memcpy(body + MAP_OFF_NONCE, nonce, WR_PCP_NONCE_LEN);
 	body[MAP_OFF_PROTOCOL] = WR_PCP_PROTO_UDP;
-	put16(body + MAP_OFF_INTERNAL_PORT, internal_port);
-	put16(body + MAP_OFF_EXTERNAL_PORT, ep_port(suggested));
+	wr_put_be16(body + MAP_OFF_INTERNAL_PORT, internal_port);
+	wr_put_be16(body + MAP_OFF_EXTERNAL_PORT, ep_port(suggested));
 	if (put_addr(body + MAP_OFF_EXTERNAL_IP, suggested) < 0)
 		return -EAFNOSUPPORT;
 	memcpy(out, msg, sizeof(msg));
@@ -156,9 +129,9 @@ wr_natpmp_build_map(uint8_t out[WR_NATPMP_MAP_REQ_LEN], uint16_t internal_port,
 	out[1] = WR_NATPMP_OP_MAP_UDP;
 	out[2] = 0;
 	out[3] = 0;
-	put16(out + 4, internal_port);
-	put16(out + 6, suggested_port);
-	put32(out + 8, lifetime);
+	wr_put_be16(out + 4, internal_port);
+	wr_put_be16(out + 6, suggested_port);
+	wr_put_be32(out + 8, lifetime);
 	return WR_NATPMP_MAP_REQ_LEN;
 }
 
@@ -182,7 +155,7 @@ walk_options(const uint8_t *p, size_t len)
 
 		if (len < WR_PCP_OPTION_HEADER_LEN)
 			return -EBADMSG;
-		opt_len = get16(p + 2);
+		opt_len = wr_get_be16(p + 2);
 		padded = (opt_len + 3) & ~(size_t) 3;
 		if (padded > len - WR_PCP_OPTION_HEADER_LEN)
 			return -EBADMSG;
@@ -209,8 +182,8 @@ wr_pcp_parse_response(const uint8_t *buf, size_t len, WrPortmapResponse *out)
 	r.version = WR_PCP_VERSION;
 	r.opcode = buf[PCP_OFF_OPCODE] & (uint8_t) ~WR_PCP_RESPONSE_BIT;
 	r.result = buf[PCP_OFF_RESULT];
-	r.lifetime = get32(buf + PCP_OFF_LIFETIME);
-	r.epoch = get32(buf + PCP_OFF_EPOCH);
+	r.lifetime = wr_get_be32(buf + PCP_OFF_LIFETIME);
+	r.epoch = wr_get_be32(buf + PCP_OFF_EPOCH);
 	switch (r.opcode) {
 	case WR_PCP_OP_ANNOUNCE:
 		break;
@@ -232,10 +205,10 @@ wr_pcp_parse_response(const uint8_t *buf, size_t len, WrPortmapResponse *out)
 		} else {
 			memcpy(r.nonce, body + MAP_OFF_NONCE, WR_PCP_NONCE_LEN);
 			r.protocol = body[MAP_OFF_PROTOCOL];
-			r.internal_port = get16(body + MAP_OFF_INTERNAL_PORT);
+			r.internal_port = wr_get_be16(body + MAP_OFF_INTERNAL_PORT);
 			if (r.result == WR_PCP_SUCCESS) {
 				get_addr(&r.external, body + MAP_OFF_EXTERNAL_IP,
-					 get16(body + MAP_OFF_EXTERNAL_PORT));
+					 wr_get_be16(body + MAP_OFF_EXTERNAL_PORT));
 				/* a success must name a usable address and port */
 				if (ep_port(&r.external) == 0)
 					return -EBADMSG;
@@ -277,10 +250,10 @@ wr_natpmp_parse_response(const uint8_t *buf, size_t len, WrPortmapResponse *out)
 	if (len < WR_NATPMP_RESP_HEADER_LEN)
 		return -EBADMSG;
 	/* §3.5: result code (16 bits), then seconds since start of epoch */
-	if (get16(buf + 2) > UINT8_MAX)
+	if (wr_get_be16(buf + 2) > UINT8_MAX)
 		return -EBADMSG;
 	r.result = buf[3];
-	r.epoch = get32(buf + 4);
+	r.epoch = wr_get_be32(buf + 4);
 	if (r.result != WR_NATPMP_SUCCESS) {
 		/* an error may be the bare header, or the full response */
 		if (len != WR_NATPMP_RESP_HEADER_LEN && len != want)
@@ -296,10 +269,10 @@ wr_natpmp_parse_response(const uint8_t *buf, size_t len, WrPortmapResponse *out)
 	} else {
 		/* §3.3: internal port, mapped external port, lifetime */
 		r.protocol = r.opcode == WR_NATPMP_OP_MAP_UDP ? WR_PCP_PROTO_UDP : WR_PCP_PROTO_TCP;
-		r.internal_port = get16(buf + 8);
+		r.internal_port = wr_get_be16(buf + 8);
 		r.external.in4.sin_family = AF_INET;
-		r.external.in4.sin_port = htons(get16(buf + 10));
-		r.lifetime = get32(buf + 12);
+		r.external.in4.sin_port = htons(wr_get_be16(buf + 10));
+		r.lifetime = wr_get_be32(buf + 12);
 	}
 	*out = r;
 	return 0;

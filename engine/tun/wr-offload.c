@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "wr-bytes.h"
 #include "wr-offload.h"
 
 _Static_assert(sizeof(struct virtio_net_hdr) == 10, "the TUN vnet header is 10 bytes");
@@ -32,34 +33,6 @@ _Static_assert(WR_PACKET_HEADROOM >= WR_OFFLOAD_VNET_HDR_LEN,
 /* IPv4 flags and fragment offset: MF and the 13-bit offset */
 #define IPV4_MF		 0x2000
 #define IPV4_FRAG_OFFSET 0x1fff
-
-static inline uint16_t
-get_be16(const uint8_t *p)
-{
-	return (uint16_t) ((p[0] << 8) | p[1]);
-}
-
-static inline void
-put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t) (v >> 8);
-	p[1] = (uint8_t) v;
-}
-
-static inline uint32_t
-get_be32(const uint8_t *p)
-{
-	return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) | ((uint32_t) p[2] << 8) | p[3];
-}
-
-static inline void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t) (v >> 24);
-	p[1] = (uint8_t) (v >> 16);
-	p[2] = (uint8_t) (v >> 8);
-	p[3] = (uint8_t) v;
-}
 
 /* one's complement addition of 64-bit words: the carry out of the top goes back in */
 static inline uint64_t
@@ -137,7 +110,7 @@ wr_offload_csum_pseudo(uint64_t sum, const uint8_t *src, const uint8_t *dst, siz
 		/* RFC 8200 section 8.1: upper-layer length (32 bits), 3 zero bytes, next header */
 		uint8_t tail[8] = {0};
 
-		put_be32(tail, l4_len);
+		wr_put_be32(tail, l4_len);
 		tail[7] = proto;
 		return wr_offload_csum_add(sum, tail, sizeof(tail));
 	}
@@ -214,13 +187,13 @@ wr_offload_tso_parse(const struct virtio_net_hdr *hdr, const uint8_t *pkt, size_
 		ip_hlen = (size_t) (pkt[0] & 0x0f) * 4;
 		if (ip_hlen < IPV4_HLEN_MIN || ip_hlen > len)
 			return -EINVAL;
-		if (get_be16(pkt + 2) != len || pkt[9] != IPPROTO_TCP)
+		if (wr_get_be16(pkt + 2) != len || pkt[9] != IPPROTO_TCP)
 			return -EINVAL;
-		if ((get_be16(pkt + 6) & (IPV4_MF | IPV4_FRAG_OFFSET)) != 0)
+		if ((wr_get_be16(pkt + 6) & (IPV4_MF | IPV4_FRAG_OFFSET)) != 0)
 			return -EINVAL;
 	} else {
 		ip_hlen = IPV6_HLEN;
-		if (len < IPV6_HLEN || (size_t) get_be16(pkt + 4) + IPV6_HLEN != len ||
+		if (len < IPV6_HLEN || (size_t) wr_get_be16(pkt + 4) + IPV6_HLEN != len ||
 		    pkt[6] != IPPROTO_TCP)
 			return -EINVAL;
 	}
@@ -259,8 +232,8 @@ wr_offload_tso_segment(const WrOffloadTso *tso, const uint8_t *pkt, unsigned int
 	size_t src_off = v6 ? 8 : 12;
 	size_t addr_len = v6 ? 16 : 4;
 	const uint8_t *tcp_in = pkt + tso->ip_hlen;
-	uint32_t seq = get_be32(tcp_in + 4);
-	uint16_t ip_id = v6 ? 0 : get_be16(pkt + 4);
+	uint32_t seq = wr_get_be32(tcp_in + 4);
+	uint16_t ip_id = v6 ? 0 : wr_get_be16(pkt + 4);
 	uint32_t last = tso->n_segments - 1;
 	unsigned int n;
 
@@ -282,25 +255,25 @@ wr_offload_tso_segment(const WrOffloadTso *tso, const uint8_t *pkt, unsigned int
 		memmove(dst, pkt, tso->hdr_len);
 		memmove(dst + tso->hdr_len, pkt + off, plen);
 		if (v6) {
-			put_be16(dst + 4, (uint16_t) (seg_len - IPV6_HLEN));
+			wr_put_be16(dst + 4, (uint16_t) (seg_len - IPV6_HLEN));
 		} else {
-			put_be16(dst + 2, (uint16_t) seg_len);
-			put_be16(dst + 4, (uint16_t) (ip_id + k));
-			put_be16(dst + 10, 0);
-			put_be16(dst + 10, wr_offload_ipv4_header_csum(dst, tso->ip_hlen));
+			wr_put_be16(dst + 2, (uint16_t) seg_len);
+			wr_put_be16(dst + 4, (uint16_t) (ip_id + k));
+			wr_put_be16(dst + 10, 0);
+			wr_put_be16(dst + 10, wr_offload_ipv4_header_csum(dst, tso->ip_hlen));
 		}
-		put_be32(tcp + 4, seq + k * (uint32_t) tso->gso_size);
+		wr_put_be32(tcp + 4, seq + k * (uint32_t) tso->gso_size);
 		flags = tcp[TCP_FLAGS_OFFSET];
 		if (k != last)
 			flags &= (uint8_t) ~(TCP_FIN | TCP_PSH);
 		if (k != 0)
 			flags &= (uint8_t) ~TCP_CWR;
 		tcp[TCP_FLAGS_OFFSET] = flags;
-		put_be16(tcp + TCP_CSUM_OFFSET, 0);
+		wr_put_be16(tcp + TCP_CSUM_OFFSET, 0);
 		sum = wr_offload_csum_pseudo(0, dst + src_off, dst + src_off + addr_len, addr_len,
 					     IPPROTO_TCP, (uint32_t) (seg_len - tso->ip_hlen));
 		sum = wr_offload_csum_add(sum, tcp, seg_len - tso->ip_hlen);
-		put_be16(tcp + TCP_CSUM_OFFSET, (uint16_t) ~wr_offload_csum_fold(sum));
+		wr_put_be16(tcp + TCP_CSUM_OFFSET, (uint16_t) ~wr_offload_csum_fold(sum));
 
 		out[i].data = dst;
 		out[i].len = (uint32_t) seg_len;
@@ -339,7 +312,7 @@ wr_offload_complete_csum(const struct virtio_net_hdr *hdr, uint8_t *pkt, size_t 
 		return -EINVAL;
 	csum = (uint16_t) ~wr_offload_csum_fold(wr_offload_csum_add(0, pkt + start, len - start));
 	/* 0 means "no checksum" to UDP; 0xffff is the same value in one's complement */
-	put_be16(pkt + field, csum != 0 ? csum : 0xffff);
+	wr_put_be16(pkt + field, csum != 0 ? csum : 0xffff);
 	return 0;
 }
 
@@ -411,7 +384,7 @@ tcp_view(const uint8_t *pkt, size_t len, TcpView *v)
 		return false;
 	v->version = pkt[0] >> 4;
 	if (v->version == 4) {
-		uint16_t frag = get_be16(pkt + 6);
+		uint16_t frag = wr_get_be16(pkt + 6);
 
 		v->ip_hlen = (uint16_t) ((pkt[0] & 0x0f) * 4);
 		/* later fragments carry no TCP header */
@@ -419,12 +392,12 @@ tcp_view(const uint8_t *pkt, size_t len, TcpView *v)
 		    (frag & IPV4_FRAG_OFFSET) != 0)
 			return false;
 		v->candidate = v->ip_hlen == IPV4_HLEN_MIN && (frag & IPV4_MF) == 0 &&
-			       get_be16(pkt + 2) == len;
+			       wr_get_be16(pkt + 2) == len;
 	} else if (v->version == 6) {
 		v->ip_hlen = IPV6_HLEN;
 		if (pkt[6] != IPPROTO_TCP)
 			return false;
-		v->candidate = (size_t) get_be16(pkt + 4) + IPV6_HLEN == len;
+		v->candidate = (size_t) wr_get_be16(pkt + 4) + IPV6_HLEN == len;
 	} else {
 		return false;
 	}
@@ -436,7 +409,7 @@ tcp_view(const uint8_t *pkt, size_t len, TcpView *v)
 		return false;
 	v->hdr_len = (uint16_t) (v->ip_hlen + tcp_hlen);
 	v->payload = (uint32_t) (len - v->hdr_len);
-	v->seq = get_be32(tcp + 4);
+	v->seq = wr_get_be32(tcp + 4);
 	flags = tcp[TCP_FLAGS_OFFSET];
 	v->psh = (flags & TCP_PSH) != 0;
 	if ((flags & ~TCP_PSH) != TCP_ACK || v->payload == 0)
@@ -646,18 +619,18 @@ wr_offload_coalescer_build(WrOffloadCoalescer *self, unsigned int i,
 
 	memcpy(h, e->data, w->hdr_len);
 	if (w->version == 6) {
-		put_be16(h + 4, (uint16_t) (w->total_len - IPV6_HLEN));
+		wr_put_be16(h + 4, (uint16_t) (w->total_len - IPV6_HLEN));
 	} else {
-		put_be16(h + 2, (uint16_t) w->total_len);
-		put_be16(h + 10, 0);
-		put_be16(h + 10, wr_offload_ipv4_header_csum(h, w->ip_hlen));
+		wr_put_be16(h + 2, (uint16_t) w->total_len);
+		wr_put_be16(h + 10, 0);
+		wr_put_be16(h + 10, wr_offload_ipv4_header_csum(h, w->ip_hlen));
 	}
 	if (w->psh)
 		tcp[TCP_FLAGS_OFFSET] |= TCP_PSH;
 	/* CHECKSUM_PARTIAL: the kernel adds the rest to the pseudo-header sum left here */
 	sum = wr_offload_csum_pseudo(0, h + src_off, h + src_off + addr_len, addr_len, IPPROTO_TCP,
 				     w->total_len - w->ip_hlen);
-	put_be16(tcp + TCP_CSUM_OFFSET, wr_offload_csum_fold(sum));
+	wr_put_be16(tcp + TCP_CSUM_OFFSET, wr_offload_csum_fold(sum));
 	iov[0].iov_base = head;
 	iov[0].iov_len = WR_OFFLOAD_VNET_HDR_LEN + w->hdr_len;
 

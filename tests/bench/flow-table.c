@@ -28,6 +28,7 @@
 
 #include <gio/gio.h>
 
+#include "wr-bytes.h"
 #include "wr-filter.h"
 #include "wr-flowtable.h"
 
@@ -43,18 +44,11 @@ static const char allow_all[] =
 	"\"proto\":[\"tcp\"]}]";
 
 static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t) (v >> 8);
-	p[1] = (uint8_t) v;
-}
-
-static void
 build(uint8_t *out, guint flow)
 {
 	memset(out, 0, PKT_LEN);
 	out[0] = 0x45;
-	put16(out + 2, PKT_LEN);
+	wr_put_be16(out + 2, PKT_LEN);
 	out[8] = 64;
 	out[9] = IPPROTO_TCP;
 	out[12] = 100;
@@ -64,8 +58,8 @@ build(uint8_t *out, guint flow)
 	out[16] = 100;
 	out[17] = 64;
 	out[19] = 7;
-	put16(out + 20, (uint16_t) (10000 + flow));
-	put16(out + 22, 443);
+	wr_put_be16(out + 20, (uint16_t) (10000 + flow));
+	wr_put_be16(out + 22, 443);
 	out[32] = 5 << 4;
 	out[33] = 0x10; /* ACK */
 }

@@ -32,6 +32,7 @@
 
 #include <gio/gio.h>
 
+#include "wr-bytes.h"
 #include "wr-filter.h"
 
 #define N_DST 4
@@ -49,33 +50,19 @@ static guint arg_sources = 32;
 static guint arg_packets = 4096;
 static guint arg_rounds = 200;
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t) (v >> 8);
-	p[1] = (uint8_t) v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t) (v >> 16));
-	put16(p + 2, (uint16_t) v);
-}
-
 /* an IPv4 TCP SYN */
 static void
 build_tcp(uint8_t out[40], uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport)
 {
 	memset(out, 0, 40);
 	out[0] = 0x45;
-	put16(out + 2, 40);
+	wr_put_be16(out + 2, 40);
 	out[8] = 64;
 	out[9] = IPPROTO_TCP;
-	put32(out + 12, src);
-	put32(out + 16, dst);
-	put16(out + 20, sport);
-	put16(out + 22, dport);
+	wr_put_be32(out + 12, src);
+	wr_put_be32(out + 16, dst);
+	wr_put_be16(out + 20, sport);
+	wr_put_be16(out + 22, dport);
 	out[32] = 5 << 4;
 	out[33] = WR_FILTER_TCP_SYN;
 }

@@ -20,6 +20,7 @@
 
 #include <gio/gio.h>
 
+#include "wr-bytes.h"
 #include "wr-filter.h"
 #include "wr-policy.h"
 
@@ -58,20 +59,6 @@ typedef struct {
 
 #define EXT_HOP_MARK 255
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t) (v >> 8);
-	p[1] = (uint8_t) v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t) (v >> 16));
-	put16(p + 2, (uint16_t) v);
-}
-
 static bool
 is_v6(const Spec *s)
 {
@@ -87,27 +74,27 @@ build_l4(uint8_t *out, const Spec *s, bool v6)
 
 	if (s->frag_offset == 0) {
 		if (s->proto == IPPROTO_TCP) {
-			put16(out, s->sport);
-			put16(out + 2, s->dport);
-			put32(out + 4, 1000);
+			wr_put_be16(out, s->sport);
+			wr_put_be16(out + 2, s->dport);
+			wr_put_be32(out + 4, 1000);
 			out[12] = 5 << 4;
 			out[13] = s->tcp_flags;
-			put16(out + 14, 65535);
+			wr_put_be16(out + 14, 65535);
 			n = 20;
 		} else if (s->proto == IPPROTO_UDP) {
-			put16(out, s->sport);
-			put16(out + 2, s->dport);
-			put16(out + 4, (uint16_t) (8 + s->payload));
+			wr_put_be16(out, s->sport);
+			wr_put_be16(out + 2, s->dport);
+			wr_put_be16(out + 4, (uint16_t) (8 + s->payload));
 			n = 8;
 		} else if (s->proto == IPPROTO_SCTP) {
-			put16(out, s->sport);
-			put16(out + 2, s->dport);
-			put32(out + 4, 0x12345678);
+			wr_put_be16(out, s->sport);
+			wr_put_be16(out + 2, s->dport);
+			wr_put_be32(out + 4, 0x12345678);
 			n = 12;
 		} else if (s->proto == icmp) {
 			out[0] = s->icmp_type;
-			put16(out + 4, s->sport);
-			put16(out + 6, 1);
+			wr_put_be16(out + 4, s->sport);
+			wr_put_be16(out + 6, 1);
 			n = 8;
 			if (s->inner != NULL) {
 				memcpy(out + n, s->inner, s->inner_len);
@@ -132,8 +119,8 @@ build(uint8_t *out, size_t cap, const Spec *s)
 		uint16_t frag = (uint16_t) (s->frag_offset | (s->more_fragments ? 0x2000 : 0));
 
 		out[0] = (uint8_t) (0x40 | (ihl / 4));
-		put16(out + 4, (uint16_t) s->frag_id);
-		put16(out + 6, frag);
+		wr_put_be16(out + 4, (uint16_t) s->frag_id);
+		wr_put_be16(out + 6, frag);
 		out[8] = 64;
 		out[9] = s->proto;
 		g_assert_cmpint(inet_pton(AF_INET, s->src, out + 12), ==, 1);
@@ -143,7 +130,7 @@ build(uint8_t *out, size_t cap, const Spec *s)
 		if (s->v4_options > 0)
 			out[ihl - 1] = 0;
 		n = ihl + build_l4(out + ihl, s, false);
-		put16(out + 2, (uint16_t) n);
+		wr_put_be16(out + 2, (uint16_t) n);
 	} else {
 		uint8_t *next = out + 6;
 		size_t off = 40;
@@ -158,9 +145,10 @@ build(uint8_t *out, size_t cap, const Spec *s)
 			*next = type;
 			next = out + off;
 			if (type == IPPROTO_FRAGMENT) {
-				put16(out + off + 2, (uint16_t) ((s->frag_offset << 3) |
-								 (s->more_fragments ? 1 : 0)));
-				put32(out + off + 4, s->frag_id);
+				wr_put_be16(out + off + 2,
+					    (uint16_t) ((s->frag_offset << 3) |
+							(s->more_fragments ? 1 : 0)));
+				wr_put_be32(out + off + 4, s->frag_id);
 				off += 8;
 			} else {
 				/* 16 bytes: length field 1, padded with a PadN option */
@@ -172,7 +160,7 @@ build(uint8_t *out, size_t cap, const Spec *s)
 		}
 		*next = s->proto;
 		n = off + build_l4(out + off, s, true);
-		put16(out + 4, (uint16_t) (n - 40));
+		wr_put_be16(out + 4, (uint16_t) (n - 40));
 	}
 	g_assert_cmpuint(n + s->pad, <=, cap);
 	n += s->pad;
