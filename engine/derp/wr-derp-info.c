@@ -286,6 +286,10 @@ get_app_name(JsonNode *node, char out[WR_DERP_INFO_APP_NAME_SIZE])
 	len = strlen(text);
 	if (len >= WR_DERP_INFO_APP_NAME_SIZE)
 		return -EMSGSIZE;
+	/* json-glib lets a malformed \u escape through as bytes that are not UTF-8 (found by
+	 * fuzz-derp-info): what we could not write back out is refused here */
+	if (!g_utf8_validate_len(text, len, NULL))
+		return -EINVAL;
 	memcpy(out, text, len + 1);
 	return 0;
 }
