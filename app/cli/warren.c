@@ -28,6 +28,7 @@
 #include "wr-cli-format.h"
 #include "wr-dbus-engine.h"
 #include "wr-dbus-error.h"
+#include "wr-i18n.h"
 
 #define BUS_NAME    "io.github.warrenvpn.Engine1"
 #define OBJECT_PATH "/io/github/warrenvpn/Engine1"
@@ -1031,10 +1032,7 @@ main(int argc, char **argv)
 	int first = 1;
 	int code = EXIT_OK;
 
-	setlocale(LC_ALL, "");
-	bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
-	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
-	textdomain(GETTEXT_PACKAGE);
+	wr_i18n_init();
 
 	if (argc > 2 && g_strcmp0(argv[1], "--bus") == 0) {
 		address = argv[2];
