@@ -2,14 +2,201 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * SKELETON: replaced by the windows work (issue 8).
+ * The tray's windows: the application actions that open them (one instance of each, presented
+ * again when it is already open) and what the windows share (wr-tray-win.h).
  */
+
+#define G_LOG_DOMAIN "WrTrayWindows"
 
 #include "config.h"
 
+#include <glib/gi18n.h>
+
+#include "wr-dbus-error.h"
+#include "wr-tray-win.h"
 #include "wr-tray-windows.h"
+
+/* a D-Bus call that waits for a password dialog must not time out under the person typing */
+#define INTERACTIVE_TIMEOUT_MS (5 * 60 * 1000)
+
+typedef struct {
+	GtkApplication *app; /* not owned: the data hangs off it */
+	WrDbusEngine1 *engine;
+	GSettings *settings;
+	GtkWidget *prefs;
+	GtkWidget *devices;
+	GtkWidget *activity;
+	GtkWidget *about;
+} WrTrayWindows;
+
+static void
+windows_free(gpointer data)
+{
+	WrTrayWindows *self = data;
+	GtkWidget **slots[] = {&self->prefs, &self->devices, &self->activity, &self->about};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(slots); i++) {
+		if (*slots[i] != NULL)
+			g_object_remove_weak_pointer(G_OBJECT(*slots[i]), (gpointer *) slots[i]);
+	}
+	g_clear_object(&self->engine);
+	g_clear_object(&self->settings);
+	g_free(self);
+}
+
+/* show the window in *slot, making it first; the weak pointer clears the slot when it closes */
+static void
+present(GtkWidget **slot, GtkWidget *(*make)(WrTrayWindows *self), WrTrayWindows *self)
+{
+	if (*slot == NULL) {
+		*slot = make(self);
+		g_object_add_weak_pointer(G_OBJECT(*slot), (gpointer *) slot);
+	}
+	gtk_window_present(GTK_WINDOW(*slot));
+}
+
+static GtkWidget *
+make_prefs(WrTrayWindows *self)
+{
+	return wr_tray_prefs_new(self->app, self->engine, self->settings);
+}
+
+static GtkWidget *
+make_devices(WrTrayWindows *self)
+{
+	return wr_tray_devices_new(self->app, self->engine);
+}
+
+static GtkWidget *
+make_activity(WrTrayWindows *self)
+{
+	return wr_tray_activity_new(self->app, self->engine);
+}
+
+static GtkWidget *
+make_about(WrTrayWindows *self)
+{
+	return wr_tray_about_new(self->app);
+}
+
+static void
+preferences_activated_cb(GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+	WrTrayWindows *self = user_data;
+	present(&self->prefs, make_prefs, self);
+}
+
+static void
+devices_activated_cb(GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+	WrTrayWindows *self = user_data;
+	present(&self->devices, make_devices, self);
+}
+
+static void
+activity_activated_cb(GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+	WrTrayWindows *self = user_data;
+	present(&self->activity, make_activity, self);
+}
+
+static void
+about_activated_cb(GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+	WrTrayWindows *self = user_data;
+	present(&self->about, make_about, self);
+}
 
 void
 wr_tray_windows_install(GtkApplication *app, WrDbusEngine1 *engine, GSettings *settings)
 {
+	const GActionEntry entries[] = {
+		{.name = "preferences", .activate = preferences_activated_cb},
+		{.name = "devices", .activate = devices_activated_cb},
+		{.name = "activity", .activate = activity_activated_cb},
+		{.name = "about", .activate = about_activated_cb},
+	};
+	WrTrayWindows *self;
+
+	g_return_if_fail(GTK_IS_APPLICATION(app));
+	g_return_if_fail(WR_DBUS_IS_ENGINE1(engine));
+	g_return_if_fail(G_IS_SETTINGS(settings));
+
+	self = g_new0(WrTrayWindows, 1);
+	self->app = app;
+	self->engine = g_object_ref(engine);
+	self->settings = g_object_ref(settings);
+	/* lives as long as the application, which owns the actions that point to it */
+	g_object_set_data_full(G_OBJECT(app), "wr-tray-windows", self, windows_free);
+	g_action_map_add_action_entries(G_ACTION_MAP(app), entries, G_N_ELEMENTS(entries), self);
+}
+
+void
+wr_tray_win_call(WrDbusEngine1 *engine, const gchar *method, GVariant *parameters,
+		 GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+	g_dbus_proxy_call(G_DBUS_PROXY(engine), method, parameters,
+			  G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION, INTERACTIVE_TIMEOUT_MS,
+			  cancellable, callback, user_data);
+}
+
+gchar *
+wr_tray_win_error_text(const GError *error)
+{
+	g_autoptr(GError) copy = g_error_copy(error);
+
+	(void) g_dbus_error_strip_remote_error(copy);
+	if (copy->domain == WR_DBUS_ERROR) {
+		switch ((WrDbusError) copy->code) {
+		case WR_DBUS_ERROR_NOT_AUTHORIZED:
+			return g_strdup(_("You are not allowed to do this. Ask an administrator."));
+		case WR_DBUS_ERROR_INVALID_ARGUMENT:
+			/* TRANSLATORS: %s is the engine's explanation, in English */
+			return g_strdup_printf(_("That is not valid: %s"), copy->message);
+		case WR_DBUS_ERROR_NOT_RUNNING:
+			return g_strdup(_("Warren is not connected. Connect first."));
+		case WR_DBUS_ERROR_NEEDS_LOGIN:
+			return g_strdup(_("This device is not signed in. Sign in first."));
+		case WR_DBUS_ERROR_NO_SUCH_PEER:
+			return g_strdup(_("That device is no longer in the network."));
+		case WR_DBUS_ERROR_NOT_AN_EXIT_NODE:
+			return g_strdup(_("That device does not offer itself as an exit node."));
+		case WR_DBUS_ERROR_BUSY:
+			return g_strdup(_("Warren is already doing this. Try again in a moment."));
+		case WR_DBUS_ERROR_TIMEOUT:
+			return g_strdup(_("No answer in time. Check the network and try again."));
+		case WR_DBUS_ERROR_CONTROL_ERROR:
+			/* TRANSLATORS: %s is the control server's own message */
+			return g_strdup_printf(_("The control server refused: %s"), copy->message);
+		case WR_DBUS_ERROR_LIMIT_EXCEEDED:
+			return g_strdup(_("Too many requests. Try again later."));
+		case WR_DBUS_ERROR_FAILED:
+			/* TRANSLATORS: %s is the engine's explanation, in English */
+			return g_strdup_printf(_("Warren could not do this: %s"), copy->message);
+		}
+	}
+	if (g_error_matches(copy, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+	    g_error_matches(copy, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER) ||
+	    g_error_matches(copy, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY))
+		return g_strdup(_("The Warren service is not running."));
+	/* TRANSLATORS: %s is a system error message */
+	return g_strdup_printf(_("Something went wrong: %s"), copy->message);
+}
+
+static gboolean
+key_press_cb(GtkWidget *widget, GdkEventKey *event, gpointer user_data)
+{
+	if (event->keyval == GDK_KEY_Escape &&
+	    (event->state & gtk_accelerator_get_default_mod_mask()) == 0) {
+		gtk_window_close(GTK_WINDOW(widget));
+		return GDK_EVENT_STOP;
+	}
+	return GDK_EVENT_PROPAGATE;
+}
+
+void
+wr_tray_win_setup(GtkWindow *window)
+{
+	/* after the window's own handler: a search entry clears itself on Escape first */
+	g_signal_connect_after(window, "key-press-event", G_CALLBACK(key_press_cb), NULL);
 }
