@@ -12,6 +12,9 @@
 
 #include "wr-tray-win.h"
 
+#define APP_ICON      "io.github.warrenvpn.Tray"
+#define FALLBACK_ICON "network-vpn-symbolic"
+
 static void
 response_cb(GtkDialog *dialog, gint response, gpointer user_data)
 {
@@ -27,6 +30,10 @@ wr_tray_about_new(GtkApplication *app)
 	GtkWidget *about = GTK_WIDGET(gtk_builder_get_object(builder, "about"));
 
 	gtk_about_dialog_set_version(GTK_ABOUT_DIALOG(about), PACKAGE_VERSION);
+	/* run from the build tree, or before the icons are installed: a stock icon, not a
+	 * broken-image one */
+	if (!gtk_icon_theme_has_icon(gtk_icon_theme_get_default(), APP_ICON))
+		gtk_about_dialog_set_logo_icon_name(GTK_ABOUT_DIALOG(about), FALLBACK_ICON);
 	gtk_window_set_application(GTK_WINDOW(about), app);
 	g_signal_connect(about, "response", G_CALLBACK(response_cb), NULL);
 	return about;

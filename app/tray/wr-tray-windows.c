@@ -13,6 +13,7 @@
 #include <glib/gi18n.h>
 
 #include "wr-dbus-error.h"
+#include "wr-tray-resources.h"
 #include "wr-tray-win.h"
 #include "wr-tray-windows.h"
 
@@ -121,6 +122,10 @@ wr_tray_windows_install(GtkApplication *app, WrDbusEngine1 *engine, GSettings *s
 	g_return_if_fail(GTK_IS_APPLICATION(app));
 	g_return_if_fail(WR_DBUS_IS_ENGINE1(engine));
 	g_return_if_fail(G_IS_SETTINGS(settings));
+
+	/* the GResource registers itself from a constructor in its object file, which the linker
+	 * leaves out of a program unless something in it is used: this is the use */
+	(void) wr_tray_get_resource();
 
 	self = g_new0(WrTrayWindows, 1);
 	self->app = app;
