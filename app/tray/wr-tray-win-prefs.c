@@ -27,6 +27,7 @@ struct _WrTrayPrefs {
 	GCancellable *cancellable;
 	gboolean syncing; /* setting the controls from the engine, not the person */
 	gboolean url_busy;
+	gboolean url_edited; /* the entry holds the person's text, not ControlURL */
 
 	GtkEntry *url_entry;
 	GtkButton *url_button;
@@ -75,7 +76,8 @@ sync_from_engine(WrTrayPrefs *self)
 	gboolean present = g_dbus_proxy_get_name_owner(G_DBUS_PROXY(self->engine)) != NULL;
 
 	self->syncing = TRUE;
-	if (!self->url_busy)
+	/* a refused URL stays to be corrected */
+	if (!self->url_busy && !self->url_edited)
 		gtk_entry_set_text(self->url_entry, engine_url(self));
 	gtk_toggle_button_set_active(self->allow_lan_check,
 				     wr_dbus_engine1_get_exit_node_allow_lan(self->engine));
@@ -105,8 +107,10 @@ name_owner_cb(GObject *object, GParamSpec *pspec, gpointer user_data)
 static void
 url_changed_cb(WrTrayPrefs *self)
 {
-	if (!self->syncing)
+	if (!self->syncing) {
+		self->url_edited = TRUE;
 		show_message(self->url_message, NULL);
+	}
 	update_url_button(self);
 }
 
@@ -126,6 +130,7 @@ set_url_done_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 		g_debug("SetControlURL: %s", error->message);
 		show_message(self->url_message, text);
 	} else {
+		self->url_edited = FALSE;
 		show_message(self->url_message,
 			     _("Changed. Sign in to the new server from the tray menu."));
 	}

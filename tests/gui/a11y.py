@@ -9,6 +9,9 @@
 #   text TITLE        every text of the window titled TITLE (labels, entries), one a line
 #   cells TITLE       the text of every table cell of that window, one a line
 #   ping TITLE NAME   select the table row with a cell NAME and press the "Ping" button
+#   press TITLE LABEL press (click) the button or check box LABEL
+#   state TITLE LABEL print "checked" or "unchecked" for the check box LABEL
+#   settext TITLE TEXT  put TEXT into the window's first text entry
 # Exit status 1 with a message on stderr when the window or the item is not there.
 
 import sys
@@ -98,9 +101,33 @@ def cmd_cells(win):
             print(c.get_name())
 
 
+PRESSABLE = (Atspi.Role.PUSH_BUTTON, Atspi.Role.CHECK_BOX, Atspi.Role.TOGGLE_BUTTON)
+
+
+def find(win, roles, label):
+    for n in walk(win):
+        if n.get_role() in roles and n.get_name() == label:
+            return n
+    die("no %s %r" % ("/".join(r.value_nick for r in roles), label))
+
+
+def cmd_state(win, label):
+    n = find(win, (Atspi.Role.CHECK_BOX,), label)
+    print("checked" if n.get_state_set().contains(Atspi.StateType.CHECKED) else "unchecked")
+
+
+def cmd_settext(win, text):
+    for n in walk(win):
+        if n.get_role() in (Atspi.Role.ENTRY, Atspi.Role.TEXT):
+            editable = n.get_editable_text_iface()
+            if editable is not None and editable.set_text_contents(text):
+                return
+    die("no editable text entry")
+
+
 def press(win, label):
     for n in walk(win):
-        if n.get_role() == Atspi.Role.PUSH_BUTTON and n.get_name() == label:
+        if n.get_role() in PRESSABLE and n.get_name() == label:
             action = n.get_action_iface()
             if action is None:
                 die("the button %r has no action" % label)
@@ -126,7 +153,7 @@ def cmd_ping(win, name):
 
 def main():
     if len(sys.argv) < 4:
-        die("usage: a11y.py PID text|cells|ping TITLE [NAME]")
+        die("usage: a11y.py PID text|cells|ping|press|state|settext TITLE [ARG]")
     pid, cmd, title = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     win = find_window(pid, title)
     if cmd == "text":
@@ -135,6 +162,12 @@ def main():
         cmd_cells(win)
     elif cmd == "ping" and len(sys.argv) == 5:
         cmd_ping(win, sys.argv[4])
+    elif cmd == "press" and len(sys.argv) == 5:
+        press(win, sys.argv[4])
+    elif cmd == "state" and len(sys.argv) == 5:
+        cmd_state(win, sys.argv[4])
+    elif cmd == "settext" and len(sys.argv) == 5:
+        cmd_settext(win, sys.argv[4])
     else:
         die("unknown command %r" % cmd)
 

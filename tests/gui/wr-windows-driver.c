@@ -56,9 +56,9 @@ startup_cb(GApplication *app, gpointer user_data)
 	(void) wr_dbus_error_quark();
 	bus = engine_bus(&error);
 	if (bus != NULL)
-		engine = wr_dbus_engine1_proxy_new_sync(bus, G_DBUS_PROXY_FLAGS_NONE,
-							"io.github.warrenvpn.Engine1",
-							"/io/github/warrenvpn/Engine1", NULL, &error);
+		engine = wr_dbus_engine1_proxy_new_sync(
+			bus, G_DBUS_PROXY_FLAGS_NONE, "io.github.warrenvpn.Engine1",
+			"/io/github/warrenvpn/Engine1", NULL, &error);
 	if (engine == NULL) {
 		g_printerr("wr-windows-driver: cannot reach warrend: %s\n", error->message);
 		g_application_quit(app);
