@@ -6,20 +6,27 @@
 # tests/gui/windows.sh: the tray's windows against a real tailnet (issue 8, "Windows" and the
 # screenshots of "What must be shown").  Two nodes of the tailnet lab (tests/lib/tailnet.sh),
 # signed in and talking (pings and a TCP transfer, so that node 0's flow log has a record); on
-# a private session bus and an Xvfb display, warren-tray (or, without it, the windows' driver
-# tests/gui/wr-windows-driver.c) on node 0's warrend.  Each window is opened through the app's
-# exported actions (org.gtk.Actions.Activate app.preferences, devices, activity, about, and
-# app.sign-in when the app has it), found by its title (xdotool), must not be blank (standard
-# deviation of the pixels) and is written to <build>/tests/gui/screenshots/<name>.png.
+# the desktop of tests/lib/gui.sh (private session bus, Xvfb, dunst, a StatusNotifierWatcher)
+# warren-tray on node 0's warrend.  Each window is opened through the app's exported actions
+# (org.gtk.Actions.Activate preferences, devices, activity, about), found by its title
+# (xdotool), must not be blank (standard deviation of the pixels) and is written to
+# <build>/tests/gui/screenshots/<name>.png.
 #
-# Content: the windows' accessibility tree is read through AT-SPI (python3-gi, Atspi; an
-# at-spi bus of the test's own on the private session bus) by tests/gui/a11y.py:
-#   Preferences shows node 0's control URL; Devices lists n1 with its tailnet address and, after
-#   Ping, one line per reply; Activity lists the TCP transfer to n1.  Then Escape closes a window.
+# Content, through the windows' accessibility tree (AT-SPI on an at-spi bus of the run's own,
+# read and pressed by tests/gui/a11y.py with python3-gi):
+#   Preferences shows node 0's control URL; "Allow access to the local network" makes warrend's
+#   ExitNodeAllowLAN true; "Start Warren when I log in" off and on rewrites the user's autostart
+#   entry (Hidden=true, then without); ftp:// as control URL is refused with the reason shown
+#   and ControlURL unchanged.
+#   Devices lists n1 with its tailnet address; Ping shows three replies with their path.
+#   Activity lists the TCP transfer to n1.  About shows the version.
+#   warrend restarted without flow logs (--flow-log-size 0): Devices empties while it is gone
+#   and lists n1 again; Activity's Refresh explains that there is no flow log.
+#   Escape closes About and Preferences.
+# Without at-spi (at-spi2-core, gir1.2-atspi-2.0) only the screenshots are checked.
 #
 # Environment (the meson test sets it): WARREND WARREN_CLI WARREN_CONTROL WARREN_DERP (the lab),
-# WARREN_TRAY (the app, or the driver), WARREN_BUILD_DIR (the build directory: schemas in data/,
-# catalogues in po/, the autostart entry in data/autostart/, screenshots written under it).
+# WARREN_TRAY, GUI_BUILD_DIR (tests/lib/gui.sh; screenshots are written under it).
 # Exits 77 without root, the binaries or the desktop tools; WR_KEEP_TMP=1 keeps the logs.
 
 set -u
@@ -31,24 +38,22 @@ TESTS_DIR=$(dirname "$(readlink -f "$0")")/..
 . "$TESTS_DIR/lib/natlab.sh"
 # shellcheck source-path=SCRIPTDIR source=../lib/tailnet.sh
 . "$TESTS_DIR/lib/tailnet.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/gui.sh
+. "$TESTS_DIR/lib/gui.sh"
 
 A11Y=$TESTS_DIR/gui/a11y.py
 PY=/usr/bin/python3
 
 tailnet_need
-for tool in Xvfb xdotool import convert gdbus dbus-daemon; do
-	command -v "$tool" >/dev/null 2>&1 || wr_skip "$tool is not installed"
-done
-[ -x "${WARREN_TRAY:-}" ] || wr_skip "WARREN_TRAY is unset or not an executable"
-[ -d "${WARREN_BUILD_DIR:-}" ] || wr_skip "WARREN_BUILD_DIR is unset"
-[ -f "$WARREN_BUILD_DIR/data/gschemas.compiled" ] || wr_skip "no compiled schemas in $WARREN_BUILD_DIR/data"
+gui_need
+command -v convert >/dev/null 2>&1 || wr_skip "convert (imagemagick) is not installed"
 HAVE_A11Y=1
 if [ ! -x /usr/libexec/at-spi-bus-launcher ] || ! "$PY" -c 'import gi; gi.require_version("Atspi", "2.0")' 2>/dev/null; then
 	HAVE_A11Y=0
 fi
 wr_init
 
-SHOTS=$WARREN_BUILD_DIR/tests/gui/screenshots
+SHOTS=$GUI_BUILD_DIR/tests/gui/screenshots
 mkdir -p "$SHOTS" || wr_fail "cannot make $SHOTS"
 
 # ---- the tailnet
@@ -71,59 +76,31 @@ _flow_logged()
 # FIN both ways, then the flow table's linger
 wait_until 15 _flow_logged || wr_fail "the transfer is not in node 0's flow log: $(tailnet_cli 0 log 2>&1)"
 
-# ---- the desktop: a private session bus, Xvfb, at-spi, the app
-SESSION_DIR=$WR_TMP/session
-mkdir -p "$SESSION_DIR/config" || wr_fail "cannot make $SESSION_DIR"
-cat >"$SESSION_DIR/bus.conf" <<EOC
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$SESSION_DIR/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOC
-WR_LOGS+=("$SESSION_DIR/dbus.log" "$SESSION_DIR/xvfb.log" "$SESSION_DIR/app.err" "$SESSION_DIR/a11y.log")
-dbus-daemon --config-file="$SESSION_DIR/bus.conf" --nofork >"$SESSION_DIR/dbus.log" 2>&1 </dev/null &
-wr_track $! "session dbus-daemon"
-WR_SOCKS+=("$SESSION_DIR/bus")
-wait_until 10 test -S "$SESSION_DIR/bus" || wr_fail "the session bus did not start"
-export DBUS_SESSION_BUS_ADDRESS=unix:path=$SESSION_DIR/bus
-
-Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$SESSION_DIR/display" >"$SESSION_DIR/xvfb.log" 2>&1 &
-wr_track $! "Xvfb"
-wait_until 10 test -s "$SESSION_DIR/display" || wr_fail "Xvfb did not start: $(cat "$SESSION_DIR/xvfb.log")"
-DISPLAY=:$(cat "$SESSION_DIR/display")
-export DISPLAY
-
-export GDK_BACKEND=x11 GSETTINGS_BACKEND=memory GNOTIFICATION_BACKEND=freedesktop
-export GSETTINGS_SCHEMA_DIR=$WARREN_BUILD_DIR/data WARREN_LOCALEDIR=$WARREN_BUILD_DIR/po
-export XDG_CONFIG_HOME=$SESSION_DIR/config XDG_CONFIG_DIRS=$WARREN_BUILD_DIR/data
-export LANG=C.UTF-8 LC_ALL=C.UTF-8
-unset GTK_USE_PORTAL LANGUAGE
+# ---- the desktop (tests/lib/gui.sh: private session bus, Xvfb, dunst, a StatusNotifierWatcher),
+# an at-spi bus, the app
+gui_start
+SESSION_DIR=$GUI_DIR
+mkdir -p "$SESSION_DIR/config" || wr_fail "cannot make $SESSION_DIR/config"
+WR_LOGS+=("$SESSION_DIR/a11y.log")
 if ((HAVE_A11Y)); then
 	# the accessibility bus of this session: at-spi-bus-launcher owns org.a11y.Bus on the
-	# private bus and starts its own dbus-daemon with the registry
+	# private bus and starts its own dbus-daemon with the registry; the app then needs its
+	# bridge, which gui_start turned off
 	/usr/libexec/at-spi-bus-launcher --launch-immediately >"$SESSION_DIR/a11y.log" 2>&1 </dev/null &
 	wr_track $! "at-spi-bus-launcher"
-	gdbus wait --session --timeout 10 org.a11y.Bus >/dev/null 2>&1 || {
+	if gdbus wait --session --timeout 10 org.a11y.Bus >/dev/null 2>&1; then
+		unset NO_AT_BRIDGE
+	else
 		wr_log "at-spi did not start ($(cat "$SESSION_DIR/a11y.log")): content is checked by screenshot only"
 		HAVE_A11Y=0
-	}
+	fi
 fi
-((HAVE_A11Y)) || export NO_AT_BRIDGE=1
-
-WR_LOGS+=("$SESSION_DIR/app.out")
-WARREN_BUS_ADDRESS=$(tailnet_bus 0) "$WARREN_TRAY" >"$SESSION_DIR/app.out" 2>"$SESSION_DIR/app.err" </dev/null &
-APP_PID=$!
-wr_track "$APP_PID" "$(basename "$WARREN_TRAY")"
-gdbus wait --session --timeout 15 io.github.warrenvpn.Tray >/dev/null 2>&1 ||
-	wr_fail "the app did not take io.github.warrenvpn.Tray on the session bus: $(cat "$SESSION_DIR/app.err")"
+# "installed" autostart entry: the build's (XDG_CONFIG_DIRS); the user's own in the run's dir
+gui_tray_start 0 XDG_CONFIG_HOME="$SESSION_DIR/config" XDG_CONFIG_DIRS="$GUI_BUILD_DIR/data" \
+	LANG=C.UTF-8 LC_ALL=C.UTF-8 LANGUAGE=
+XDG_CONFIG_HOME=$SESSION_DIR/config
+APP_PID=$GUI_TRAY_PID
+APP_LOG=$GUI_DIR/tray.log
 
 ACTIONS=(--session --dest io.github.warrenvpn.Tray --object-path /io/github/warrenvpn/Tray)
 
@@ -307,7 +284,7 @@ if ((HAVE_A11Y)); then
 	wr_log "activity: with flow logs off it says so ($SHOTS/activity-off.png)"
 fi
 
-# ---- the sign-in dialog, when the app has one (warren-tray; not the driver)
+# ---- the sign-in dialog
 if has_action sign-in; then
 	wr_log "the app has app.sign-in: its dialog is left to the sign-in scenario (it needs a signed-out node)"
 fi
@@ -318,14 +295,14 @@ xdotool windowfocus --sync "$WID" key Escape 2>/dev/null || xdotool key --window
 wait_until 5 _gone "Warren Preferences" || wr_fail "Escape did not close Preferences"
 wr_log "Escape closed Preferences"
 
-pid_alive "$APP_PID" || wr_fail "the app exited: $(cat "$SESSION_DIR/app.err")"
+pid_alive "$APP_PID" || wr_fail "the app exited: $(cat "$APP_LOG")"
 # GTK 3's tree view cells that lost their row answer AT-SPI's state query with no state set:
 # atk-bridge then asserts (three atk_state_set_contains_state and one g_object_unref of NULL
 # each time), a bug of GTK's accessibility set off by this test's reading the list while
 # warrend restarts, not of the app; any other warning or critical fails
 _app_warnings()
 {
-	grep -E 'CRITICAL|WARNING' "$SESSION_DIR/app.err" |
+	grep -E 'CRITICAL|WARNING' "$APP_LOG" |
 		grep -vF -e "atk_state_set_contains_state: assertion 'ATK_IS_STATE_SET (set)' failed" \
 			-e "g_object_unref: assertion 'G_IS_OBJECT (object)' failed"
 }

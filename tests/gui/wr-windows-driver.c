@@ -5,8 +5,8 @@
  * wr-windows-driver: the tray's windows without the tray.  A GtkApplication with warren-tray's
  * id (io.github.warrenvpn.Tray, so its actions are exported at /io/github/warrenvpn/Tray on the
  * session bus like the app's) that connects to warrend and calls wr_tray_windows_install, and
- * nothing else: no indicator, no notifications.  For developing the windows against a lab node
- * and for the windows scenario when warren-tray is not built:
+ * nothing else: no indicator, no notifications.  For working on the windows against a lab node
+ * (tests/gui/windows.sh needs the whole warren-tray, which registers with the panel):
  *
  *   WARREN_BUS_ADDRESS=unix:path=<node>/bus GSETTINGS_SCHEMA_DIR=<build>/data \
  *     wr-windows-driver &
