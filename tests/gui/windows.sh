@@ -78,6 +78,7 @@ wait_until 15 _flow_logged || wr_fail "the transfer is not in node 0's flow log:
 
 # ---- the desktop (tests/lib/gui.sh: private session bus, Xvfb, dunst, a StatusNotifierWatcher),
 # an at-spi bus, the app
+# shellcheck disable=SC2119 # the default desktop: a watcher that is a host
 gui_start
 SESSION_DIR=$GUI_DIR
 mkdir -p "$SESSION_DIR/config" || wr_fail "cannot make $SESSION_DIR/config"
