@@ -18,7 +18,8 @@
 #   ExitNodeAllowLAN true; "Start Warren when I log in" off and on rewrites the user's autostart
 #   entry (Hidden=true, then without); ftp:// as control URL is refused with the reason shown
 #   and ControlURL unchanged.
-#   Devices lists n1 with its tailnet address; Ping shows three replies with their path.
+#   Devices lists n1 with its tailnet address; Ping shows three replies with their path; Copy
+#   Address puts the address on the X clipboard (read back by another client).
 #   Activity lists the TCP transfer to n1.  About shows the version.
 #   warrend restarted without flow logs (--flow-log-size 0): Devices empties while it is gone
 #   and lists n1 again; Activity's Refresh explains that there is no flow log.
@@ -234,6 +235,17 @@ if ((HAVE_A11Y)); then
 	grep -E '^[123]: (direct|relay)' <<<"$out" >/dev/null || wr_fail "devices: ping replies without a path: $out"
 	wr_log "devices: ping n1: $(grep -E '^[123]: ' <<<"$out" | tr '\n' ' ')"
 	_shot_ok "$WID" "$SHOTS/devices.png" || wr_fail "devices: blank after the ping"
+	# Copy Address (n1 is still selected): the X clipboard, read by another client
+	a11y press "Warren Devices" "Copy Address" || wr_fail "devices: cannot press Copy Address"
+	_copied()
+	{
+		out=$(timeout 5 "$PY" -c 'import gi; gi.require_version("Gtk", "3.0")
+from gi.repository import Gtk, Gdk
+print(Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD).wait_for_text() or "")' 2>/dev/null) &&
+			[ "$out" = "$(tailnet_ip 1)" ]
+	}
+	wait_until 10 _copied || wr_fail "devices: the clipboard holds '$out', not $(tailnet_ip 1)"
+	wr_log "devices: Copy Address put $out on the clipboard"
 fi
 
 # ---- Activity
