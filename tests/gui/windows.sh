@@ -19,7 +19,8 @@
 #   entry (Hidden=true, then without); ftp:// as control URL is refused with the reason shown
 #   and ControlURL unchanged.
 #   Devices lists n1 with its tailnet address; Ping shows three replies with their path; Copy
-#   Address puts the address on the X clipboard (read back by another client).
+#   Address puts the address on the X clipboard (read back by another client); the search
+#   filters n1 out and finds it by address.
 #   Activity lists the TCP transfer to n1.  About shows the version.
 #   warrend restarted without flow logs (--flow-log-size 0): Devices empties while it is gone
 #   and lists n1 again; Activity's Refresh explains that there is no flow log.
@@ -246,6 +247,17 @@ print(Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD).wait_for_text() or "")' 2>/dev/
 	}
 	wait_until 10 _copied || wr_fail "devices: the clipboard holds '$out', not $(tailnet_ip 1)"
 	wr_log "devices: Copy Address put $out on the clipboard"
+	# the search: by user or name, then by address
+	a11y settext "Warren Devices" "no-such-device" || wr_fail "devices: cannot type a search"
+	_filtered_out()
+	{
+		out=$(a11y text "Warren Devices") && grep -qx "0 of 1 device" <<<"$out"
+	}
+	wait_until 10 _filtered_out || wr_fail "devices: 'no-such-device' does not filter n1 out: $out"
+	a11y settext "Warren Devices" "${TAILNET_IP[1]%.*}" || wr_fail "devices: cannot type a search"
+	wait_until 10 _lists_n1 || wr_fail "devices: searching ${TAILNET_IP[1]%.*} does not find n1: $out"
+	a11y settext "Warren Devices" "" || wr_fail "devices: cannot clear the search"
+	wr_log "devices: the search filters by name and address"
 fi
 
 # ---- Activity
