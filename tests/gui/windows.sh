@@ -24,7 +24,7 @@
 #   Activity lists the TCP transfer to n1.  About shows the version.
 #   warrend restarted without flow logs (--flow-log-size 0): Devices empties while it is gone
 #   and lists n1 again; Activity's Refresh explains that there is no flow log.
-#   Escape closes About and Preferences.
+#   Alt+M toggles a notification choice in Preferences; Escape closes About and Preferences.
 # Without at-spi (at-spi2-core, gir1.2-atspi-2.0) only the screenshots are checked.
 #
 # Environment (the meson test sets it): WARREND WARREN_CLI WARREN_CONTROL WARREN_DERP (the lab),
@@ -52,6 +52,15 @@ command -v convert >/dev/null 2>&1 || wr_skip "convert (imagemagick) is not inst
 HAVE_A11Y=1
 if [ ! -x /usr/libexec/at-spi-bus-launcher ] || ! "$PY" -c 'import gi; gi.require_version("Atspi", "2.0")' 2>/dev/null; then
 	HAVE_A11Y=0
+fi
+# the run's directory under one of this test's own: something on the shared machines sweeps
+# /tmp/warren-netns.* directories, and twice took this run's (its sockets and logs) while it ran
+if [ -z "${TMPDIR:-}" ]; then
+	TMPDIR=/tmp/warren-gui-windows
+	if ! mkdir -p "$TMPDIR" || ! chmod 0700 "$TMPDIR"; then
+		wr_skip "cannot make $TMPDIR"
+	fi
+	export TMPDIR
 fi
 wr_init
 
@@ -316,6 +325,18 @@ fi
 
 # ---- Escape closes a window (keyboard navigation)
 _find_window "Warren Preferences" || wr_fail "preferences is no longer shown"
+if ((HAVE_A11Y)); then
+	# a mnemonic: Alt+M toggles "When my devices come online or go offline" (on by default)
+	own="When my devices come online or go offline"
+	[ "$(a11y state "Warren Preferences" "$own")" = checked ] || wr_fail "preferences: '$own' is not on at first"
+	xdotool windowfocus --sync "$WID" key alt+m 2>/dev/null || xdotool key --window "$WID" alt+m
+	_own_off()
+	{
+		[ "$(a11y state "Warren Preferences" "$own")" = unchecked ]
+	}
+	wait_until 5 _own_off || wr_fail "preferences: Alt+M did not toggle '$own'"
+	wr_log "preferences: Alt+M toggled '$own'"
+fi
 xdotool windowfocus --sync "$WID" key Escape 2>/dev/null || xdotool key --window "$WID" Escape
 wait_until 5 _gone "Warren Preferences" || wr_fail "Escape did not close Preferences"
 wr_log "Escape closed Preferences"
