@@ -218,7 +218,8 @@ load(WrTrayDevices *self)
 		return;
 	if (g_dbus_proxy_get_name_owner(G_DBUS_PROXY(self->engine)) == NULL) {
 		gtk_list_store_clear(self->store);
-		gtk_label_set_text(self->count_label, _("The Warren service is not running."));
+		gtk_label_set_text(self->count_label,
+				   _("Warren's service (warrend) is not running."));
 		return;
 	}
 	self->loading = TRUE;

@@ -86,7 +86,8 @@ sync_from_engine(WrTrayPrefs *self)
 	gtk_widget_set_sensitive(GTK_WIDGET(self->allow_lan_check), present);
 	update_url_button(self);
 	if (!present)
-		show_message(self->general_message, _("The Warren service is not running."));
+		show_message(self->general_message,
+			     _("Warren's service (warrend) is not running."));
 }
 
 static void

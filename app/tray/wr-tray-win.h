@@ -41,8 +41,9 @@ void
 wr_tray_win_call(WrDbusEngine1 *engine, const gchar *method, GVariant *parameters,
 		 GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
 
-/* a sentence for a person from a failed call: chosen by the WR_DBUS_ERROR code (translated),
- * with warrend's English detail after it where it helps (InvalidArgument, ControlError) */
+/* a sentence for a person from a failed call: the tray's words (wr_tray_error_text), but with
+ * warrend's English detail for InvalidArgument and Failed, which the windows show beside the
+ * control that caused them */
 gchar *
 wr_tray_win_error_text(const GError *error);
 

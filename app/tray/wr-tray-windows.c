@@ -13,6 +13,7 @@
 #include <glib/gi18n.h>
 
 #include "wr-dbus-error.h"
+#include "wr-tray-call.h"
 #include "wr-tray-resources.h"
 #include "wr-tray-win.h"
 #include "wr-tray-windows.h"
@@ -151,41 +152,15 @@ wr_tray_win_error_text(const GError *error)
 	g_autoptr(GError) copy = g_error_copy(error);
 
 	(void) g_dbus_error_strip_remote_error(copy);
-	if (copy->domain == WR_DBUS_ERROR) {
-		switch ((WrDbusError) copy->code) {
-		case WR_DBUS_ERROR_NOT_AUTHORIZED:
-			return g_strdup(_("You are not allowed to do this. Ask an administrator."));
-		case WR_DBUS_ERROR_INVALID_ARGUMENT:
-			/* TRANSLATORS: %s is the engine's explanation, in English */
-			return g_strdup_printf(_("That is not valid: %s"), copy->message);
-		case WR_DBUS_ERROR_NOT_RUNNING:
-			return g_strdup(_("Warren is not connected. Connect first."));
-		case WR_DBUS_ERROR_NEEDS_LOGIN:
-			return g_strdup(_("This device is not signed in. Sign in first."));
-		case WR_DBUS_ERROR_NO_SUCH_PEER:
-			return g_strdup(_("That device is no longer in the network."));
-		case WR_DBUS_ERROR_NOT_AN_EXIT_NODE:
-			return g_strdup(_("That device does not offer itself as an exit node."));
-		case WR_DBUS_ERROR_BUSY:
-			return g_strdup(_("Warren is already doing this. Try again in a moment."));
-		case WR_DBUS_ERROR_TIMEOUT:
-			return g_strdup(_("No answer in time. Check the network and try again."));
-		case WR_DBUS_ERROR_CONTROL_ERROR:
-			/* TRANSLATORS: %s is the control server's own message */
-			return g_strdup_printf(_("The control server refused: %s"), copy->message);
-		case WR_DBUS_ERROR_LIMIT_EXCEEDED:
-			return g_strdup(_("Too many requests. Try again later."));
-		case WR_DBUS_ERROR_FAILED:
-			/* TRANSLATORS: %s is the engine's explanation, in English */
-			return g_strdup_printf(_("Warren could not do this: %s"), copy->message);
-		}
-	}
-	if (g_error_matches(copy, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
-	    g_error_matches(copy, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER) ||
-	    g_error_matches(copy, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY))
-		return g_strdup(_("The Warren service is not running."));
-	/* TRANSLATORS: %s is a system error message */
-	return g_strdup_printf(_("Something went wrong: %s"), copy->message);
+	/* the windows show warrend's detail for these two: which field of a form was refused,
+	 * why the flow log cannot be read; the rest in the tray's words (wr-tray-call.h) */
+	if (g_error_matches(copy, WR_DBUS_ERROR, WR_DBUS_ERROR_INVALID_ARGUMENT))
+		/* TRANSLATORS: %s is the engine's explanation, in English */
+		return g_strdup_printf(_("That is not valid: %s"), copy->message);
+	if (g_error_matches(copy, WR_DBUS_ERROR, WR_DBUS_ERROR_FAILED))
+		/* TRANSLATORS: %s is the engine's explanation, in English */
+		return g_strdup_printf(_("Warren could not do this: %s"), copy->message);
+	return wr_tray_error_text(error);
 }
 
 static gboolean

@@ -298,7 +298,7 @@ if ((HAVE_A11Y)); then
 	tailnet_warrend_stop 0
 	_says_gone()
 	{
-		out=$(a11y text "Warren Devices") && grep -qx "The Warren service is not running." <<<"$out" &&
+		out=$(a11y text "Warren Devices") && grep -qxF "Warren's service (warrend) is not running." <<<"$out" &&
 			! a11y cells "Warren Devices" | grep -qx n1
 	}
 	wait_until 10 _says_gone || wr_fail "devices: still lists n1 with warrend stopped: $out"
