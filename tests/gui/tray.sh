@@ -103,6 +103,11 @@ _menu_toggle_is()
 	[ "$(menu_toggle "${@:1:$#-1}")" = "${*: -1}" ]
 }
 
+_menu_names_are()
+{
+	[ "$(menu_names "${@:2}")" = "$1" ]
+}
+
 _menu_has()
 {
 	gui_menu_items | cut -f1 | grep -qxF -- "$1"
@@ -150,7 +155,7 @@ small_tailnet()
 
 scenario_menu()
 {
-	local out want got user
+	local out want got user want_status
 	tailnet_node 0 easy
 	tailnet_node 1 easy
 	tailnet_node 2 public
@@ -176,9 +181,9 @@ scenario_menu()
 	gui_tray_start 1
 	# "Connected as USER"; a node signed in with a tagged key has no user of its own
 	user=$(tailnet_cli 1 status --json | "$GUI_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["self"].get("user", ""))')
-	want="Connected${user:+ as $user}"
-	wait_until 10 _menu_status_is "$want" ||
-		wr_fail "the menu's status line is not '$want': $(gui_menu_items | head -n 1)"
+	want_status="Connected${user:+ as $user}"
+	wait_until 10 _menu_status_is "$want_status" ||
+		wr_fail "the menu's status line is not '$want_status': $(gui_menu_items | head -n 1)"
 	wr_log "status line: $(gui_menu_items | head -n 1 | cut -f1)"
 
 	want=$(status_names 1)
@@ -219,6 +224,19 @@ scenario_menu()
 	wait_until 5 _menu_has Disconnect || wr_fail "after Connect, the menu offers no Disconnect"
 	tailnet_wait_reaches 1 "$(tailnet_ip 0)" 10 || wr_fail "after Connect, n1 does not reach n0"
 	wr_log "Connect: Running, n0 reachable again"
+
+	# warrend goes away and comes back: the tray says so and reads everything again
+	tailnet_warrend_stop 1
+	wait_until 10 _menu_status_is "Warren is not running" ||
+		wr_fail "with warrend stopped, the status line is '$(gui_menu_items | head -n 1 | cut -f1)'"
+	[ -z "$(menu_names "Network devices")" ] || wr_fail "with warrend stopped, the menu still lists devices"
+	tailnet_warrend_start 1
+	wait_until 20 _menu_status_is "$want_status" ||
+		wr_fail "warrend back: the status line is '$(gui_menu_items | head -n 1 | cut -f1)', not '$want_status'"
+	want=$(status_names 1)
+	wait_until 10 _menu_names_are "$want" "Network devices" ||
+		wr_fail "warrend back: Network devices lists '$(menu_names "Network devices" | tr '\n' ' ')', warren status '${want//$'\n'/ }'"
+	wr_log "warrend restarted: 'Warren is not running', then '$want_status' and the devices again"
 	grep -E 'CRITICAL|WARNING' "$GUI_DIR/tray.log" && wr_fail "the tray logged warnings"
 	gui_tray_stop
 }
