@@ -103,6 +103,22 @@ _menu_toggle_is()
 	[ "$(menu_toggle "${@:1:$#-1}")" = "${*: -1}" ]
 }
 
+# menu_ids: every item of the menu as "id path-of-labels", the device lines' path words
+# ("— direct") left out, sorted: unchanged items must keep their dbusmenu ids
+menu_ids()
+{
+	gui_menu_dump | "$GUI_PYTHON" -c '
+import json, sys
+def walk(item, path):
+    label = item["label"].split(" — ")[0]
+    here = path + [label] if label else path
+    if item["id"] != 0 and item["type"] != "separator":
+        print(item["id"], "/".join(here))
+    for child in item["children"]:
+        walk(child, here)
+walk(json.load(sys.stdin), [])' | sort
+}
+
 _menu_names_are()
 {
 	[ "$(menu_names "${@:2}")" = "$1" ]
@@ -155,7 +171,7 @@ small_tailnet()
 
 scenario_menu()
 {
-	local out want got user want_status
+	local out want got user want_status ids_before ids_after
 	tailnet_node 0 easy
 	tailnet_node 1 easy
 	tailnet_node 2 public
@@ -201,6 +217,7 @@ scenario_menu()
 	wr_log "Exit node: None ${got//$'\n'/ }"
 
 	pings_seen_from 1 "no exit node"
+	ids_before=$(menu_ids)
 	gui_menu_click "Exit node" n0 || wr_fail "cannot click Exit node > n0"
 	wait_until 10 _engine_prop_is 1 ExitNode "(<'$(tailnet_node_id 0)'>,)" ||
 		wr_fail "after the click on n0, warrend's ExitNode is $(engine_prop 1 ExitNode), not n0's id $(tailnet_node_id 0)"
@@ -213,6 +230,11 @@ scenario_menu()
 		wr_fail "after the click on None, warrend's ExitNode is $(engine_prop 1 ExitNode)"
 	wait_until 5 _menu_toggle_is "Exit node" None 1 || wr_fail "the None radio is not on: $(gui_menu_items "Exit node")"
 	pings_seen_from 1 "None chosen in the menu"
+	# updated in place: the same items under the same ids (a rebuild would renumber them)
+	ids_after=$(menu_ids)
+	[ "$ids_before" = "$ids_after" ] ||
+		wr_fail "the menu's dbusmenu ids changed: $(diff <(echo "$ids_before") <(echo "$ids_after") | tr '\n' ' ')"
+	wr_log "the menu kept its $(wc -l <<<"$ids_after") dbusmenu ids through the exit node changes"
 
 	gui_menu_click Disconnect || wr_fail "cannot click Disconnect"
 	wait_until 10 _engine_prop_is 1 State "(<'Stopped'>,)" || wr_fail "after Disconnect, State is $(engine_prop 1 State)"
