@@ -236,6 +236,13 @@ scenario_menu()
 		wr_fail "the menu's dbusmenu ids changed: $(diff <(echo "$ids_before") <(echo "$ids_after") | tr '\n' ' ')"
 	wr_log "the menu kept its $(wc -l <<<"$ids_after") dbusmenu ids through the exit node changes"
 
+	# chosen elsewhere (the CLI): the radio follows warrend
+	out=$(tailnet_cli 1 set --exit-node n2 2>&1) || wr_fail "warren set --exit-node n2: $out"
+	wait_until 5 _menu_toggle_is "Exit node" n2 1 || wr_fail "after warren set --exit-node n2, the menu shows $(gui_menu_items "Exit node" | tr '\n\t' '| ')"
+	out=$(tailnet_cli 1 set --exit-node "" 2>&1) || wr_fail "warren set --exit-node '': $out"
+	wait_until 5 _menu_toggle_is "Exit node" None 1 || wr_fail "after warren set --exit-node '', the menu shows $(gui_menu_items "Exit node" | tr '\n\t' '| ')"
+	wr_log "the radio follows exit node changes made with the CLI"
+
 	gui_menu_click Disconnect || wr_fail "cannot click Disconnect"
 	wait_until 10 _engine_prop_is 1 State "(<'Stopped'>,)" || wr_fail "after Disconnect, State is $(engine_prop 1 State)"
 	wait_until 5 _menu_has Connect || wr_fail "after Disconnect, the menu offers no Connect: $(gui_menu_items | cut -f1 | tr '\n' '|')"
@@ -259,8 +266,24 @@ scenario_menu()
 	wait_until 10 _menu_names_are "$want" "Network devices" ||
 		wr_fail "warrend back: Network devices lists '$(menu_names "Network devices" | tr '\n' ' ')', warren status '${want//$'\n'/ }'"
 	wr_log "warrend restarted: 'Warren is not running', then '$want_status' and the devices again"
+
+	# a refusal is told in words: Sign out with the control server gone (warrend signs out
+	# here and answers Timeout)
+	tailnet_control_kill
+	gui_menu_click "Sign out" || wr_fail "cannot click Sign out"
+	wait_until 15 _window "Could not sign out" || wr_fail "no dialog 'Could not sign out' after a refused Logout"
+	grep -q "Logout failed" "$GUI_DIR/tray.log" || wr_fail "the tray did not log the refused Logout"
+	wait_until 5 _menu_status_is "Signed out" || wr_fail "after Sign out, the status line is '$(gui_menu_items | head -n 1 | cut -f1)'"
+	wait_until 5 _menu_has "Sign in…" || wr_fail "after Sign out, the menu offers no 'Sign in…'"
+	wr_log "Sign out without control: the dialog 'Could not sign out', then 'Signed out' and 'Sign in…'"
 	grep -E 'CRITICAL|WARNING' "$GUI_DIR/tray.log" && wr_fail "the tray logged warnings"
 	gui_tray_stop
+}
+
+# _window TITLE: a visible window titled TITLE exists
+_window()
+{
+	xdotool search --onlyvisible --name "^$1\$" >/dev/null 2>&1
 }
 
 _status_window()
