@@ -31,7 +31,7 @@
 # Every process is tracked by netns.sh (wr_track), so its cleanup trap ends them all, also on
 # failure; the bus socket and the logs are under $WR_TMP/gui (the logs join WR_LOGS).
 # The environment names the binary: WARREN_TRAY (the meson test sets it); the build tree is
-# found from it (GUI_BUILD_DIR overrides).  gui_need skips (exit 77) without it or the tools.
+# found from it (GUI_BUILD_DIR overrides; GUI_LOCALEDIR overrides its po/ for the catalogues).  gui_need skips (exit 77) without it or the tools.
 #
 # shellcheck shell=bash disable=SC2034
 # (SC2034: the variables set here are read by the scripts that source this file)
@@ -152,7 +152,7 @@ gui_tray_start()
 	WR_LOGS+=("$GUI_DIR/tray.log")
 	env WARREN_BUS_ADDRESS="$(tailnet_bus "$n")" \
 		GSETTINGS_SCHEMA_DIR="$GUI_BUILD_DIR/data" \
-		WARREN_LOCALEDIR="$GUI_BUILD_DIR/po" \
+		WARREN_LOCALEDIR="${GUI_LOCALEDIR:-$GUI_BUILD_DIR/po}" \
 		WARREN_ICON_DIR="$(cd "$GUI_LIB_DIR/../../icons" && pwd)" \
 		G_MESSAGES_DEBUG="${GUI_TRAY_DEBUG:-WrTray WrTrayModel WrTrayMenu WrTrayStatus}" \
 		ASAN_OPTIONS=detect_leaks=0 \
