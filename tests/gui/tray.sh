@@ -296,6 +296,26 @@ _message_window()
 	xdotool search --onlyvisible --name '^No tray icons$' >/dev/null 2>&1
 }
 
+# status_window_buttons: Disconnect and Connect through the status window, clicked with the
+# pointer (XTEST); no window manager, so both windows sit at 0,0: the message is moved aside
+status_window_buttons()
+{
+	local win msg
+	msg=$(gui_window_id "No tray icons") || wr_fail "no message window"
+	xdotool windowmove "$msg" 0 400
+	win=$(gui_window_id Warren) || wr_fail "no status window"
+	# Connect and Disconnect share the place of the first button of the row
+	sleep 0.3
+	xdotool mousemove --window "$win" 60 126 click 1
+	wait_until 10 _engine_prop_is 1 State "(<'Stopped'>,)" ||
+		wr_fail "Disconnect in the status window: State is $(engine_prop 1 State)"
+	sleep 0.3
+	xdotool mousemove --window "$win" 60 126 click 1
+	wait_until 15 _engine_prop_is 1 State "(<'Running'>,)" ||
+		wr_fail "Connect in the status window: State is $(engine_prop 1 State)"
+	wr_log "the status window's Disconnect and Connect work"
+}
+
 scenario_no_host()
 {
 	local mode
@@ -309,6 +329,7 @@ scenario_no_host()
 			wr_fail "$mode: no screenshot of the status window"
 		grep -q "no StatusNotifier host" "$GUI_DIR/tray.log" || wr_fail "$mode: the tray did not log the missing host"
 		wr_log "$mode: status window and message shown ($(identify -format '%wx%h' "$WR_TMP/status-window$mode.png" 2>/dev/null))"
+		[ "$mode" = --no-watcher ] && status_window_buttons
 		gui_tray_stop
 		# the next desktop is a new one
 		wr_teardown_gui
