@@ -13,10 +13,14 @@
 #             lists, its "Exit node" None and exactly the exit nodes; a click on n0 (dbusmenu
 #             Event, as a panel sends it) makes n1 route through n0 (an internet host sees n1's
 #             pings from n0's address) and the radio follows; "None" restores (the pings come
-#             from n1's own address again); Disconnect stops the tunnel (Stopped, the menu
-#             offers Connect), Connect brings it back (Running)
+#             from n1's own address again); the items keep their dbusmenu ids; a choice made
+#             with the CLI moves the radio; Disconnect stops the tunnel (Stopped, the menu
+#             offers Connect), Connect brings it back (Running); warrend stopped: "Warren is
+#             not running", started: all read again; Sign out with control gone: a dialog
+#             says so in words, then "Signed out" and "Sign in…"
 #   no-host   no StatusNotifierWatcher on the bus: the status window is shown (xdotool finds
-#             it) with the one-time message; a watcher that reports no host: the same
+#             it) with the one-time message, and its Disconnect and Connect buttons work
+#             (pointer clicks); a watcher that reports no host: the same; with a host: neither
 #   zh_CN     LANG=zh_CN.UTF-8 (generated with localedef when missing): the menu is in Chinese
 #             (fails while it is English: needs po/zh_CN.po)
 #   rss       the tray's VmRSS after start and menu use is under 60 MB (skipped for a build
