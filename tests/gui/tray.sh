@@ -123,6 +123,11 @@ def walk(item, path):
 walk(json.load(sys.stdin), [])' | sort
 }
 
+_clipboard_is()
+{
+	[ "$(gui_clipboard)" = "$1" ]
+}
+
 _menu_names_are()
 {
 	[ "$(menu_names "${@:2}")" = "$1" ]
@@ -212,6 +217,9 @@ scenario_menu()
 		wr_fail "Network devices lists '${got//$'\n'/ }', warren status '${want//$'\n'/ }'"
 	fi
 	wr_log "Network devices: ${got//$'\n'/ } (as warren status)"
+	gui_menu_click "Network devices" n0 || wr_fail "cannot click Network devices > n0"
+	wait_until 5 _clipboard_is "$(tailnet_ip 0)" || wr_fail "a click on n0 put '$(gui_clipboard)' on the clipboard, not $(tailnet_ip 0)"
+	wr_log "a click on n0 copies its address $(tailnet_ip 0)"
 	want=$(status_names 1 exit)
 	got=$(menu_names "Exit node")
 	if [ "$want" != "$(printf 'n0\nn2')" ] || [ "$want" != "$got" ]; then

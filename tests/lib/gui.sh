@@ -27,6 +27,7 @@
 #   gui_screenshot NAME FILE      a PNG of that window, once its first frame is drawn
 #   gui_action NAME               activate the tray's application action app.NAME over D-Bus
 #   gui_tray_rss_kb               the tray's VmRSS in KiB
+#   gui_clipboard                 the text on the X clipboard (CLIPBOARD selection)
 #
 # Every process is tracked by netns.sh (wr_track), so its cleanup trap ends them all, also on
 # failure; the bus socket and the logs are under $WR_TMP/gui (the logs join WR_LOGS).
@@ -230,4 +231,15 @@ gui_action()
 gui_tray_rss_kb()
 {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$GUI_TRAY_PID/status"
+}
+
+gui_clipboard()
+{
+	"$GUI_PYTHON" -c '
+import gi
+gi.require_version("Gdk", "3.0")
+gi.require_version("Gtk", "3.0")
+from gi.repository import Gdk, Gtk
+text = Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD).wait_for_text()
+print(text or "")' 2>/dev/null
 }
