@@ -73,6 +73,22 @@ model_changed_cb(WrTrayModel *model, gpointer user_data)
 	update_view(user_data);
 }
 
+/* the windows and sign-in may enable and disable their actions: the menu follows */
+static void
+actions_changed_cb(GActionGroup *group, const gchar *name, gpointer user_data)
+{
+	App *self = user_data;
+
+	if (self->model != NULL)
+		update_view(self);
+}
+
+static void
+action_enabled_cb(GActionGroup *group, const gchar *name, gboolean enabled, gpointer user_data)
+{
+	actions_changed_cb(group, name, user_data);
+}
+
 static void
 show_status_window(App *self)
 {
@@ -278,6 +294,9 @@ startup_cb(GApplication *application, gpointer user_data)
 	wr_tray_signin_install(self->app, self->engine);
 	self->indicator = wr_tray_indicator_new(wr_tray_menu_get_menu(self->menu), icon_dir());
 	wr_tray_model_set_changed_func(self->model, model_changed_cb, self);
+	g_signal_connect(self->app, "action-added", G_CALLBACK(actions_changed_cb), self);
+	g_signal_connect(self->app, "action-removed", G_CALLBACK(actions_changed_cb), self);
+	g_signal_connect(self->app, "action-enabled-changed", G_CALLBACK(action_enabled_cb), self);
 	update_view(self);
 	watch_host(self);
 	/* no window needs to be open for the tray to run */

@@ -35,6 +35,7 @@ struct _WrTrayMenu {
 	GtkWidget *preferences;
 	GtkWidget *devices_window;
 	GtkWidget *activity;
+	GtkWidget *about;
 
 	GHashTable *device_items; /* key -> GtkMenuItem (owned by the menu) */
 	GHashTable *exit_items;	  /* peer id -> GtkRadioMenuItem */
@@ -250,7 +251,7 @@ wr_tray_menu_new(GtkApplication *app, WrDbusEngine1 *engine)
 	self->preferences = append_action(self, _("Preferences…"), "preferences");
 	self->devices_window = append_action(self, _("Devices"), "devices");
 	self->activity = append_action(self, _("Activity"), "activity");
-	append_action(self, _("About Warren"), "about");
+	self->about = append_action(self, _("About Warren"), "about");
 	append_separator(self->menu);
 	item = append_item(self->menu, _("Quit"));
 	g_signal_connect(item, "activate", G_CALLBACK(quit_cb), self);
@@ -380,6 +381,18 @@ exit_update(WrTrayMenu *self, GtkWidget *item, gconstpointer entry)
 	gtk_widget_set_sensitive(item, e->sensitive);
 }
 
+/* an item that activates app.NAME: usable only when the action is there and enabled (the
+ * windows and sign-in install theirs; a click on a missing one would do nothing) */
+static void
+set_action_sensitive(WrTrayMenu *self, GtkWidget *item, gboolean sensitive)
+{
+	const gchar *action = g_object_get_data(G_OBJECT(item), "wr-action");
+	GActionGroup *group = G_ACTION_GROUP(self->app);
+
+	gtk_widget_set_sensitive(item, sensitive && g_action_group_has_action(group, action) &&
+					       g_action_group_get_action_enabled(group, action));
+}
+
 void
 wr_tray_menu_update(WrTrayMenu *self, const WrTrayView *view)
 {
@@ -417,12 +430,13 @@ wr_tray_menu_update(WrTrayMenu *self, const WrTrayView *view)
 	self->allow_lan_value = view->allow_lan;
 
 	gtk_widget_set_visible(self->sign_in, view->show_sign_in);
-	gtk_widget_set_sensitive(self->sign_in, view->sign_in_sensitive);
+	set_action_sensitive(self, self->sign_in, view->sign_in_sensitive);
 	gtk_widget_set_visible(self->sign_out, !view->show_sign_in);
 	gtk_widget_set_sensitive(self->sign_out, view->sign_out_sensitive);
-	gtk_widget_set_sensitive(self->preferences, view->windows_sensitive);
-	gtk_widget_set_sensitive(self->devices_window, view->windows_sensitive);
-	gtk_widget_set_sensitive(self->activity, view->windows_sensitive);
+	set_action_sensitive(self, self->preferences, view->windows_sensitive);
+	set_action_sensitive(self, self->devices_window, view->windows_sensitive);
+	set_action_sensitive(self, self->activity, view->windows_sensitive);
+	set_action_sensitive(self, self->about, TRUE);
 	self->updating = FALSE;
 	apply_choice(self);
 }

@@ -144,7 +144,6 @@ wr_tray_status_new(GtkApplication *app, WrDbusEngine1 *engine)
 	gtk_grid_attach(GTK_GRID(grid), self->status, 0, 0, 2, 1);
 	self->device = gtk_label_new("");
 	gtk_label_set_xalign(GTK_LABEL(self->device), 0);
-	gtk_label_set_selectable(GTK_LABEL(self->device), TRUE);
 	gtk_grid_attach(GTK_GRID(grid), self->device, 0, 1, 2, 1);
 
 	label = gtk_label_new_with_mnemonic(_("_Exit node"));

@@ -338,7 +338,7 @@ fill_exit_nodes(WrTrayView *view, const WrTrayState *st)
 }
 
 static gchar *
-make_tooltip(const WrTrayView *view, const WrTrayState *st, const gchar *status)
+make_tooltip(const WrTrayState *st, const gchar *status)
 {
 	GString *s = g_string_new(NULL);
 
@@ -371,7 +371,7 @@ wr_tray_view_new(const WrTrayState *st)
 	view->exit_nodes = g_ptr_array_new_with_free_func(exit_free);
 	view->icon = choose_icon(st);
 	view->status = wr_tray_view_escape(status);
-	view->tooltip = make_tooltip(view, st, status);
+	view->tooltip = make_tooltip(st, status);
 
 	view->device_address = st->present ? dict_first_address(st->self) : NULL;
 	if (st->present && name[0] != '\0') {

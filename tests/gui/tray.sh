@@ -13,10 +13,14 @@
 #             lists, its "Exit node" None and exactly the exit nodes; a click on n0 (dbusmenu
 #             Event, as a panel sends it) makes n1 route through n0 (an internet host sees n1's
 #             pings from n0's address) and the radio follows; "None" restores (the pings come
-#             from n1's own address again); Disconnect stops the tunnel (Stopped, the menu
-#             offers Connect), Connect brings it back (Running)
+#             from n1's own address again); the items keep their dbusmenu ids; a choice made
+#             with the CLI moves the radio; Disconnect stops the tunnel (Stopped, the menu
+#             offers Connect), Connect brings it back (Running); warrend stopped: "Warren is
+#             not running", started: all read again; Sign out with control gone: a dialog
+#             says so in words, then "Signed out" and "Sign in…"
 #   no-host   no StatusNotifierWatcher on the bus: the status window is shown (xdotool finds
-#             it) with the one-time message; a watcher that reports no host: the same
+#             it) with the one-time message, and its Disconnect and Connect buttons work
+#             (pointer clicks); a watcher that reports no host: the same; with a host: neither
 #   zh_CN     LANG=zh_CN.UTF-8 (generated with localedef when missing): the menu is in Chinese
 #             (fails while it is English: needs po/zh_CN.po)
 #   rss       the tray's VmRSS after start and menu use is under 60 MB (skipped for a build
@@ -103,6 +107,32 @@ _menu_toggle_is()
 	[ "$(menu_toggle "${@:1:$#-1}")" = "${*: -1}" ]
 }
 
+# menu_ids: every item of the menu as "id path-of-labels", the device lines' path words
+# ("— direct") left out, sorted: unchanged items must keep their dbusmenu ids
+menu_ids()
+{
+	gui_menu_dump | "$GUI_PYTHON" -c '
+import json, sys
+def walk(item, path):
+    label = item["label"].split(" — ")[0]
+    here = path + [label] if label else path
+    if item["id"] != 0 and item["type"] != "separator":
+        print(item["id"], "/".join(here))
+    for child in item["children"]:
+        walk(child, here)
+walk(json.load(sys.stdin), [])' | sort
+}
+
+_clipboard_is()
+{
+	[ "$(gui_clipboard)" = "$1" ]
+}
+
+_menu_names_are()
+{
+	[ "$(menu_names "${@:2}")" = "$1" ]
+}
+
 _menu_has()
 {
 	gui_menu_items | cut -f1 | grep -qxF -- "$1"
@@ -150,7 +180,7 @@ small_tailnet()
 
 scenario_menu()
 {
-	local out want got user
+	local out want got user want_status ids_before ids_after
 	tailnet_node 0 easy
 	tailnet_node 1 easy
 	tailnet_node 2 public
@@ -176,9 +206,9 @@ scenario_menu()
 	gui_tray_start 1
 	# "Connected as USER"; a node signed in with a tagged key has no user of its own
 	user=$(tailnet_cli 1 status --json | "$GUI_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["self"].get("user", ""))')
-	want="Connected${user:+ as $user}"
-	wait_until 10 _menu_status_is "$want" ||
-		wr_fail "the menu's status line is not '$want': $(gui_menu_items | head -n 1)"
+	want_status="Connected${user:+ as $user}"
+	wait_until 10 _menu_status_is "$want_status" ||
+		wr_fail "the menu's status line is not '$want_status': $(gui_menu_items | head -n 1)"
 	wr_log "status line: $(gui_menu_items | head -n 1 | cut -f1)"
 
 	want=$(status_names 1)
@@ -187,6 +217,9 @@ scenario_menu()
 		wr_fail "Network devices lists '${got//$'\n'/ }', warren status '${want//$'\n'/ }'"
 	fi
 	wr_log "Network devices: ${got//$'\n'/ } (as warren status)"
+	gui_menu_click "Network devices" n0 || wr_fail "cannot click Network devices > n0"
+	wait_until 5 _clipboard_is "$(tailnet_ip 0)" || wr_fail "a click on n0 put '$(gui_clipboard)' on the clipboard, not $(tailnet_ip 0)"
+	wr_log "a click on n0 copies its address $(tailnet_ip 0)"
 	want=$(status_names 1 exit)
 	got=$(menu_names "Exit node")
 	if [ "$want" != "$(printf 'n0\nn2')" ] || [ "$want" != "$got" ]; then
@@ -196,6 +229,7 @@ scenario_menu()
 	wr_log "Exit node: None ${got//$'\n'/ }"
 
 	pings_seen_from 1 "no exit node"
+	ids_before=$(menu_ids)
 	gui_menu_click "Exit node" n0 || wr_fail "cannot click Exit node > n0"
 	wait_until 10 _engine_prop_is 1 ExitNode "(<'$(tailnet_node_id 0)'>,)" ||
 		wr_fail "after the click on n0, warrend's ExitNode is $(engine_prop 1 ExitNode), not n0's id $(tailnet_node_id 0)"
@@ -208,6 +242,18 @@ scenario_menu()
 		wr_fail "after the click on None, warrend's ExitNode is $(engine_prop 1 ExitNode)"
 	wait_until 5 _menu_toggle_is "Exit node" None 1 || wr_fail "the None radio is not on: $(gui_menu_items "Exit node")"
 	pings_seen_from 1 "None chosen in the menu"
+	# updated in place: the same items under the same ids (a rebuild would renumber them)
+	ids_after=$(menu_ids)
+	[ "$ids_before" = "$ids_after" ] ||
+		wr_fail "the menu's dbusmenu ids changed: $(diff <(echo "$ids_before") <(echo "$ids_after") | tr '\n' ' ')"
+	wr_log "the menu kept its $(wc -l <<<"$ids_after") dbusmenu ids through the exit node changes"
+
+	# chosen elsewhere (the CLI): the radio follows warrend
+	out=$(tailnet_cli 1 set --exit-node n2 2>&1) || wr_fail "warren set --exit-node n2: $out"
+	wait_until 5 _menu_toggle_is "Exit node" n2 1 || wr_fail "after warren set --exit-node n2, the menu shows $(gui_menu_items "Exit node" | tr '\n\t' '| ')"
+	out=$(tailnet_cli 1 set --exit-node "" 2>&1) || wr_fail "warren set --exit-node '': $out"
+	wait_until 5 _menu_toggle_is "Exit node" None 1 || wr_fail "after warren set --exit-node '', the menu shows $(gui_menu_items "Exit node" | tr '\n\t' '| ')"
+	wr_log "the radio follows exit node changes made with the CLI"
 
 	gui_menu_click Disconnect || wr_fail "cannot click Disconnect"
 	wait_until 10 _engine_prop_is 1 State "(<'Stopped'>,)" || wr_fail "after Disconnect, State is $(engine_prop 1 State)"
@@ -219,8 +265,37 @@ scenario_menu()
 	wait_until 5 _menu_has Disconnect || wr_fail "after Connect, the menu offers no Disconnect"
 	tailnet_wait_reaches 1 "$(tailnet_ip 0)" 10 || wr_fail "after Connect, n1 does not reach n0"
 	wr_log "Connect: Running, n0 reachable again"
+
+	# warrend goes away and comes back: the tray says so and reads everything again
+	tailnet_warrend_stop 1
+	wait_until 10 _menu_status_is "Warren is not running" ||
+		wr_fail "with warrend stopped, the status line is '$(gui_menu_items | head -n 1 | cut -f1)'"
+	[ -z "$(menu_names "Network devices")" ] || wr_fail "with warrend stopped, the menu still lists devices"
+	tailnet_warrend_start 1
+	wait_until 20 _menu_status_is "$want_status" ||
+		wr_fail "warrend back: the status line is '$(gui_menu_items | head -n 1 | cut -f1)', not '$want_status'"
+	want=$(status_names 1)
+	wait_until 10 _menu_names_are "$want" "Network devices" ||
+		wr_fail "warrend back: Network devices lists '$(menu_names "Network devices" | tr '\n' ' ')', warren status '${want//$'\n'/ }'"
+	wr_log "warrend restarted: 'Warren is not running', then '$want_status' and the devices again"
+
+	# a refusal is told in words: Sign out with the control server gone (warrend signs out
+	# here and answers Timeout)
+	tailnet_control_kill
+	gui_menu_click "Sign out" || wr_fail "cannot click Sign out"
+	wait_until 15 _window "Could not sign out" || wr_fail "no dialog 'Could not sign out' after a refused Logout"
+	grep -q "Logout failed" "$GUI_DIR/tray.log" || wr_fail "the tray did not log the refused Logout"
+	wait_until 5 _menu_status_is "Signed out" || wr_fail "after Sign out, the status line is '$(gui_menu_items | head -n 1 | cut -f1)'"
+	wait_until 5 _menu_has "Sign in…" || wr_fail "after Sign out, the menu offers no 'Sign in…'"
+	wr_log "Sign out without control: the dialog 'Could not sign out', then 'Signed out' and 'Sign in…'"
 	grep -E 'CRITICAL|WARNING' "$GUI_DIR/tray.log" && wr_fail "the tray logged warnings"
 	gui_tray_stop
+}
+
+# _window TITLE: a visible window titled TITLE exists
+_window()
+{
+	xdotool search --onlyvisible --name "^$1\$" >/dev/null 2>&1
 }
 
 _status_window()
@@ -231,6 +306,26 @@ _status_window()
 _message_window()
 {
 	xdotool search --onlyvisible --name '^No tray icons$' >/dev/null 2>&1
+}
+
+# status_window_buttons: Disconnect and Connect through the status window, clicked with the
+# pointer (XTEST); no window manager, so both windows sit at 0,0: the message is moved aside
+status_window_buttons()
+{
+	local win msg
+	msg=$(gui_window_id "No tray icons") || wr_fail "no message window"
+	xdotool windowmove "$msg" 0 400
+	win=$(gui_window_id Warren) || wr_fail "no status window"
+	# Connect and Disconnect share the place of the first button of the row
+	sleep 0.3
+	xdotool mousemove --window "$win" 60 126 click 1
+	wait_until 10 _engine_prop_is 1 State "(<'Stopped'>,)" ||
+		wr_fail "Disconnect in the status window: State is $(engine_prop 1 State)"
+	sleep 0.3
+	xdotool mousemove --window "$win" 60 126 click 1
+	wait_until 15 _engine_prop_is 1 State "(<'Running'>,)" ||
+		wr_fail "Connect in the status window: State is $(engine_prop 1 State)"
+	wr_log "the status window's Disconnect and Connect work"
 }
 
 scenario_no_host()
@@ -246,6 +341,7 @@ scenario_no_host()
 			wr_fail "$mode: no screenshot of the status window"
 		grep -q "no StatusNotifier host" "$GUI_DIR/tray.log" || wr_fail "$mode: the tray did not log the missing host"
 		wr_log "$mode: status window and message shown ($(identify -format '%wx%h' "$WR_TMP/status-window$mode.png" 2>/dev/null))"
+		[ "$mode" = --no-watcher ] && status_window_buttons
 		gui_tray_stop
 		# the next desktop is a new one
 		wr_teardown_gui

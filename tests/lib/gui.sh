@@ -27,11 +27,12 @@
 #   gui_screenshot NAME FILE      a PNG of that window, once its first frame is drawn
 #   gui_action NAME               activate the tray's application action app.NAME over D-Bus
 #   gui_tray_rss_kb               the tray's VmRSS in KiB
+#   gui_clipboard                 the text on the X clipboard (CLIPBOARD selection)
 #
 # Every process is tracked by netns.sh (wr_track), so its cleanup trap ends them all, also on
 # failure; the bus socket and the logs are under $WR_TMP/gui (the logs join WR_LOGS).
 # The environment names the binary: WARREN_TRAY (the meson test sets it); the build tree is
-# found from it (GUI_BUILD_DIR overrides).  gui_need skips (exit 77) without it or the tools.
+# found from it (GUI_BUILD_DIR overrides; GUI_LOCALEDIR overrides its po/ for the catalogues).  gui_need skips (exit 77) without it or the tools.
 #
 # shellcheck shell=bash disable=SC2034
 # (SC2034: the variables set here are read by the scripts that source this file)
@@ -152,7 +153,7 @@ gui_tray_start()
 	WR_LOGS+=("$GUI_DIR/tray.log")
 	env WARREN_BUS_ADDRESS="$(tailnet_bus "$n")" \
 		GSETTINGS_SCHEMA_DIR="$GUI_BUILD_DIR/data" \
-		WARREN_LOCALEDIR="$GUI_BUILD_DIR/po" \
+		WARREN_LOCALEDIR="${GUI_LOCALEDIR:-$GUI_BUILD_DIR/po}" \
 		WARREN_ICON_DIR="$(cd "$GUI_LIB_DIR/../../icons" && pwd)" \
 		G_MESSAGES_DEBUG="${GUI_TRAY_DEBUG:-WrTray WrTrayModel WrTrayMenu WrTrayStatus}" \
 		ASAN_OPTIONS=detect_leaks=0 \
@@ -230,4 +231,15 @@ gui_action()
 gui_tray_rss_kb()
 {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$GUI_TRAY_PID/status"
+}
+
+gui_clipboard()
+{
+	"$GUI_PYTHON" -c '
+import gi
+gi.require_version("Gdk", "3.0")
+gi.require_version("Gtk", "3.0")
+from gi.repository import Gdk, Gtk
+text = Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD).wait_for_text()
+print(text or "")' 2>/dev/null
 }
