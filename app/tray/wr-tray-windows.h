@@ -15,6 +15,7 @@ G_BEGIN_DECLS
  *   app.preferences, app.devices, app.activity, app.about  (no parameter)
  * engine: the proxy of warrend (may change owner: the windows follow its signals);
  * settings: the io.github.warrenvpn.Tray GSettings. */
-void wr_tray_windows_install(GtkApplication *app, WrDbusEngine1 *engine, GSettings *settings);
+void
+wr_tray_windows_install(GtkApplication *app, WrDbusEngine1 *engine, GSettings *settings);
 
 G_END_DECLS
