@@ -28,6 +28,7 @@
 
 #include <glib/gi18n.h>
 
+#include "wr-tray-resources.h"
 #include "wr-tray-signin.h"
 
 #define HEALTH_FAILURE_PREFIX "sign-in failed ("
@@ -211,6 +212,9 @@ wr_tray_signin_dialog_class_init(WrTraySigninDialogClass *klass)
 {
 	GtkWidgetClass *widget_class = GTK_WIDGET_CLASS(klass);
 
+	/* a static library drops an object nothing refers to: this keeps the resource (and the
+	 * constructor that registers it) in every program that shows the dialog */
+	(void) wr_tray_get_resource();
 	gtk_widget_class_set_template_from_resource(widget_class,
 						    "/io/github/warrenvpn/Tray/wr-signin.ui");
 	gtk_widget_class_bind_template_child(widget_class, WrTraySigninDialog, spinner);

@@ -1,0 +1,448 @@
+#!/bin/bash
+#
+# Copyright 2026 The Warren Authors
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# tests/gui/signin.sh: signing in through the tray with a real OpenID provider and a real
+# browser (issue 8, suites `gui` and `sso`; docs/tray-signin.md).
+#
+#   namespace   one network namespace of this run: on its loopback the test provider
+#               (tests/sso/idp.mjs, panva's oidc-provider), warren-control with OIDC against it
+#               (plain http, allowed on loopback) and warrend with a TUN, on a private bus
+#               of its own (unix socket in $WR_TMP, reachable from the desktop side)
+#   desktop     Xvfb, a private session bus, dunst (the notification server), warren-tray on
+#               the tray's environment (WARREN_BUS_ADDRESS = warrend's bus), and a "browser":
+#               a .desktop file that is the XDG default handler for x-scheme-handler/http and
+#               https (mimeapps.list in a temporary XDG_CONFIG_HOME, the entry in
+#               XDG_DATA_HOME), whose Exec writes the URL it is given to a file
+#   the user    headless Chromium (tests/gui/signin-browser.mjs) in the namespace, opening the
+#               URL the tray handed to the browser and signing in at the provider
+#
+# Two sign-ins, through app.sign-in (the tray's "Sign in…" item, clicked over dbusmenu when
+# the tray exports its menu, else activated over org.gtk.Actions):
+#   1. bob, whose email the provider has not verified: control refuses; the tray shows its
+#      error dialog (found with xdotool, screenshot in $WR_GUI_SCREENSHOTS) with control's
+#      words, and warrend stays NeedsLogin
+#   2. alice: warrend reaches Running, the dialog closes, and a "Signed in" notification is
+#      read back from dunst (the notifier's work, issue 8)
+#
+# Environment (the meson test sets them): WARREND, WARREN_CONTROL, WARREN_TRAY (the program to
+# run as the tray), WR_GUI_SCREENSHOTS (default $WR_TMP/screenshots), GSETTINGS_SCHEMA_DIR,
+# WARREN_LOCALEDIR.  Skips (77) without root or what it needs installed (tools/bootstrap).
+# shellcheck disable=SC2317 # (the predicates are called through check and wait_until)
+set -u
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/lib/netns.sh
+. "$here/../lib/netns.sh"
+
+CHROMIUM=${WR_SSO_CHROMIUM:-/usr/bin/chromium}
+SSO_DIR=$here/../sso
+CTL_PORT=8080
+IDP_PORT=5556
+CTL_URL=http://127.0.0.1:$CTL_PORT
+ENGINE_DEST=(--dest io.github.warrenvpn.Engine1 --object-path /io/github/warrenvpn/Engine1)
+TRAY_ID=io.github.warrenvpn.Tray
+TRAY_PATH=/io/github/warrenvpn/Tray
+# the lab's client secret: a test value, never a real one
+CLIENT_SECRET=signin-lab-secret
+
+PASSED=0
+FAILED=0
+
+check()
+{
+	local what=$1
+	shift
+	if "$@"; then
+		printf 'ok - %s\n' "$what"
+		PASSED=$((PASSED + 1))
+	else
+		printf 'not ok - %s\n' "$what"
+		FAILED=$((FAILED + 1))
+	fi
+}
+
+need()
+{
+	local tool
+	need_root
+	for tool in node dbus-daemon gdbus Xvfb dunst dunstctl xdotool import convert curl; do
+		command -v "$tool" >/dev/null 2>&1 || wr_skip "$tool is not installed (tools/bootstrap)"
+	done
+	[ -x "$CHROMIUM" ] || wr_skip "$CHROMIUM is not installed (tools/bootstrap)"
+	if [ ! -d "$SSO_DIR/node_modules/oidc-provider" ] || [ ! -d "$SSO_DIR/node_modules/playwright-core" ]; then
+		wr_skip "tests/sso/node_modules is missing (tools/bootstrap runs npm ci there)"
+	fi
+	for var in WARREND WARREN_CONTROL WARREN_TRAY; do
+		[ -n "${!var:-}" ] || wr_skip "$var is unset (the meson test sets it)"
+		[ -x "${!var}" ] || wr_skip "$var=${!var} is not an executable"
+	done
+}
+
+# ---- the namespace: provider, control, warrend ----
+
+start_idp()
+{
+	local log=$WR_TMP/idp.log
+	WR_LOGS+=("$log")
+	ip netns exec "$NS" env IDP_PORT=$IDP_PORT IDP_REDIRECT_URIS="$CTL_URL/oidc/callback" \
+		IDP_CLIENT_ID=warren-test IDP_CLIENT_SECRET="$CLIENT_SECRET" \
+		node "$SSO_DIR/idp.mjs" >"$log" 2>&1 </dev/null &
+	wr_track $! "the OpenID provider"
+	wait_until 20 grep -q '^IDP_READY' "$log" || wr_fail "the provider did not start"
+}
+
+start_control()
+{
+	local d=$WR_TMP/control log=$WR_TMP/warren-control.log
+	if ! mkdir -p "$d" || ! chmod 0700 "$d"; then
+		wr_fail "cannot make $d"
+	fi
+	(umask 077 && printf '%s' "$CLIENT_SECRET" >"$d/secret") || wr_fail "cannot write the secret"
+	# a DERP region nobody serves: warrend runs without a relay, which is all this needs
+	cat >"$d/derp.json" <<EOF
+{ "Regions": { "1": { "RegionID": 1, "RegionCode": "lo", "RegionName": "Loopback",
+  "Nodes": [ { "Name": "1a", "RegionID": 1, "HostName": "127.0.0.1", "IPv4": "127.0.0.1",
+    "DERPPort": 3340, "InsecureForTests": true } ] } } }
+EOF
+	# alice (hd example.com, verified) may sign in; bob's email is not verified
+	cat >"$d/control.conf" <<EOF
+[server]
+listen = 127.0.0.1:$CTL_PORT
+server-url = $CTL_URL
+state-dir = $d
+admin-socket = $d/admin.sock
+[database]
+url = sqlite://$d/control.sqlite
+[network]
+dns-domain = tailnet.test
+derp-map = derp.json
+[oidc]
+issuer = http://127.0.0.1:$IDP_PORT
+client-id = warren-test
+client-secret-file = secret
+allowed-domains = example.com
+EOF
+	WR_LOGS+=("$log")
+	ip netns exec "$NS" env G_MESSAGES_DEBUG= "$WARREN_CONTROL" serve --config "$d/control.conf" \
+		>"$log" 2>&1 </dev/null &
+	wr_track $! warren-control
+	wait_until 20 ip netns exec "$NS" curl -sf -o /dev/null "$CTL_URL/healthz" ||
+		wr_fail "warren-control does not serve $CTL_URL"
+}
+
+# a private bus for warrend (as the tailnet lab's nodes have), on a unix socket path
+private_bus()
+{
+	local conf=$1 socket=$2
+	cat >"$conf" <<EOC
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$socket</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+EOC
+	dbus-daemon --config-file="$conf" --nofork >"$conf.log" 2>&1 </dev/null &
+	wr_track $! "dbus-daemon $socket"
+	WR_SOCKS+=("$socket")
+	wait_until 10 test -S "$socket" || wr_fail "dbus-daemon on $socket did not start: $(cat "$conf.log")"
+}
+
+engine_prop()
+{
+	gdbus call --address "$ENGINE_BUS" "${ENGINE_DEST[@]}" \
+		--method org.freedesktop.DBus.Properties.Get io.github.warrenvpn.Engine1 "$1" 2>/dev/null
+}
+
+engine_up()
+{
+	timeout 5 gdbus introspect --address "$ENGINE_BUS" "${ENGINE_DEST[@]}" >/dev/null 2>&1
+}
+
+start_warrend()
+{
+	local d=$WR_TMP/node log=$WR_TMP/node/warrend.log
+	if ! mkdir -p "$d/state" || ! chmod 0700 "$d" "$d/state"; then
+		wr_fail "cannot make $d"
+	fi
+	# connected before (want-running), signed out now: signing in brings the tunnel up
+	printf '[prefs]\nhostname=signin\nwant-running=true\n' >"$d/state/prefs.conf"
+	chmod 0600 "$d/state/prefs.conf"
+	private_bus "$d/bus.conf" "$d/bus"
+	ENGINE_BUS=unix:path=$d/bus
+	WR_LOGS+=("$log")
+	ip netns exec "$NS" env G_MESSAGES_DEBUG=warrend \
+		DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/warren-signin-no-system-bus \
+		"$WARREND" --state-dir "$d/state" --bus "$ENGINE_BUS" --control-url "$CTL_URL" \
+		--tun "${WR_PREFIX}t" --port 0 --flow-log-size 0 >"$log" 2>&1 </dev/null &
+	wr_track $! warrend
+	wait_until 20 engine_up || wr_fail "warrend is not on its bus"
+}
+
+# ---- the desktop: Xvfb, session bus, dunst, browser, tray ----
+
+start_desktop()
+{
+	local xdg_data=$WR_TMP/xdg-data xdg_config=$WR_TMP/xdg-config
+	private_bus "$WR_TMP/session.conf" "$WR_TMP/session-bus"
+	export DBUS_SESSION_BUS_ADDRESS=unix:path=$WR_TMP/session-bus
+	Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>"$WR_TMP/display" \
+		>"$WR_TMP/xvfb.log" 2>&1 </dev/null &
+	wr_track $! Xvfb
+	wait_until 10 test -s "$WR_TMP/display" || wr_fail "Xvfb did not start: $(cat "$WR_TMP/xvfb.log")"
+	DISPLAY=:$(cat "$WR_TMP/display")
+	export DISPLAY
+	export NO_AT_BRIDGE=1 GDK_BACKEND=x11 GSETTINGS_BACKEND=memory GNOTIFICATION_BACKEND=freedesktop
+	unset GTK_USE_PORTAL
+	# the notification server, with a config of its own (no user's dunstrc)
+	mkdir -p "$WR_TMP/dunst"
+	printf '[global]\n    font = DejaVu Sans 9\n' >"$WR_TMP/dunst/dunstrc"
+	dunst -config "$WR_TMP/dunst/dunstrc" >"$WR_TMP/dunst.log" 2>&1 </dev/null &
+	wr_track $! dunst
+	WR_LOGS+=("$WR_TMP/dunst.log")
+	gdbus wait --session --timeout 10 org.freedesktop.Notifications ||
+		wr_fail "dunst did not take org.freedesktop.Notifications"
+	# the browser: the standard XDG default handler for http and https
+	mkdir -p "$xdg_data/applications" "$xdg_config"
+	cat >"$WR_TMP/browser.sh" <<EOF
+#!/bin/sh
+printf '%s\n' "\$1" >>"$WR_TMP/browser-urls"
+EOF
+	chmod 0755 "$WR_TMP/browser.sh"
+	cat >"$xdg_data/applications/wr-test-browser.desktop" <<EOF
+[Desktop Entry]
+Type=Application
+Name=Warren test browser
+Exec=$WR_TMP/browser.sh %u
+MimeType=x-scheme-handler/http;x-scheme-handler/https;
+NoDisplay=true
+EOF
+	cat >"$xdg_config/mimeapps.list" <<EOF
+[Default Applications]
+x-scheme-handler/http=wr-test-browser.desktop
+x-scheme-handler/https=wr-test-browser.desktop
+EOF
+	export XDG_DATA_HOME=$xdg_data XDG_CONFIG_HOME=$xdg_config XDG_CACHE_HOME=$WR_TMP/xdg-cache
+	# an environment that would open a real browser if GIO ignored the handler above
+	export BROWSER=false
+}
+
+start_tray()
+{
+	local log=$WR_TMP/tray.log
+	WR_LOGS+=("$log")
+	WARREN_BUS_ADDRESS=$ENGINE_BUS G_MESSAGES_DEBUG=WrTraySignin \
+		"$WARREN_TRAY" >"$log" 2>&1 </dev/null &
+	TRAY_PID=$!
+	wr_track "$TRAY_PID" warren-tray
+	wait_until 15 gdbus introspect --session --dest "$TRAY_ID" --object-path "$TRAY_PATH" \
+		>/dev/null 2>&1 || wr_fail "warren-tray is not on the session bus"
+}
+
+# the tray's dbusmenu: "BUS PATH" of the menu its StatusNotifierItem exports, "" without one
+tray_menu()
+{
+	local owner path
+	owner=$(gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+		--method org.freedesktop.DBus.GetNameOwner "$TRAY_ID" 2>/dev/null |
+		grep -o "':[0-9.]*'" | tr -d "'") || return 0
+	[ -n "$owner" ] || return 0
+	path=$(gdbus introspect --session --dest "$owner" --object-path / --recurse 2>/dev/null |
+		grep -o '^ *node /org/ayatana/NotificationItem/[^ ]*/Menu' | head -n1 | awk '{ print $2 }')
+	[ -n "$path" ] && printf '%s %s\n' "$owner" "$path"
+}
+
+# the id of the menu item labelled $3 (libdbusmenu numbers them: never written into the test)
+menu_item_id()
+{
+	gdbus call --session --dest "$1" --object-path "$2" --method com.canonical.dbusmenu.GetLayout \
+		-- 0 -1 '@as []' 2>/dev/null |
+		grep -oP "\(\K[0-9]+(?=, \{[^{}]*'label': <'$3'>)" | head -n1
+}
+
+# "Sign in…": the menu item over dbusmenu when the tray exports one, else the action
+click_sign_in()
+{
+	local menu id
+	menu=$(tray_menu)
+	if [ -n "$menu" ]; then
+		# shellcheck disable=SC2086 # two words: bus name and path
+		set -- $menu
+		id=$(menu_item_id "$1" "$2" 'Sign in…')
+		[ -n "$id" ] || wr_fail "the tray's menu has no item 'Sign in…'"
+		wr_log "clicking 'Sign in…' (dbusmenu item $id)"
+		gdbus call --session --dest "$1" --object-path "$2" \
+			--method com.canonical.dbusmenu.Event -- "$id" clicked '<int32 0>' 0 >/dev/null ||
+			wr_fail "dbusmenu Event on 'Sign in…' failed"
+	else
+		wr_log "the tray exports no menu: activating app.sign-in over org.gtk.Actions"
+		gdbus call --session --dest "$TRAY_ID" --object-path "$TRAY_PATH" \
+			--method org.gtk.Actions.Activate sign-in '[]' '{}' >/dev/null ||
+			wr_fail "activating app.sign-in failed"
+	fi
+}
+
+browser_urls()
+{
+	[ -s "$WR_TMP/browser-urls" ] && [ "$(wc -l <"$WR_TMP/browser-urls")" -ge "$1" ]
+}
+
+# the N-th URL the tray opened in the "browser"
+opened_url()
+{
+	sed -n "${1}p" "$WR_TMP/browser-urls"
+}
+
+is_auth_url()
+{
+	[ "${1#"$CTL_URL"/a/}" != "$1" ] && [ -n "${1#"$CTL_URL"/a/}" ]
+}
+
+window_named()
+{
+	xdotool search --onlyvisible --name "$1" 2>/dev/null | head -n1
+}
+
+window_shown()
+{
+	[ -n "$(window_named "$1")" ]
+}
+
+window_gone()
+{
+	[ -z "$(window_named "$1")" ]
+}
+
+# screenshot NAME WINDOW-ID: a PNG in $WR_GUI_SCREENSHOTS, retried until the frame is drawn
+screenshot()
+{
+	local f=$WR_GUI_SCREENSHOTS/$1.png i
+	for ((i = 0; i < 20; i++)); do
+		if import -window "$2" "$f" 2>/dev/null &&
+			[ "$(convert "$f" -format '%[fx:standard_deviation>0.01]' info: 2>/dev/null)" = 1 ]; then
+			wr_log "screenshot $f"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+state_is()
+{
+	engine_prop State | grep -q "<'$1'>"
+}
+
+health_has()
+{
+	engine_prop Health | grep -qF -- "$1"
+}
+
+tray_log_has()
+{
+	grep -qF -- "$1" "$WR_TMP/tray.log"
+}
+
+# dunst's history (closed ones included): every summary and body, one a line
+notifications()
+{
+	dunstctl history 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+for group in json.load(sys.stdin)["data"]:
+    for n in group:
+        print(n["summary"]["data"], "|", n["body"]["data"])
+' 2>/dev/null
+	dunstctl close-all >/dev/null 2>&1
+}
+
+notified()
+{
+	notifications >>"$WR_TMP/notifications.txt"
+	grep -q "$1" "$WR_TMP/notifications.txt"
+}
+
+# ---- the run ----
+
+need
+wr_init
+: "${WR_GUI_SCREENSHOTS:=$WR_TMP/screenshots}"
+mkdir -p "$WR_GUI_SCREENSHOTS" || wr_fail "cannot make $WR_GUI_SCREENSHOTS"
+NS=${WR_PREFIX}s
+ns_new "$NS"
+start_idp
+start_control
+start_warrend
+check "warrend starts signed out" state_is NeedsLogin
+start_desktop
+start_tray
+
+# 1. bob: control refuses, the tray says why
+click_sign_in
+check "the tray opens an auth URL in the XDG default browser" wait_until 20 browser_urls 1
+url=$(opened_url 1)
+check "the URL is control's sign-in page ($url)" is_auth_url "$url"
+check "the dialog waits for the browser" wait_until 10 window_shown '^Sign in to Warren$'
+wid=$(window_named '^Sign in to Warren$')
+[ -n "$wid" ] && screenshot signin-waiting "$wid"
+ip netns exec "$NS" node "$here/signin-browser.mjs" "$url" bob@example.net \
+	"$WR_GUI_SCREENSHOTS/signin-browser-refused.png" >"$WR_TMP/browser-bob.out" 2>&1
+page=$(grep '^PAGE ' "$WR_TMP/browser-bob.out")
+check "control's page refuses bob (${page:-no page: $(tail -n 3 "$WR_TMP/browser-bob.out")})" \
+	grep -q '"id":"wr-sign-in-failed"' <<<"$page"
+check "warrend reports the refusal in Health" wait_until 20 health_has 'sign-in failed (ControlError)'
+check "the tray shows its error dialog" wait_until 20 window_shown '^Sign-in Failed$'
+wid=$(window_named '^Sign-in Failed$')
+check "a screenshot of the error dialog" screenshot signin-error "$wid"
+check "the error shown carries control's words" \
+	tray_log_has 'the identity provider has not verified the email address bob@example.net'
+check "warrend is still signed out" state_is NeedsLogin
+# Escape closes it, as Cancel does
+[ -n "$wid" ] && xdotool windowfocus "$wid" && xdotool key Escape
+check "Escape closes the error dialog" wait_until 10 window_gone '^Sign-in Failed$'
+
+# 2. alice: signed in, connected, notified
+click_sign_in
+check "a second sign-in opens a new auth URL" wait_until 20 browser_urls 2
+url=$(opened_url 2)
+check "a new URL ($url)" is_auth_url "$url"
+check "not the first one" [ "$url" != "$(opened_url 1)" ]
+check "the dialog waits again" wait_until 10 window_shown '^Sign in to Warren$'
+check "the old failure left Health" wait_until 10 eval '! health_has "sign-in failed"'
+ip netns exec "$NS" node "$here/signin-browser.mjs" "$url" alice@example.com \
+	"$WR_GUI_SCREENSHOTS/signin-browser-signed-in.png" >"$WR_TMP/browser-alice.out" 2>&1
+page=$(grep '^PAGE ' "$WR_TMP/browser-alice.out")
+check "control's page says alice is signed in (${page:-no page: $(tail -n 3 "$WR_TMP/browser-alice.out")})" \
+	grep -q '"id":"wr-signed-in"' <<<"$page"
+check "warrend is Running" wait_until 30 state_is Running
+check "the dialog closes" wait_until 10 window_gone '^Sign in to Warren$'
+menu=$(tray_menu)
+if [ -n "$menu" ]; then
+	# shellcheck disable=SC2086
+	set -- $menu
+	check "the tray's menu names alice" wait_until 10 eval \
+		"gdbus call --session --dest $1 --object-path $2 --method com.canonical.dbusmenu.GetLayout -- 0 -1 '@as []' | grep -q alice@example.com"
+	check "the tray's menu has 'Sign in…' no more" wait_until 10 eval \
+		"[ -z \"\$(menu_item_id $1 $2 'Sign in…')\" ]"
+else
+	check "the tray exports its menu (com.canonical.dbusmenu)" false
+fi
+check "a 'Signed in' notification reaches the notification server" wait_until 15 notified 'Signed in'
+check "the tray is still running" pid_alive "$TRAY_PID"
+check "no warning or critical in the tray's log" eval "! grep -E 'WARNING|CRITICAL' '$WR_TMP/tray.log'"
+
+printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
+if [ "$FAILED" -ne 0 ]; then
+	wr_dump_logs
+	printf '# ---- notifications ----\n'
+	sed 's/^/#   /' "$WR_TMP/notifications.txt" 2>/dev/null
+	exit 1
+fi
+exit 0
