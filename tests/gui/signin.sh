@@ -18,13 +18,15 @@
 #   the user    headless Chromium (tests/gui/signin-browser.mjs) in the namespace, opening the
 #               URL the tray handed to the browser and signing in at the provider
 #
-# Two sign-ins, through app.sign-in (the tray's "Sign in…" item, clicked over dbusmenu when
-# the tray exports its menu, else activated over org.gtk.Actions):
+# Sign-ins through app.sign-in (the tray's "Sign in…" item, clicked over dbusmenu when the
+# tray exports its menu, else activated over org.gtk.Actions):
 #   1. bob, whose email the provider has not verified: control refuses; the tray shows its
 #      error dialog (found with xdotool, screenshot in $WR_GUI_SCREENSHOTS) with control's
 #      words, and warrend stays NeedsLogin
-#   2. alice: warrend reaches Running, the dialog closes, and a "Signed in" notification is
-#      read back from dunst (the notifier's work, issue 8)
+#   2. alice: cancelled once (the dialog closes, warrend keeps waiting, and "Sign in…" again
+#      reopens the same page), then signed in: warrend reaches Running, the dialog closes, the
+#      menu names her, and a "Signed in" notification is read back from dunst (the notifier's
+#      work, issue 8)
 #
 # Environment (the meson test sets them): WARREND, WARREN_CONTROL, WARREN_TRAY (the program to
 # run as the tray), WR_GUI_SCREENSHOTS (default $WR_TMP/screenshots), GSETTINGS_SCHEMA_DIR,
@@ -341,6 +343,11 @@ state_is()
 	engine_prop State | grep -q "<'$1'>"
 }
 
+auth_url_is()
+{
+	engine_prop AuthURL | grep -qF "<'$1'>"
+}
+
 health_has()
 {
 	engine_prop Health | grep -qF -- "$1"
@@ -416,6 +423,16 @@ check "a new URL ($url)" is_auth_url "$url"
 check "not the first one" [ "$url" != "$(opened_url 1)" ]
 check "the dialog waits again" wait_until 10 window_shown '^Sign in to Warren$'
 check "the old failure left Health" wait_until 10 eval '! health_has "sign-in failed"'
+# Cancel (Escape) closes the dialog; warrend's sign-in goes on, so "Sign in…" again is answered
+# Busy and reopens the same page (docs/tray-signin.md)
+wid=$(window_named '^Sign in to Warren$')
+[ -n "$wid" ] && xdotool windowfocus "$wid" && xdotool key Escape
+check "Escape cancels the waiting dialog" wait_until 10 window_gone '^Sign in to Warren$'
+check "warrend still waits for the browser" auth_url_is "$url"
+click_sign_in
+check "signing in again reopens the page of the sign-in under way" wait_until 20 browser_urls 3
+check "the same URL" [ "$(opened_url 3)" = "$url" ]
+check "the dialog waits again" wait_until 10 window_shown '^Sign in to Warren$'
 ip netns exec "$NS" node "$here/signin-browser.mjs" "$url" alice@example.com \
 	"$WR_GUI_SCREENSHOTS/signin-browser-signed-in.png" >"$WR_TMP/browser-alice.out" 2>&1
 page=$(grep '^PAGE ' "$WR_TMP/browser-alice.out")
