@@ -8,7 +8,8 @@
 #
 #   namespace   one network namespace of this run: on its loopback the test provider
 #               (tests/sso/idp.mjs, panva's oidc-provider), warren-control with OIDC against it
-#               (plain http, allowed on loopback) and warrend with a TUN, on a private bus
+#               (plain http, allowed on loopback), warren-derp (the DERP map's one region)
+#               and warrend with a TUN, on a private bus
 #               of its own (unix socket in $WR_TMP, reachable from the desktop side)
 #   desktop     Xvfb, a private session bus, dunst (the notification server), warren-tray on
 #               the tray's environment (WARREN_BUS_ADDRESS = warrend's bus), and a "browser":
@@ -28,7 +29,7 @@
 #      menu names her, and a "Signed in" notification is read back from dunst (the notifier's
 #      work, issue 8)
 #
-# Environment (the meson test sets them): WARREND, WARREN_CONTROL, WARREN_TRAY (the program to
+# Environment (the meson test sets them): WARREND, WARREN_CONTROL, WARREN_DERP, WARREN_TRAY (the program to
 # run as the tray), WR_GUI_SCREENSHOTS (default $WR_TMP/screenshots), GSETTINGS_SCHEMA_DIR,
 # WARREN_LOCALEDIR.  Skips (77) without root or what it needs installed (tools/bootstrap).
 # shellcheck disable=SC2317 # (the predicates are called through check and wait_until)
@@ -42,6 +43,8 @@ CHROMIUM=${WR_SSO_CHROMIUM:-/usr/bin/chromium}
 SSO_DIR=$here/../sso
 CTL_PORT=8080
 IDP_PORT=5556
+DERP_PORT=3340
+STUN_PORT=3478
 CTL_URL=http://127.0.0.1:$CTL_PORT
 ENGINE_DEST=(--dest io.github.warrenvpn.Engine1 --object-path /io/github/warrenvpn/Engine1)
 TRAY_ID=io.github.warrenvpn.Tray
@@ -76,7 +79,7 @@ need()
 	if [ ! -d "$SSO_DIR/node_modules/oidc-provider" ] || [ ! -d "$SSO_DIR/node_modules/playwright-core" ]; then
 		wr_skip "tests/sso/node_modules is missing (tools/bootstrap runs npm ci there)"
 	fi
-	for var in WARREND WARREN_CONTROL WARREN_TRAY; do
+	for var in WARREND WARREN_CONTROL WARREN_DERP WARREN_TRAY; do
 		[ -n "${!var:-}" ] || wr_skip "$var is unset (the meson test sets it)"
 		[ -x "${!var}" ] || wr_skip "$var=${!var} is not an executable"
 	done
@@ -102,11 +105,12 @@ start_control()
 		wr_fail "cannot make $d"
 	fi
 	(umask 077 && printf '%s' "$CLIENT_SECRET" >"$d/secret") || wr_fail "cannot write the secret"
-	# a DERP region nobody serves: warrend runs without a relay, which is all this needs
+	# the relay of start_derp: without one warrend runs too, but says so in Health
 	cat >"$d/derp.json" <<EOF
 { "Regions": { "1": { "RegionID": 1, "RegionCode": "lo", "RegionName": "Loopback",
   "Nodes": [ { "Name": "1a", "RegionID": 1, "HostName": "127.0.0.1", "IPv4": "127.0.0.1",
-    "DERPPort": 3340, "InsecureForTests": true } ] } } }
+    "IPv6": "none", "DERPPort": $DERP_PORT, "STUNPort": $STUN_PORT, "InsecureForTests": true } ] } },
+  "omitDefaultRegions": true }
 EOF
 	# alice (hd example.com, verified) may sign in; bob's email is not verified
 	cat >"$d/control.conf" <<EOF
@@ -120,6 +124,8 @@ url = sqlite://$d/control.sqlite
 [network]
 dns-domain = tailnet.test
 derp-map = derp.json
+# no MagicDNS: the namespace has no resolver for warrend to configure, and says so in Health
+magic-dns = false
 [oidc]
 issuer = http://127.0.0.1:$IDP_PORT
 client-id = warren-test
@@ -132,6 +138,23 @@ EOF
 	wr_track $! warren-control
 	wait_until 20 ip netns exec "$NS" curl -sf -o /dev/null "$CTL_URL/healthz" ||
 		wr_fail "warren-control does not serve $CTL_URL"
+}
+
+derp_listening()
+{
+	ip netns exec "$NS" ss -Hnlt "src 127.0.0.1:$DERP_PORT" 2>/dev/null | grep -q .
+}
+
+# warren-derp on the namespace's loopback: DERP over plain http, STUN
+start_derp()
+{
+	local log=$WR_TMP/warren-derp.log
+	WR_LOGS+=("$log")
+	ip netns exec "$NS" "$WARREN_DERP" --key-file "$WR_TMP/derp.key" \
+		--http-listen "127.0.0.1:$DERP_PORT" --stun-listen "127.0.0.1:$STUN_PORT" \
+		>"$log" 2>&1 </dev/null &
+	wr_track $! warren-derp
+	wait_until 10 derp_listening || wr_fail "warren-derp does not listen on 127.0.0.1:$DERP_PORT"
 }
 
 # a private bus for warrend (as the tailnet lab's nodes have), on a unix socket path
@@ -385,6 +408,7 @@ mkdir -p "$WR_GUI_SCREENSHOTS" || wr_fail "cannot make $WR_GUI_SCREENSHOTS"
 NS=${WR_PREFIX}s
 ns_new "$NS"
 start_idp
+start_derp
 start_control
 start_warrend
 check "warrend starts signed out" state_is NeedsLogin
@@ -439,6 +463,7 @@ page=$(grep '^PAGE ' "$WR_TMP/browser-alice.out")
 check "control's page says alice is signed in (${page:-no page: $(tail -n 3 "$WR_TMP/browser-alice.out")})" \
 	grep -q '"id":"wr-signed-in"' <<<"$page"
 check "warrend is Running" wait_until 30 state_is Running
+check "with nothing wrong in Health" wait_until 20 eval 'engine_prop Health | grep -q "@as \[\]"'
 check "the dialog closes" wait_until 10 window_gone '^Sign in to Warren$'
 menu=$(tray_menu)
 if [ -n "$menu" ]; then
