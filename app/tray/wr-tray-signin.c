@@ -38,13 +38,9 @@
 gchar *
 wr_tray_signin_error_text(const GError *error, gchar **out_detail)
 {
-	g_autoptr(GError) copy = g_error_copy(error);
+	const GError *copy = error;
 	const gchar *text = NULL;
 	gboolean show_detail = TRUE;
-
-	/* the D-Bus name prefix is no detail for a person */
-	if (g_dbus_error_is_remote_error(copy))
-		g_dbus_error_strip_remote_error(copy);
 
 	if (copy->domain == WR_DBUS_ERROR) {
 		switch (copy->code) {
@@ -479,6 +475,10 @@ login_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 		return; /* the app is going: self is gone */
 	self->login_returned = TRUE;
 	if (ret == NULL && !g_error_matches(error, WR_DBUS_ERROR, WR_DBUS_ERROR_BUSY)) {
+		/* the D-Bus name prefix is no detail for a person (only here: a message read from
+		 * Health may start with anything) */
+		if (g_dbus_error_is_remote_error(error))
+			g_dbus_error_strip_remote_error(error);
 		show_error(self, error);
 		return;
 	}

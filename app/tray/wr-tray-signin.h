@@ -21,9 +21,9 @@ wr_tray_signin_install(GtkApplication *app, WrDbusEngine1 *engine);
 /* The pure parts, for the unit tests (docs/tray-signin.md):
  *
  * wr_tray_signin_error_text: what a failed sign-in means, one translated sentence for the
- * user, for an error of the Login call or one read back from Health; *out_detail (may be NULL)
- * gets the daemon's or control's own English message without the D-Bus prefix, or NULL when
- * there is none worth showing. */
+ * user, for an error of the Login call (after g_dbus_error_strip_remote_error(): the caller
+ * knows it came off the bus) or one read back from Health; *out_detail (may be NULL) gets the
+ * daemon's or control's own English message as it is, or NULL when it is empty. */
 gchar *
 wr_tray_signin_error_text(const GError *error, gchar **out_detail);
 

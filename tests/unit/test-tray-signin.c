@@ -65,13 +65,15 @@ test_remote_errors(void)
 		const RemoteCase *c = &cases[i];
 		g_autoptr(GError) error = g_dbus_error_new_for_dbus_error(c->dbus_name, c->message);
 		g_autofree char *detail = NULL;
-		g_autofree char *text = wr_tray_signin_error_text(error, &detail);
+		g_autofree char *text = NULL;
 
 		g_test_message("case %" G_GSIZE_FORMAT ": %s", i, c->dbus_name);
+		/* as the tray's Login callback does with an error off the bus */
+		g_assert_true(g_dbus_error_is_remote_error(error));
+		g_dbus_error_strip_remote_error(error);
+		text = wr_tray_signin_error_text(error, &detail);
 		g_assert_true(g_str_has_prefix(text, c->sentence_starts));
 		g_assert_cmpstr(detail, ==, c->detail);
-		/* the caller's error is left as it was */
-		g_assert_true(g_dbus_error_is_remote_error(error));
 	}
 }
 
@@ -183,6 +185,22 @@ test_health_to_dialog(void)
 	g_assert_cmpstr(detail, ==, CONTROL_SAYS);
 }
 
+/* a message from Health is shown as it is, even one that looks like GDBus's remote prefix
+ * (found by fuzz-tray-signin: it was cut as if it had come off the bus) */
+static void
+test_health_message_kept(void)
+{
+	const char *health[] = {"sign-in failed (Timeout): GDBus.Error:\fx: HTTP 503: Bad Gateway",
+				NULL};
+	g_autoptr(GError) e = wr_tray_signin_find_failure(health);
+	g_autofree char *detail = NULL;
+	g_autofree char *text = NULL;
+
+	g_assert_error(e, WR_DBUS_ERROR, WR_DBUS_ERROR_TIMEOUT);
+	text = wr_tray_signin_error_text(e, &detail);
+	g_assert_cmpstr(detail, ==, "GDBus.Error:\fx: HTTP 503: Bad Gateway");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -193,5 +211,6 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/tray-signin/codes", test_codes);
 	g_test_add_func("/warren/tray-signin/find-failure", test_find_failure);
 	g_test_add_func("/warren/tray-signin/health-to-dialog", test_health_to_dialog);
+	g_test_add_func("/warren/tray-signin/health-message-kept", test_health_message_kept);
 	return g_test_run();
 }
