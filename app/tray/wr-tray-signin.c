@@ -183,6 +183,7 @@ copy_clicked_cb(GtkButton *button, WrTraySigninDialog *dialog)
 		return;
 	clipboard = gtk_widget_get_clipboard(GTK_WIDGET(dialog), GDK_SELECTION_CLIPBOARD);
 	gtk_clipboard_set_text(clipboard, dialog->signin->opened_url, -1);
+	g_debug("the sign-in link is on the clipboard");
 }
 
 static void

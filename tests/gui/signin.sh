@@ -25,7 +25,8 @@
 #      error dialog (found with xdotool, screenshot in $WR_GUI_SCREENSHOTS) with control's
 #      words, and warrend stays NeedsLogin
 #   2. alice: cancelled once (the dialog closes, warrend keeps waiting, and "Sign in…" again
-#      reopens the same page), then signed in: warrend reaches Running, the dialog closes, the
+#      reopens the same page), Open Again and Copy Link (through their mnemonics), then signed
+#      in: warrend reaches Running, the dialog closes, the
 #      tray's icon says connected and its menu names her, and a "Signed in" notification is
 #      read back from dunst (the notifier's work, issue 8)
 #
@@ -308,12 +309,30 @@ window_gone()
 	[ -z "$(window_named "$1")" ]
 }
 
-# Escape in the window titled $1 (focused first: there is no window manager)
-press_escape()
+# press_keys TITLE KEY...: keys typed into the window titled TITLE (focused first: there is no
+# window manager)
+press_keys()
 {
 	local wid
 	wid=$(window_named "$1")
-	[ -n "$wid" ] && xdotool windowfocus "$wid" && xdotool key Escape
+	shift
+	[ -n "$wid" ] && xdotool windowfocus "$wid" && xdotool key "$@"
+}
+
+press_escape()
+{
+	press_keys "$1" Escape
+}
+
+# the text on the X clipboard (CLIPBOARD, as Ctrl+V pastes it) is $1
+clipboard_is()
+{
+	[ "$("$GUI_PYTHON" -c '
+import gi
+gi.require_version("Gtk", "3.0")
+gi.require_version("Gdk", "3.0")
+from gi.repository import Gdk, Gtk
+print(Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD).wait_for_text() or "")' 2>>"$WR_TMP/clipboard.err")" = "$1" ]
 }
 
 # screenshot NAME TITLE: a PNG of the window titled TITLE in $WR_GUI_SCREENSHOTS
@@ -363,6 +382,15 @@ for group in json.load(sys.stdin)["data"]:
 # ---- the run ----
 
 need
+# the run's directory under one of this test's own: something on the shared machines sweeps
+# /tmp/warren-netns.* directories, and took this run's (sockets, logs) while it ran
+if [ -z "${TMPDIR:-}" ]; then
+	TMPDIR=/tmp/warren-gui-signin
+	if ! mkdir -p "$TMPDIR" || ! chmod 0700 "$TMPDIR"; then
+		wr_skip "cannot make $TMPDIR"
+	fi
+	export TMPDIR
+fi
 wr_init
 : "${WR_GUI_SCREENSHOTS:=$WR_TMP/screenshots}"
 mkdir -p "$WR_GUI_SCREENSHOTS" || wr_fail "cannot make $WR_GUI_SCREENSHOTS"
@@ -416,6 +444,11 @@ click_sign_in
 check "signing in again reopens the page of the sign-in under way" wait_until 20 browser_urls 3
 check "the same URL" [ "$(opened_url 3)" = "$url" ]
 check "the dialog waits again" wait_until 10 window_shown 'Sign in to Warren'
+press_keys 'Sign in to Warren' alt+o
+check "Open Again opens the page again" wait_until 10 browser_urls 4
+check "the same page" [ "$(opened_url 4)" = "$url" ]
+press_keys 'Sign in to Warren' alt+l
+check "Copy Link puts the link on the clipboard" wait_until 10 clipboard_is "$url"
 ip netns exec "$NS" node "$here/signin-browser.mjs" "$url" alice@example.com \
 	"$WR_GUI_SCREENSHOTS/signin-browser-signed-in.png" >"$WR_TMP/browser-alice.out" 2>&1
 page=$(grep '^PAGE ' "$WR_TMP/browser-alice.out")
