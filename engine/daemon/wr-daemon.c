@@ -53,6 +53,7 @@ struct _WrDaemon {
 	gboolean needs_machine_auth;
 	char *auth_url;
 	GCancellable *login_cancel; /* the sign-in under way */
+	char *login_problem;	    /* Health: why the last sign-in failed, until the next */
 	GPtrArray *problems;	    /* the daemon's own Health sentences */
 
 	/* node-key rotation and expiry (docs/key-rotation.md); times in Unix seconds */
@@ -284,6 +285,8 @@ update_all(WrDaemon *self)
 		g_ptr_array_add(health, g_strdup(self->expiry_warning));
 	if (self->rotate_problem != NULL)
 		g_ptr_array_add(health, g_strdup(self->rotate_problem));
+	if (self->login_problem != NULL)
+		g_ptr_array_add(health, g_strdup(self->login_problem));
 	if (self->flows != NULL && wr_daemon_flows_get_problem(self->flows) != NULL)
 		g_ptr_array_add(health, g_strdup(wr_daemon_flows_get_problem(self->flows)));
 	if (self->engine != NULL) {
@@ -330,20 +333,24 @@ return_error(GDBusMethodInvocation *inv, WrDbusError code, const char *format, .
 	g_dbus_method_invocation_return_error_literal(inv, WR_DBUS_ERROR, code, msg);
 }
 
-/* a control client's error as the D-Bus error the XML names */
+/* the D-Bus error the XML names for a control client's error */
+static WrDbusError
+control_error_code(const GError *error)
+{
+	if (g_error_matches(error, WR_CONTROL_CONN_ERROR, WR_CONTROL_CONN_ERROR_REFUSED) ||
+	    error->domain == WR_CONTROL_CONN_HTTP_ERROR)
+		return WR_DBUS_ERROR_CONTROL_ERROR;
+	if (g_error_matches(error, WR_CONTROL_CONN_ERROR, WR_CONTROL_CONN_ERROR_BUSY))
+		return WR_DBUS_ERROR_BUSY;
+	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+		return WR_DBUS_ERROR_TIMEOUT;
+	return WR_DBUS_ERROR_FAILED;
+}
+
 static void
 return_control_error(GDBusMethodInvocation *inv, const GError *error)
 {
-	WrDbusError code = WR_DBUS_ERROR_FAILED;
-
-	if (g_error_matches(error, WR_CONTROL_CONN_ERROR, WR_CONTROL_CONN_ERROR_REFUSED) ||
-	    error->domain == WR_CONTROL_CONN_HTTP_ERROR)
-		code = WR_DBUS_ERROR_CONTROL_ERROR;
-	else if (g_error_matches(error, WR_CONTROL_CONN_ERROR, WR_CONTROL_CONN_ERROR_BUSY))
-		code = WR_DBUS_ERROR_BUSY;
-	else if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-		code = WR_DBUS_ERROR_TIMEOUT;
-	return_error(inv, code, "%s", error->message);
+	return_error(inv, control_error_code(error), "%s", error->message);
 }
 
 /* ---- the control client ---- */
@@ -669,6 +676,7 @@ sign_out_locally(WrDaemon *self)
 		g_warning("%s", error->message);
 	self->needs_machine_auth = FALSE;
 	g_clear_pointer(&self->auth_url, g_free);
+	g_clear_pointer(&self->login_problem, g_free);
 	self->key_expiry = 0;
 	self->key_expired = FALSE;
 	self->rotate_failures = 0;
@@ -1124,6 +1132,13 @@ login_failed(LoginOp *op, const GError *error)
 		return;
 	}
 	g_warning("sign-in failed: %s", error->message);
+	/* Login has returned long ago: Health is how its caller learns why (the tray shows it);
+	 * the form "sign-in failed (<error name>): <message>" is documented with Health */
+	g_free(self->login_problem);
+	self->login_problem = g_strdup_printf("sign-in failed (%s): %s",
+					      wr_dbus_error_name(control_error_code(error)) +
+						      strlen(WR_DBUS_ERROR_PREFIX),
+					      error->message);
 	self->login_busy = FALSE;
 	self->key_unregistered = FALSE;
 	g_clear_object(&self->login_cancel);
@@ -1164,6 +1179,7 @@ login_done(LoginOp *op, const WrControlRegister *reg)
 	self->key_unregistered = FALSE;
 	g_clear_object(&self->login_cancel);
 	g_clear_pointer(&self->auth_url, g_free);
+	g_clear_pointer(&self->login_problem, g_free);
 	self->needs_machine_auth = !reg->machine_authorized;
 	/* the new registration's expiry: the saved map's self may still carry the old one */
 	self->key_expiry = reg->node_key_expiry;
@@ -1269,6 +1285,14 @@ begin_login(WrDaemon *self, GDBusMethodInvocation *inv, const char *auth_key)
 	op = g_new0(LoginOp, 1);
 	op->daemon = self;
 	op->fresh_key = fresh;
+	/* a new attempt: the last one's failure is no problem any more, and is cleared on the
+	 * bus now (flushed, not at idle) so that a client sees this one's failure, even with
+	 * the same text, as a new entry */
+	if (self->login_problem != NULL) {
+		g_clear_pointer(&self->login_problem, g_free);
+		update_all(self);
+		g_dbus_interface_skeleton_flush(G_DBUS_INTERFACE_SKELETON(self->skeleton));
+	}
 	self->login_busy = TRUE;
 	self->login_cancel = g_cancellable_new();
 	/* the conn may hold a stream of the old registration: stopped, restarted when done */
@@ -2001,6 +2025,7 @@ wr_daemon_free(WrDaemon *self)
 	g_clear_pointer(&self->state, wr_state_free);
 	g_clear_pointer(&self->flows, wr_daemon_flows_free);
 	g_free(self->auth_url);
+	g_free(self->login_problem);
 	g_free(self->engine_problem);
 	g_free(self->rotate_problem);
 	g_free(self->expiry_warning);

@@ -7,10 +7,10 @@
  * (--bus ADDRESS: polkit is not asked there), driven with the real warren CLI and read through
  * the generated proxy.  A second node is played by the blocking test client.
  *
- *   lifecycle     up with an auth key -> Running; the other node in status --json; ip; down ->
- *                 Stopped; restart with want-running off and on, control down at the restart
- *                 (the saved map answers); logout -> NeedsLogin; PeerEvents added, online,
- *                 offline
+ *   lifecycle     a refused auth key, in Health until the next sign-in; up with an auth key ->
+ *                 Running; the other node in status --json; ip; down -> Stopped; restart with
+ *                 want-running off and on, control down at the restart (the saved map
+ *                 answers); logout -> NeedsLogin; PeerEvents added, online, offline
  *   interactive-login  Login: AuthURL from control, a second Login Busy, logout cancels it
  *   bad-arguments SetControlURL "ftp://x" (D-Bus and CLI), SetPrefs with an unknown key, a
  *                 wrong type, a bad value beside a good one, an empty auth key, Ping count 0:
@@ -224,6 +224,24 @@ wait_state(Fix *f, const char *state)
 	wait_for(f, in_state, state, what);
 }
 
+/* an entry of Health starts with data */
+static gboolean
+health_has(Fix *f, gconstpointer data)
+{
+	const char *const *health = wr_dbus_engine1_get_health(f->engine);
+
+	for (guint i = 0; health != NULL && health[i] != NULL; i++)
+		if (g_str_has_prefix(health[i], data))
+			return TRUE;
+	return FALSE;
+}
+
+static gboolean
+health_lacks(Fix *f, gconstpointer data)
+{
+	return !health_has(f, data);
+}
+
 static gboolean
 saw_event(Fix *f, gconstpointer data)
 {
@@ -371,12 +389,16 @@ test_lifecycle(void)
 		g_assert_error(error, WR_DBUS_ERROR, WR_DBUS_ERROR_CONTROL_ERROR);
 		g_clear_error(&error);
 	}
+	/* the failure stays in Health, in the form clients read back (docs/tray-signin.md) */
+	wait_for(&f, health_has, "sign-in failed (ControlError): control refused",
+		 "Health naming the refused sign-in");
 
 	/* up with an auth key: signed in, Running */
 	g_assert_cmpint(cli(&f, NULL, NULL, "up", "--login-server", c.url, "--auth-key", key,
 			    "--timeout", "30", NULL),
 			==, 0);
 	wait_state(&f, "Running");
+	wait_for(&f, health_lacks, "sign-in failed", "the refused sign-in gone from Health");
 	g_assert_cmpstr(wr_dbus_engine1_get_control_url(f.engine), ==, c.url);
 	addr = self_address(&f);
 	g_assert_nonnull(addr);
