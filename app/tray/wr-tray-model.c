@@ -153,10 +153,10 @@ get_peers_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 						   &error)) {
 		if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 			return;
-		self = user_data;
-		/* warrend left meanwhile: the owner change reads them again */
+		/* warrend left meanwhile (the owner change reads them again), or refused: the
+		 * menu stays without peers until the next owner change */
 		g_dbus_error_strip_remote_error(error);
-		g_warning("GetPeers: %s", error->message);
+		g_message("GetPeers: %s", error->message);
 		return;
 	}
 	self = user_data;
