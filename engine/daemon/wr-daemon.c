@@ -416,6 +416,15 @@ keyrot_netmap(WrDaemon *self, WrNetmap *nm)
 	keyrot_check(self);
 }
 
+static gboolean
+id_in(const GArray *ids, gint64 id)
+{
+	for (guint i = 0; i < ids->len; i++)
+		if (g_array_index(ids, gint64, i) == id)
+			return TRUE;
+	return FALSE;
+}
+
 static void
 netmap_changed_cb(WrControlConn *conn, const WrNetmapChanges *changes, gpointer user_data)
 {
@@ -445,6 +454,14 @@ netmap_changed_cb(WrControlConn *conn, const WrNetmapChanges *changes, gpointer 
 		emit_peer_event(
 			self, "offline", nm,
 			wr_netmap_lookup_peer(nm, g_array_index(changes->offline, gint64, i)));
+	/* anything else about a peer (its name, addresses, exit node offer, endpoints): the
+	 * clients keep a copy of every peer dictionary and never poll */
+	for (guint i = 0; i < changes->changed->len; i++) {
+		gint64 id = g_array_index(changes->changed, gint64, i);
+
+		if (!id_in(changes->online, id) && !id_in(changes->offline, id))
+			emit_peer_event(self, "changed", nm, wr_netmap_lookup_peer(nm, id));
+	}
 	sync_exit_node(self);
 	if (self->engine != NULL)
 		wr_engine_set_netmap(self->engine, nm,
