@@ -483,9 +483,9 @@ tailnet_direct_ms()
 	# ping's deadline is whole seconds; SECONDS may have a fraction
 	whole=$(awk -v s="$secs" 'BEGIN { w = int(s); if (w < s) w++; print w + 1 }')
 	# not through tailnet_host_exec: $! must be ping itself (ip netns exec execs it)
-	local in_ns=()
-	[ "$n" = "$TAILNET_ROOT_NODE" ] || in_ns=(ip netns exec "$(natlab_host_ns "$n")")
-	"${in_ns[@]}" ping -n -q -i 0.2 -w "$whole" "$(tailnet_ip "$m")" >/dev/null 2>&1 &
+	local netns_exec=()
+	[ "$n" = "$TAILNET_ROOT_NODE" ] || netns_exec=(ip netns exec "$(natlab_host_ns "$n")")
+	"${netns_exec[@]}" ping -n -q -i 0.2 -w "$whole" "$(tailnet_ip "$m")" >/dev/null 2>&1 &
 	pid=$!
 	wr_track "$pid" "ping $n -> $m"
 	wait_until "$secs" _tailnet_path_is "$n" "$m" direct
