@@ -251,6 +251,35 @@ natlab_router()
 	nsx "$r" nft -f "$rules"
 }
 
+# natlab_router_root N KIND [OPTIONS...]: router N as natlab_router makes it, but the host
+# behind it is the root namespace (tools/demo's "this desktop"): its end of the LAN veth is
+# ${WR_PREFIX}l$N there, with 198.51.100.(16N+2)/28, and only the internet's /24 is routed
+# through the router, never the machine's default route.  The veth goes with the router's
+# namespace at cleanup.
+natlab_router_root()
+{
+	local n=$1 kind=$2 r lan rules
+	shift 2
+	((n >= 0 && n <= NATLAB_LAN_MAX)) || wr_fail "natlab: router index $n is not 0..$NATLAB_LAN_MAX"
+	[ -n "$NATLAB_INET_NS" ] || wr_fail "natlab: natlab_inet first"
+	r=$(natlab_router_ns "$n")
+	lan="${WR_PREFIX}l$n"
+	ns_new "$r"
+	_natlab_wan_link "$r" WAN "$n"
+	ip link add "$lan" type veth peer name LAN netns "$r" || wr_fail "cannot create the veth $lan"
+	nsx "$r" ip addr add "$(natlab_lan_addr "$n")/$NATLAB_LAN_PREFIX" dev LAN
+	nsx "$r" ip link set LAN up
+	nsx "$r" sysctl -q -w net.ipv4.ip_forward=1
+	ip addr add "$(natlab_host_addr "$n")/$NATLAB_LAN_PREFIX" dev "$lan" ||
+		wr_fail "cannot address $lan in the root namespace"
+	ip link set "$lan" up || wr_fail "cannot bring up $lan"
+	ip route add "$NATLAB_INET_NET.0/$NATLAB_INET_PREFIX" via "$(natlab_lan_addr "$n")" dev "$lan" ||
+		wr_fail "cannot route $NATLAB_INET_NET.0/$NATLAB_INET_PREFIX through router $n"
+	rules="$WR_TMP/router$n.nft"
+	natlab_rules "$kind" "$@" >"$rules"
+	nsx "$r" nft -f "$rules"
+}
+
 # natlab_public N: host N straight on the internet, 203.0.113.(100+N), no NAT, no firewall
 # (natlab_host_ns N is its namespace; it has no router)
 natlab_public()

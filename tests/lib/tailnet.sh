@@ -43,6 +43,21 @@ TAILNET_SYSTEM_CA_FILE=/etc/ssl/certs/ca-certificates.crt
 declare -A TAILNET_KIND=()
 declare -A TAILNET_WARREND_PID=()
 declare -A TAILNET_IP=()
+# knobs for tools/demo (set before the call that reads them):
+#   TAILNET_NAME[N]         node N's hostname instead of nN (tailnet_node)
+#   TAILNET_SERVER_URL      control's server-url, the base of its sign-in links, instead of
+#                           TAILNET_CTL_URL (tailnet_servers)
+#   TAILNET_CTL_EXTRA_CONF  text appended to control's configuration, e.g. an [oidc] group
+#   TAILNET_BUS_USER        a user besides root who may connect to the nodes' buses (a tray
+#                           run as the desktop user); the node directories become traversable
+#   TAILNET_ROOT_TUN        the TUN name of a node of kind "root" (default wrdemo0)
+declare -A TAILNET_NAME=()
+: "${TAILNET_SERVER_URL:=}"
+: "${TAILNET_CTL_EXTRA_CONF:=}"
+: "${TAILNET_BUS_USER:=}"
+: "${TAILNET_ROOT_TUN:=wrdemo0}"
+# the node whose host is the root namespace (kind "root"), if any
+TAILNET_ROOT_NODE=
 TAILNET_NODES=()
 TAILNET_WARREND_OPTS=()
 # warrend's system bus: none.  A node's warrend would otherwise tell the machine's
@@ -152,7 +167,7 @@ tailnet_control_config()
 	cat >"$TAILNET_CTL_CONF" <<CONF
 [server]
 listen = $TAILNET_CTL_ADDR:443
-server-url = $TAILNET_CTL_URL
+server-url = ${TAILNET_SERVER_URL:-$TAILNET_CTL_URL}
 tls-cert = $WR_TMP/tls/control.pem
 tls-key = $WR_TMP/tls/control.key
 state-dir = $TAILNET_CTL_DIR
@@ -164,6 +179,7 @@ dns-domain = tailnet.test
 derp-map = derp.json
 [limits]
 register-burst = 1000
+$TAILNET_CTL_EXTRA_CONF
 CONF
 }
 
@@ -246,20 +262,33 @@ tailnet_bus()
 }
 
 # tailnet_node N KIND: node N (KIND easy, hard or public) with its router, bus, auth key and
-# warrend, which is not signed in yet (tailnet_up)
+# warrend, which is not signed in yet (tailnet_up).  KIND root: the host is the root
+# namespace behind an easy NAT router (natlab_router_root), and its warrend is this machine's
+# (real TUN TAILNET_ROOT_TUN, routes, the system bus for systemd-resolved; any free port).
 tailnet_node()
 {
-	local n=$1 kind=$2 d pid key
+	local n=$1 kind=$2 d pid key allow_user=
 	case $kind in
 	easy | hard) natlab_router "$n" "$kind" ;;
 	public) natlab_public "$n" ;;
-	*) wr_fail "tailnet: unknown node kind '$kind' (easy, hard, public)" ;;
+	root)
+		[ -z "$TAILNET_ROOT_NODE" ] || wr_fail "tailnet: node $TAILNET_ROOT_NODE is the root node already"
+		_tailnet_warrend_has --ca-file || wr_fail "tailnet: a root node needs a warrend with --ca-file"
+		natlab_router_root "$n" easy
+		TAILNET_ROOT_NODE=$n
+		;;
+	*) wr_fail "tailnet: unknown node kind '$kind' (easy, hard, public, root)" ;;
 	esac
 	TAILNET_KIND[$n]=$kind
 	TAILNET_NODES+=("$n")
 	d=$(tailnet_node_dir "$n")
 	if ! mkdir -p "$d/state" || ! chmod 0700 "$d" "$d/state"; then
 		wr_fail "cannot make $d"
+	fi
+	if [ -n "$TAILNET_BUS_USER" ]; then
+		# the user reaches the bus socket, and nothing else: the state stays 0700
+		chmod 0711 "$WR_TMP" "$d" || wr_fail "cannot open $d to $TAILNET_BUS_USER"
+		allow_user="<allow user=\"$TAILNET_BUS_USER\"/>"
 	fi
 	cat >"$d/bus.conf" <<EOC
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -272,6 +301,7 @@ tailnet_node()
     <allow send_destination="*" eavesdrop="true"/>
     <allow eavesdrop="true"/>
     <allow own="*"/>
+    $allow_user
   </policy>
 </busconfig>
 EOC
@@ -282,7 +312,7 @@ EOC
 	WR_SOCKS+=("$d/bus")
 	wait_until 10 test -S "$d/bus" || wr_fail "the dbus-daemon of node $n did not start: $(cat "$d/dbus.log")"
 	# a name of its own: every namespace shares the machine's hostname
-	printf '[prefs]\nhostname=n%s\n' "$n" >"$d/state/prefs.conf"
+	printf '[prefs]\nhostname=%s\n' "${TAILNET_NAME[$n]:-n$n}" >"$d/state/prefs.conf"
 	chmod 0600 "$d/state/prefs.conf"
 	# a key of its own, so that the packet filter can name the node by its tag
 	key=$(tailnet_admin authkeys create --reusable --tags "tag:n$n") ||
@@ -300,7 +330,13 @@ tailnet_warrend_start()
 	log="$d/warrend.log"
 	WR_LOGS+=("$log")
 	printf '# ---- warrend started at %s\n' "$(date -u +%T)" >>"$log"
-	if _tailnet_warrend_has --ca-file; then
+	if [ "$n" = "$TAILNET_ROOT_NODE" ]; then
+		# this machine's own: the system bus as it is (resolved), a TUN and port of its own
+		env G_MESSAGES_DEBUG="$TAILNET_DEBUG" "$WARREND" --state-dir "$d/state" \
+			--bus "$(tailnet_bus "$n")" --control-url "$TAILNET_CTL_URL" \
+			"${TAILNET_WARREND_OPTS[@]}" --tun "$TAILNET_ROOT_TUN" --port 0 \
+			>>"$log" 2>&1 </dev/null &
+	elif _tailnet_warrend_has --ca-file; then
 		ip netns exec "$h" env G_MESSAGES_DEBUG="$TAILNET_DEBUG" \
 			DBUS_SYSTEM_BUS_ADDRESS="${TAILNET_SYSTEM_BUS[$n]:-$TAILNET_NO_SYSTEM_BUS}" "$WARREND" --state-dir "$d/state" \
 			--bus "$(tailnet_bus "$n")" --control-url "$TAILNET_CTL_URL" \
@@ -343,6 +379,10 @@ tailnet_cli()
 {
 	local n=$1
 	shift
+	if [ "$n" = "$TAILNET_ROOT_NODE" ]; then
+		"$WARREN_CLI" --bus "$(tailnet_bus "$n")" "$@"
+		return
+	fi
 	ip netns exec "$(natlab_host_ns "$n")" "$WARREN_CLI" --bus "$(tailnet_bus "$n")" "$@"
 }
 
@@ -442,8 +482,10 @@ tailnet_direct_ms()
 	[ -n "$t0" ] || t0=$(now_ms)
 	# ping's deadline is whole seconds; SECONDS may have a fraction
 	whole=$(awk -v s="$secs" 'BEGIN { w = int(s); if (w < s) w++; print w + 1 }')
-	ip netns exec "$(natlab_host_ns "$n")" ping -n -q -i 0.2 -w "$whole" \
-		"$(tailnet_ip "$m")" >/dev/null 2>&1 &
+	# not through tailnet_host_exec: $! must be ping itself (ip netns exec execs it)
+	local netns_exec=()
+	[ "$n" = "$TAILNET_ROOT_NODE" ] || netns_exec=(ip netns exec "$(natlab_host_ns "$n")")
+	"${netns_exec[@]}" ping -n -q -i 0.2 -w "$whole" "$(tailnet_ip "$m")" >/dev/null 2>&1 &
 	pid=$!
 	wr_track "$pid" "ping $n -> $m"
 	wait_until "$secs" _tailnet_path_is "$n" "$m" direct
@@ -579,7 +621,7 @@ for node in json.load(sys.stdin)["nodes"]:
     if node["name"] == sys.argv[1]:
         print(node["id"])
         break
-' "n$1"
+' "${TAILNET_NAME[$1]:-n$1}"
 }
 
 # tailnet_approve N ROUTE...: the admin approves routes node N advertises
@@ -657,13 +699,13 @@ tailnet_health_has()
 tailnet_pings_from()
 {
 	local out
-	out=$(ip netns exec "$(natlab_host_ns "$1")" ping -n -q -c "$3" -i 0.1 -W 1 "$2" 2>&1)
+	out=$(tailnet_host_exec "$1" ping -n -q -c "$3" -i 0.1 -W 1 "$2" 2>&1)
 	sed -n 's/.* \([0-9][0-9]*\) \(packets \)\{0,1\}received.*/\1/p' <<<"$out" | head -n 1
 }
 
 _tailnet_reaches()
 {
-	ip netns exec "$(natlab_host_ns "$1")" ping -n -q -c 1 -W 1 "$2" >/dev/null 2>&1
+	tailnet_host_exec "$1" ping -n -q -c 1 -W 1 "$2" >/dev/null 2>&1
 }
 
 # tailnet_wait_reaches N ADDR [SECONDS] / tailnet_never_reaches N ADDR [SECONDS]: node N's
@@ -679,4 +721,55 @@ tailnet_never_reaches()
 	local got
 	got=$(tailnet_pings_from "$1" "$2" "$((${3:-3} * 10))")
 	[ "${got:-0}" = 0 ]
+}
+
+# ---- for tools/demo ----
+
+_tailnet_advertises_exit()
+{
+	tailnet_admin --json routes list | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["routes"]:
+    if r["node"] == sys.argv[1] and r["route"] == "0.0.0.0/0":
+        sys.exit(0)
+sys.exit(1)' "${TAILNET_NAME[$1]:-n$1}"
+}
+
+# tailnet_offer_exit N: node N advertises itself as an exit node and the admin approves it
+tailnet_offer_exit()
+{
+	local out
+	out=$(tailnet_cli "$1" set --advertise-exit-node 2>&1) || wr_fail "set --advertise-exit-node on node $1: $out"
+	wait_until 10 _tailnet_advertises_exit "$1" || wr_fail "control does not list node $1's 0.0.0.0/0"
+	tailnet_approve "$1" 0.0.0.0/0 ::/0
+}
+
+# tailnet_online N M: True or False, node M's online state in node N's status
+tailnet_online()
+{
+	tailnet_status_field "$1" "$(tailnet_ip "$2")" online
+}
+
+_tailnet_online_is()
+{
+	[ "$(tailnet_online "$1" "$2")" = "$3" ]
+}
+
+# tailnet_wait_online N M True|False [SECONDS]: wait (default 30 s) until node N sees node M so
+tailnet_wait_online()
+{
+	wait_until "${4:-30}" _tailnet_online_is "$1" "$2" "$3"
+}
+
+# tailnet_host_exec N CMD...: CMD in node N's host namespace (the root namespace for a node of
+# kind root)
+tailnet_host_exec()
+{
+	local n=$1
+	shift
+	if [ "$n" = "$TAILNET_ROOT_NODE" ]; then
+		"$@"
+		return
+	fi
+	ip netns exec "$(natlab_host_ns "$n")" "$@"
 }
