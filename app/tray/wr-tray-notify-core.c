@@ -479,8 +479,10 @@ exit_engine_state(WrNotifyCore *self, WrNotifyTime now, const WrNotifyEngine *en
 		return;
 	if (engine->exit_node != NULL)
 		exit_judge(self, now, engine->exit_node->online, FALSE);
-	else
+	else if (self->exit_known)
 		exit_judge(self, now, FALSE, TRUE);
+	/* else: not in the tray's peer list, which may not be read yet; the exit node's first
+	 * state comes with it */
 }
 
 /* ---- connection lost / restored ---- */

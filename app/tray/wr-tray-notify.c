@@ -166,6 +166,7 @@ wr_notifier_peer_event(WrNotifier *self, const gchar *kind, GVariant *peer)
 		g_debug("PeerEvent without a peer id, ignoring");
 		return;
 	}
+	g_debug("peer %s %s", p.name, kind);
 	wr_notify_core_peer_event(self->core, now_time(), kind, &p);
 	apply(self);
 }

@@ -546,6 +546,31 @@ test_exit_node_chosen_offline(Fixture *f, gconstpointer data)
 }
 
 static void
+test_exit_node_peers_late(Fixture *f, gconstpointer data)
+{
+	/* the tray reads its peer list after the properties: the exit node is first not in it,
+	 * and its state when it appears is the starting point */
+	f->exit_id = (g_free(f->exit_id), g_strdup("id-gw"));
+	f->exit_present = FALSE;
+	start_running(f);
+	advance_to(f, 0.1);
+	f->exit_present = TRUE;
+	f->exit_online = TRUE;
+	engine(f, "Running");
+	advance_to(f, 3);
+	peer_full(f, "offline", "id-gw", "gateway", "", 0, FALSE);
+	advance_to(f, 3 + W_SEC);
+	assert_actions(f, "send exit-node|Exit node unavailable|gateway went offline. Choose "
+			  "another exit node or turn it off.|app.devices|high\n");
+	/* and vanishing is judged once it was known */
+	advance_to(f, 20);
+	f->exit_present = FALSE;
+	engine(f, "Running");
+	advance_to(f, 40);
+	assert_actions(f, "");
+}
+
+static void
 test_sign_in(Fixture *f, gconstpointer data)
 {
 	/* the tray starts signed out: no "sign-in needed" for that */
@@ -867,6 +892,7 @@ main(int argc, char **argv)
 	ADD("new-device-comes-online", test_new_device_comes_online);
 	ADD("exit-node", test_exit_node);
 	ADD("exit-node-chosen-offline", test_exit_node_chosen_offline);
+	ADD("exit-node-peers-late", test_exit_node_peers_late);
 	ADD("sign-in", test_sign_in);
 	ADD("sign-in-after-restart", test_sign_in_after_restart);
 	ADD("key-thresholds", test_key_thresholds);
