@@ -697,7 +697,7 @@ update_account(WrNotifyCore *self, const gchar *prev_state)
 		return;
 	send(self, WR_NOTIFY_ID_ACCOUNT, g_strdup(_("Signed in")),
 	     *self->self_user != '\0' ? g_strdup_printf(_("Signed in as %s"), self->self_user)
-				      : g_strdup(_("Signed in")),
+				      : g_strdup(_("You are signed in to your network.")),
 	     "app.devices", FALSE);
 	self->account_shown = ACCOUNT_SIGNED_IN;
 }

@@ -22,7 +22,10 @@
 #                   no notification at all; then stopped, started and stopped again, ending
 #                   down: exactly one "n0 went offline", a window after the last stop
 #   exit-node       n0 offers itself as an exit node and n1 uses it: n0 stopped: "Exit node
-#                   unavailable" naming n0; back: "Exit node available"
+#                   unavailable" naming n0; back: "Exit node available", replacing it
+#   account         the tray starts while n1 is signed out: nothing; `warren up --auth-key`:
+#                   "Signed in" naming the user Self names; `warren logout`: "Sign-in needed",
+#                   replacing it
 #
 # As root: WARREN_TRAY=… WARREND=… WARREN_CLI=… WARREN_CONTROL=… WARREN_DERP=… \
 #   tests/gui/notify.sh SCENARIO
@@ -47,9 +50,9 @@ WINDOW=${NOTIFY_WINDOW:-5}
 
 scenario=${1:-}
 case $scenario in
-online-offline | flapping | exit-node) ;;
+online-offline | flapping | exit-node | account) ;;
 *)
-	echo "usage: notify.sh online-offline|flapping|exit-node" >&2
+	echo "usage: notify.sh online-offline|flapping|exit-node|account" >&2
 	exit 2
 	;;
 esac
@@ -196,6 +199,15 @@ start_n0()
 		wr_fail "the tray heard of no online n0 15 s after its warrend started"
 }
 
+# engine_user N: the user of node N's Self ("" when none)
+engine_user()
+{
+	gdbus call --address "$(tailnet_bus "$1")" --dest io.github.warrenvpn.Engine1 \
+		--object-path /io/github/warrenvpn/Engine1 \
+		--method org.freedesktop.DBus.Properties.Get io.github.warrenvpn.Engine1 Self 2>/dev/null |
+		sed -n "s/.*'user': <'\([^']*\)'>.*/\1/p"
+}
+
 # ---- scenarios ----
 
 scenario_online_offline()
@@ -289,6 +301,31 @@ Exit node available|Internet traffic goes through n0 again."
 	# the second replaced the first: the same notification id at the server
 	[ "$(notify_calls | sed -n 2p | cut -d'|' -f3)" != 0 ] ||
 		wr_fail "the 'available' notification did not replace the 'unavailable' one: $(notify_calls)"
+	grep -E 'CRITICAL|WARNING' "$GUI_DIR/tray.log" && wr_fail "the tray logged warnings"
+	gui_tray_stop
+}
+
+scenario_account()
+{
+	local user out
+	tailnet_node 1 easy
+	desktop_and_tray
+	tailnet_up 1
+	wait_until 15 _notify_count_is 1 || wr_fail "no notification 15 s after n1 signed in"
+	sleep 1
+	user=$(engine_user 1)
+	if [ -n "$user" ]; then
+		expect_calls "signed in" "Signed in|Signed in as $user"
+	else
+		expect_calls "signed in (Self names no user)" "Signed in|You are signed in to your network."
+	fi
+	out=$(tailnet_cli 1 logout 2>&1) || wr_fail "warren logout on n1: $out"
+	wait_until 15 _notify_count_is 2 || wr_fail "no notification 15 s after n1 signed out"
+	sleep 1
+	expect_calls "signed out" "$(notify_calls | head -n 1 | cut -d'|' -f1,2)
+Sign-in needed|Sign in again to reconnect to your network."
+	[ "$(notify_calls | sed -n 2p | cut -d'|' -f3)" != 0 ] ||
+		wr_fail "'Sign-in needed' did not replace 'Signed in': $(notify_calls)"
 	grep -E 'CRITICAL|WARNING' "$GUI_DIR/tray.log" && wr_fail "the tray logged warnings"
 	gui_tray_stop
 }

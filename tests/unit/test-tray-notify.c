@@ -598,6 +598,15 @@ test_sign_in(Fixture *f, gconstpointer data)
 	assert_actions(f, "");
 	engine(f, "Running");
 	assert_actions(f, "send account|Signed in|Signed in as alice@example.com|app.devices\n");
+	/* a node without a user (tagged): no name to give */
+	engine(f, "NeedsLogin");
+	g_free(f->self_user);
+	f->self_user = g_strdup("");
+	engine(f, "Starting");
+	engine(f, "Running");
+	assert_actions(f, "send account|Sign-in needed|Sign in again to reconnect to your "
+			  "network.|app.sign-in|high\n"
+			  "send account|Signed in|You are signed in to your network.|app.devices\n");
 	/* a NeedsLogin is not a connection lost */
 	advance_to(f, 500);
 	assert_actions(f, "");
