@@ -145,7 +145,9 @@ expect_calls()
 # logged (its notifier's debug line for each)
 tray_heard()
 {
-	grep -c "WrTrayNotify-DEBUG: .*: peer n0 $1\$" "$GUI_DIR/tray.log" || true
+	local n
+	n=$(grep -c "WrTrayNotify-DEBUG: .*: peer n0 $1\$" "$GUI_DIR/tray.log" 2>/dev/null)
+	echo "${n:-0}"
 }
 
 _tray_heard_more()
