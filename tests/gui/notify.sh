@@ -23,6 +23,11 @@
 #                   down: exactly one "n0 went offline", a window after the last stop
 #   exit-node       n0 offers itself as an exit node and n1 uses it: n0 stopped: "Exit node
 #                   unavailable" naming n0; back: "Exit node available", replacing it
+#   connection      n1's own warrend (the tray's) stopped for longer than the window:
+#                   "Connection lost" / "The Warren service stopped."; started again:
+#                   "Connection restored"; a restart quicker than the window: nothing
+#   new-device      n2 joins the tailnet while the tray runs: "New device" / "n2 joined your
+#                   network"; nothing for the peers there at the start
 #   account         the tray starts while n1 is signed out: nothing; `warren up --auth-key`:
 #                   "Signed in" naming the user Self names; `warren logout`: "Sign-in needed",
 #                   replacing it
@@ -50,9 +55,9 @@ WINDOW=${NOTIFY_WINDOW:-5}
 
 scenario=${1:-}
 case $scenario in
-online-offline | flapping | exit-node | account) ;;
+online-offline | flapping | exit-node | connection | new-device | account) ;;
 *)
-	echo "usage: notify.sh online-offline|flapping|exit-node|account" >&2
+	echo "usage: notify.sh online-offline|flapping|exit-node|connection|new-device|account" >&2
 	exit 2
 	;;
 esac
@@ -319,6 +324,43 @@ scenario_exit_node()
 	expect_calls "exit node back" "Exit node unavailable|n0 went offline. Choose another exit node or turn it off.
 Exit node available|Internet traffic goes through n0 again."
 	expect_replaced "available after unavailable"
+	grep -E 'CRITICAL|WARNING' "$GUI_DIR/tray.log" && wr_fail "the tray logged warnings"
+	gui_tray_stop
+}
+
+scenario_connection()
+{
+	# room for a restart under load
+	WINDOW=${NOTIFY_WINDOW:-10}
+	two_nodes
+	desktop_and_tray
+	# a restart within the window
+	tailnet_warrend_stop 1
+	tailnet_warrend_start 1
+	wait_until 15 tailnet_running 1 || wr_fail "n1 is not running again after its restart"
+	sleep $((WINDOW + 2))
+	expect_calls "a quick restart of n1's warrend" ""
+	tailnet_warrend_stop 1
+	wait_until $((WINDOW + 10)) _notify_count_is 1 || wr_fail "no notification $((WINDOW + 10)) s after n1's warrend stopped"
+	expect_calls "n1's warrend stopped" "Connection lost|The Warren service stopped."
+	tailnet_warrend_start 1
+	wait_until 20 _notify_count_is 2 || wr_fail "no notification 20 s after n1's warrend started again"
+	sleep 1
+	expect_calls "n1's warrend back" "Connection lost|The Warren service stopped.
+Connection restored|Connected to your network again."
+	grep -E 'CRITICAL|WARNING' "$GUI_DIR/tray.log" && wr_fail "the tray logged warnings"
+	gui_tray_stop
+}
+
+scenario_new_device()
+{
+	two_nodes
+	desktop_and_tray
+	tailnet_node 2 easy
+	tailnet_up 2
+	wait_until $((WINDOW + 15)) _notify_count_is 1 || wr_fail "no notification $((WINDOW + 15)) s after n2 joined"
+	sleep 2
+	expect_calls "n2 joined" "New device|n2 joined your network"
 	grep -E 'CRITICAL|WARNING' "$GUI_DIR/tray.log" && wr_fail "the tray logged warnings"
 	gui_tray_stop
 }
