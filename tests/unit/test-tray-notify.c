@@ -604,9 +604,10 @@ test_sign_in(Fixture *f, gconstpointer data)
 	f->self_user = g_strdup("");
 	engine(f, "Starting");
 	engine(f, "Running");
-	assert_actions(f, "send account|Sign-in needed|Sign in again to reconnect to your "
-			  "network.|app.sign-in|high\n"
-			  "send account|Signed in|You are signed in to your network.|app.devices\n");
+	assert_actions(f,
+		       "send account|Sign-in needed|Sign in again to reconnect to your "
+		       "network.|app.sign-in|high\n"
+		       "send account|Signed in|You are signed in to your network.|app.devices\n");
 	/* a NeedsLogin is not a connection lost */
 	advance_to(f, 500);
 	assert_actions(f, "");
