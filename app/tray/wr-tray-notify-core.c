@@ -757,7 +757,8 @@ wr_notify_core_peer_event(WrNotifyCore *self, WrNotifyTime now, const gchar *kin
 			peer = peer_update(self, in);
 		}
 		peer_set_online(self, now, peer, online);
-	} else if (streq(kind, "path")) {
+	} else if (streq(kind, "path") || streq(kind, "changed")) {
+		/* its path, name, addresses...: the next notification names it as it is now */
 		peer = peer_update(self, in);
 	}
 	run_due(self, now);

@@ -207,6 +207,24 @@ test_offline_after_window(Fixture *f, gconstpointer data)
 	assert_actions(f, "");
 }
 
+/* "changed" (here a rename) brings no notification of its own, and the next one uses the new
+ * name */
+static void
+test_changed_renames(Fixture *f, gconstpointer data)
+{
+	start_running(f);
+	advance_to(f, 1);
+	peer_full(f, "path", "id-laptop", "laptop", "alice@example.com", 1, TRUE);
+	peer_full(f, "changed", "id-laptop", "work-laptop", "alice@example.com", 1, TRUE);
+	advance_to(f, 2 + W_SEC);
+	assert_actions(f, "");
+	peer_full(f, "offline", "id-laptop", "work-laptop", "alice@example.com", 1, FALSE);
+	peer_full(f, "changed", "id-laptop", "old-laptop", "alice@example.com", 1, FALSE);
+	advance_to(f, 3 + 2 * W_SEC);
+	assert_actions(f,
+		       "send peers-offline|Device offline|old-laptop went offline|app.devices\n");
+}
+
 static void
 test_flap_cancels(Fixture *f, gconstpointer data)
 {
@@ -888,6 +906,7 @@ main(int argc, char **argv)
 
 #define ADD(path, fn) g_test_add("/warren/tray-notify/" path, Fixture, NULL, setup, fn, teardown)
 	ADD("offline-after-window", test_offline_after_window);
+	ADD("changed-renames", test_changed_renames);
 	ADD("flap-cancels", test_flap_cancels);
 	ADD("flapping-once", test_flapping_once);
 	ADD("grouping", test_grouping);
