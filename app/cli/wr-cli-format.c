@@ -12,58 +12,7 @@
 #include <json-glib/json-glib.h>
 
 #include "wr-cli-format.h"
-
-/* typed lookups that read a missing or mistyped key as empty */
-
-static const gchar *
-dict_str(GVariant *dict, const gchar *key)
-{
-	const gchar *value = NULL;
-
-	if (dict == NULL || !g_variant_lookup(dict, key, "&s", &value))
-		return "";
-	return value;
-}
-
-static gboolean
-dict_bool(GVariant *dict, const gchar *key)
-{
-	gboolean value = FALSE;
-
-	if (dict != NULL)
-		g_variant_lookup(dict, key, "b", &value);
-	return value;
-}
-
-static gint64
-dict_i64(GVariant *dict, const gchar *key, gint64 fallback)
-{
-	gint64 value = fallback;
-
-	if (dict != NULL && !g_variant_lookup(dict, key, "x", &value))
-		value = fallback;
-	return value;
-}
-
-static guint64
-dict_u64(GVariant *dict, const gchar *key)
-{
-	guint64 value = 0;
-
-	if (dict != NULL)
-		g_variant_lookup(dict, key, "t", &value);
-	return value;
-}
-
-static guint32
-dict_u32(GVariant *dict, const gchar *key)
-{
-	guint32 value = 0;
-
-	if (dict != NULL)
-		g_variant_lookup(dict, key, "u", &value);
-	return value;
-}
+#include "wr-dict.h"
 
 gchar *
 wr_cli_format_bytes(guint64 bytes)
@@ -137,27 +86,27 @@ wr_cli_first_address(GVariant *dict, int family)
 static void
 append_via(GString *out, GVariant *reply)
 {
-	if (g_strcmp0(dict_str(reply, "path"), "direct") == 0) {
-		g_string_append(out, dict_str(reply, "endpoint"));
+	if (g_strcmp0(wr_dict_str(reply, "path"), "direct") == 0) {
+		g_string_append(out, wr_dict_str(reply, "endpoint"));
 		return;
 	}
-	if (dict_str(reply, "derp-region-code")[0] != '\0')
-		g_string_append_printf(out, "DERP(%s)", dict_str(reply, "derp-region-code"));
+	if (wr_dict_str(reply, "derp-region-code")[0] != '\0')
+		g_string_append_printf(out, "DERP(%s)", wr_dict_str(reply, "derp-region-code"));
 	else
-		g_string_append_printf(out, "DERP(%u)", dict_u32(reply, "derp-region"));
+		g_string_append_printf(out, "DERP(%u)", wr_dict_u32(reply, "derp-region"));
 }
 
 gboolean
 wr_cli_ping_reply_is_direct(GVariant *reply)
 {
-	return dict_i64(reply, "latency-us", -1) >= 0 &&
-	       g_strcmp0(dict_str(reply, "path"), "direct") == 0;
+	return wr_dict_i64(reply, "latency-us", -1) >= 0 &&
+	       g_strcmp0(wr_dict_str(reply, "path"), "direct") == 0;
 }
 
 gchar *
 wr_cli_format_ping_reply(const gchar *name, const gchar *address, GVariant *reply)
 {
-	gint64 latency = dict_i64(reply, "latency-us", -1);
+	gint64 latency = wr_dict_i64(reply, "latency-us", -1);
 	g_autoptr(GString) via = g_string_new(NULL);
 	g_autofree gchar *ms = NULL;
 
@@ -187,11 +136,11 @@ static gchar *
 peer_state(GVariant *peer, const gchar *exit_node, gint64 now)
 {
 	g_autoptr(GString) out = g_string_new(NULL);
-	const gchar *path = dict_str(peer, "path");
-	guint64 tx = dict_u64(peer, "tx-bytes"), rx = dict_u64(peer, "rx-bytes");
+	const gchar *path = wr_dict_str(peer, "path");
+	guint64 tx = wr_dict_u64(peer, "tx-bytes"), rx = wr_dict_u64(peer, "rx-bytes");
 
-	if (!dict_bool(peer, "online")) {
-		gint64 seen = dict_i64(peer, "last-seen", 0);
+	if (!wr_dict_bool(peer, "online", FALSE)) {
+		gint64 seen = wr_dict_i64(peer, "last-seen", 0);
 
 		if (seen > 0) {
 			g_autofree gchar *ago = wr_cli_format_ago(seen, now);
@@ -203,10 +152,10 @@ peer_state(GVariant *peer, const gchar *exit_node, gint64 now)
 		}
 	} else if (g_strcmp0(path, "direct") == 0) {
 		/* TRANSLATORS: a direct path to an address */
-		g_string_append_printf(out, _("direct %s"), dict_str(peer, "endpoint"));
+		g_string_append_printf(out, _("direct %s"), wr_dict_str(peer, "endpoint"));
 	} else if (g_strcmp0(path, "derp") == 0) {
 		/* TRANSLATORS: relayed through DERP region N */
-		g_string_append_printf(out, _("relay %u"), dict_u32(peer, "derp-region"));
+		g_string_append_printf(out, _("relay %u"), wr_dict_u32(peer, "derp-region"));
 	} else {
 		g_string_append(out, _("idle"));
 	}
@@ -218,9 +167,9 @@ peer_state(GVariant *peer, const gchar *exit_node, gint64 now)
 		g_string_append_printf(out, _(", tx %s rx %s"), t, r);
 	}
 	if (exit_node != NULL && exit_node[0] != '\0' &&
-	    g_strcmp0(dict_str(peer, "id"), exit_node) == 0)
+	    g_strcmp0(wr_dict_str(peer, "id"), exit_node) == 0)
 		g_string_append(out, _("; exit node"));
-	else if (dict_bool(peer, "exit-node-option"))
+	else if (wr_dict_bool(peer, "exit-node-option", FALSE))
 		g_string_append(out, _("; offers exit node"));
 	return g_string_free(g_steal_pointer(&out), FALSE);
 }
@@ -228,15 +177,17 @@ peer_state(GVariant *peer, const gchar *exit_node, gint64 now)
 static void
 row_fill(Row *row, GVariant *dict, gchar *state)
 {
-	const gchar *os = dict_str(dict, "os");
+	const gchar *os = wr_dict_str(dict, "os");
 
 	row->cells[0] = wr_cli_first_address(dict, AF_INET);
 	if (row->cells[0] == NULL)
 		row->cells[0] = wr_cli_first_address(dict, 0);
 	if (row->cells[0] == NULL)
 		row->cells[0] = g_strdup("-");
-	row->cells[1] = g_strdup(dict_str(dict, "name")[0] != '\0' ? dict_str(dict, "name") : "-");
-	row->cells[2] = g_strdup(dict_str(dict, "user")[0] != '\0' ? dict_str(dict, "user") : "-");
+	row->cells[1] =
+		g_strdup(wr_dict_str(dict, "name")[0] != '\0' ? wr_dict_str(dict, "name") : "-");
+	row->cells[2] =
+		g_strdup(wr_dict_str(dict, "user")[0] != '\0' ? wr_dict_str(dict, "user") : "-");
 	row->cells[3] = g_strdup(os[0] != '\0' ? os : "-");
 	row->cells[4] = state;
 }
@@ -327,24 +278,24 @@ wr_cli_format_netcheck(GVariant *report)
 {
 	g_autoptr(GString) out = g_string_new(_("Report:\n"));
 	g_autoptr(GVariant) latencies = NULL;
-	const gchar *v4 = dict_str(report, "global-v4"), *v6 = dict_str(report, "global-v6");
-	const gchar *varies = dict_str(report, "mapping-varies-by-dest-ip");
+	const gchar *v4 = wr_dict_str(report, "global-v4"), *v6 = wr_dict_str(report, "global-v6");
+	const gchar *varies = wr_dict_str(report, "mapping-varies-by-dest-ip");
 
 	g_string_append_printf(out, _("\t* UDP: %s\n"),
-			       dict_bool(report, "udp") ? _("yes") : _("no"));
+			       wr_dict_bool(report, "udp", FALSE) ? _("yes") : _("no"));
 	g_string_append_printf(out, _("\t* IPv4: %s%s%s\n"),
-			       dict_bool(report, "ipv4") ? _("yes") : _("no"), v4[0] ? ", " : "",
-			       v4);
+			       wr_dict_bool(report, "ipv4", FALSE) ? _("yes") : _("no"),
+			       v4[0] ? ", " : "", v4);
 	g_string_append_printf(out, _("\t* IPv6: %s%s%s\n"),
-			       dict_bool(report, "ipv6") ? _("yes") : _("no"), v6[0] ? ", " : "",
-			       v6);
+			       wr_dict_bool(report, "ipv6", FALSE) ? _("yes") : _("no"),
+			       v6[0] ? ", " : "", v6);
 	g_string_append_printf(out, _("\t* Mapping varies by destination IP (hard NAT): %s\n"),
 			       g_strcmp0(varies, "yes") == 0  ? _("yes")
 			       : g_strcmp0(varies, "no") == 0 ? _("no")
 							      : _("unknown"));
-	if (dict_u32(report, "preferred-derp") != 0)
+	if (wr_dict_u32(report, "preferred-derp") != 0)
 		g_string_append_printf(out, _("\t* Nearest DERP: region %u\n"),
-				       dict_u32(report, "preferred-derp"));
+				       wr_dict_u32(report, "preferred-derp"));
 	else
 		g_string_append(out, _("\t* Nearest DERP: none reachable\n"));
 	latencies = report != NULL ? g_variant_lookup_value(report, "derp-latency-us",

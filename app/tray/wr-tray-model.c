@@ -9,6 +9,7 @@
 
 #define G_LOG_DOMAIN "WrTrayModel"
 
+#include "wr-dict.h"
 #include "wr-tray-model.h"
 
 struct _WrTrayModel {
@@ -34,21 +35,11 @@ struct _WrTrayModel {
 	WrTrayState snapshot;
 };
 
-static const gchar *
-peer_str(GVariant *peer, const gchar *key)
-{
-	const gchar *value = NULL;
-
-	if (!g_variant_lookup(peer, key, "&s", &value))
-		return "";
-	return value;
-}
-
 static gint
 peer_index(WrTrayModel *self, const gchar *id)
 {
 	for (guint i = 0; i < self->peers->len; i++)
-		if (g_strcmp0(peer_str(self->peers->pdata[i], "id"), id) == 0)
+		if (g_strcmp0(wr_dict_str(self->peers->pdata[i], "id"), id) == 0)
 			return (gint) i;
 	return -1;
 }
@@ -125,9 +116,9 @@ read_properties(WrTrayModel *self)
 static gint
 compare_names(GVariant *a, GVariant *b)
 {
-	gint c = g_strcmp0(peer_str(a, "name"), peer_str(b, "name"));
+	gint c = g_strcmp0(wr_dict_str(a, "name"), wr_dict_str(b, "name"));
 
-	return c != 0 ? c : g_strcmp0(peer_str(a, "id"), peer_str(b, "id"));
+	return c != 0 ? c : g_strcmp0(wr_dict_str(a, "id"), wr_dict_str(b, "id"));
 }
 
 static void
@@ -200,7 +191,7 @@ peer_event_cb(WrDbusEngine1 *engine, const gchar *kind, GVariant *peer, gpointer
 
 	if (!g_variant_is_of_type(peer, G_VARIANT_TYPE_VARDICT))
 		return;
-	i = peer_index(self, peer_str(peer, "id"));
+	i = peer_index(self, wr_dict_str(peer, "id"));
 	if (i >= 0)
 		g_ptr_array_remove_index(self->peers, (guint) i);
 	if (g_strcmp0(kind, "removed") != 0)

@@ -11,6 +11,7 @@
 
 #include <glib/gi18n.h>
 
+#include "wr-dict.h"
 #include "wr-tray-view.h"
 
 static const struct {
@@ -87,28 +88,6 @@ wr_tray_view_free(WrTrayView *view)
 	g_free(view);
 }
 
-/* a string member of an a{sv}, "" when absent or of another type (warrend's dictionaries
- * always carry their keys, but the view must not trust that) */
-static const gchar *
-dict_str(GVariant *dict, const gchar *key)
-{
-	const gchar *value = NULL;
-
-	if (dict == NULL || !g_variant_lookup(dict, key, "&s", &value))
-		return "";
-	return value;
-}
-
-static gboolean
-dict_bool(GVariant *dict, const gchar *key, gboolean fallback)
-{
-	gboolean value;
-
-	if (dict == NULL || !g_variant_lookup(dict, key, "b", &value))
-		return fallback;
-	return value;
-}
-
 /* the first tailnet address, NULL when there is none */
 static gchar *
 dict_first_address(GVariant *dict)
@@ -134,8 +113,9 @@ signed_in(const gchar *state)
 static gboolean
 peer_active(GVariant *peer)
 {
-	return dict_bool(peer, "online", FALSE) && g_strcmp0(dict_str(peer, "path"), "idle") != 0 &&
-	       dict_str(peer, "path")[0] != '\0';
+	return wr_dict_bool(peer, "online", FALSE) &&
+	       g_strcmp0(wr_dict_str(peer, "path"), "idle") != 0 &&
+	       wr_dict_str(peer, "path")[0] != '\0';
 }
 
 static WrTrayIcon
@@ -155,7 +135,7 @@ choose_icon(const WrTrayState *st)
 		if (!peer_active(st->peers[i]))
 			continue;
 		active++;
-		if (g_strcmp0(dict_str(st->peers[i], "path"), "derp") == 0)
+		if (g_strcmp0(wr_dict_str(st->peers[i], "path"), "derp") == 0)
 			relayed++;
 	}
 	/* relayed to one peer is normal (hard NAT); relayed to all of them means that no direct
@@ -170,7 +150,7 @@ choose_icon(const WrTrayState *st)
 static gchar *
 status_text(const WrTrayState *st)
 {
-	const gchar *user = dict_str(st->self, "user");
+	const gchar *user = wr_dict_str(st->self, "user");
 
 	if (!st->present)
 		return g_strdup(_("Warren is not running"));
@@ -193,9 +173,9 @@ status_text(const WrTrayState *st)
 static const gchar *
 path_text(GVariant *peer)
 {
-	const gchar *path = dict_str(peer, "path");
+	const gchar *path = wr_dict_str(peer, "path");
 
-	if (!dict_bool(peer, "online", FALSE))
+	if (!wr_dict_bool(peer, "online", FALSE))
 		return _("offline");
 	if (g_strcmp0(path, "direct") == 0)
 		return _("direct");
@@ -208,7 +188,7 @@ static GVariant *
 find_peer(const WrTrayState *st, const gchar *id)
 {
 	for (guint i = 0; i < st->n_peers; i++)
-		if (g_strcmp0(dict_str(st->peers[i], "id"), id) == 0)
+		if (g_strcmp0(wr_dict_str(st->peers[i], "id"), id) == 0)
 			return st->peers[i];
 	return NULL;
 }
@@ -221,7 +201,7 @@ peer_is_mine(GVariant *peer, const gchar *my_user)
 	/* warrend says so when it knows; else compare the owners */
 	if (g_variant_lookup(peer, "is-self-user", "b", &mine))
 		return mine;
-	return my_user[0] != '\0' && g_strcmp0(dict_str(peer, "user"), my_user) == 0;
+	return my_user[0] != '\0' && g_strcmp0(wr_dict_str(peer, "user"), my_user) == 0;
 }
 
 static void
@@ -230,12 +210,12 @@ add_device(GPtrArray *devices, GVariant *peer)
 	WrTrayViewDevice *d = g_new0(WrTrayViewDevice, 1);
 	g_autofree gchar *label = NULL;
 
-	d->key = g_strdup_printf("peer:%s", dict_str(peer, "id"));
+	d->key = g_strdup_printf("peer:%s", wr_dict_str(peer, "id"));
 	/* TRANSLATORS: a device in the menu: its name and how it is reached ("direct") */
-	label = g_strdup_printf(_("%s — %s"), dict_str(peer, "name"), path_text(peer));
+	label = g_strdup_printf(_("%s — %s"), wr_dict_str(peer, "name"), path_text(peer));
 	d->label = wr_tray_view_escape(label);
 	d->address = dict_first_address(peer);
-	d->online = dict_bool(peer, "online", FALSE);
+	d->online = wr_dict_bool(peer, "online", FALSE);
 	g_ptr_array_add(devices, d);
 }
 
@@ -254,15 +234,15 @@ static gint
 compare_by_user(gconstpointer a, gconstpointer b)
 {
 	GVariant *pa = *(GVariant *const *) a, *pb = *(GVariant *const *) b;
-	gint c = g_strcmp0(dict_str(pa, "user"), dict_str(pb, "user"));
+	gint c = g_strcmp0(wr_dict_str(pa, "user"), wr_dict_str(pb, "user"));
 
-	return c != 0 ? c : g_strcmp0(dict_str(pa, "name"), dict_str(pb, "name"));
+	return c != 0 ? c : g_strcmp0(wr_dict_str(pa, "name"), wr_dict_str(pb, "name"));
 }
 
 static void
 fill_devices(WrTrayView *view, const WrTrayState *st)
 {
-	const gchar *my_user = dict_str(st->self, "user");
+	const gchar *my_user = wr_dict_str(st->self, "user");
 	g_autoptr(GPtrArray) others = g_ptr_array_new();
 	gboolean any_mine = FALSE;
 	const gchar *last_user = NULL;
@@ -281,7 +261,7 @@ fill_devices(WrTrayView *view, const WrTrayState *st)
 	g_ptr_array_sort(others, compare_by_user);
 	for (guint i = 0; i < others->len; i++) {
 		GVariant *peer = others->pdata[i];
-		const gchar *user = dict_str(peer, "user");
+		const gchar *user = wr_dict_str(peer, "user");
 
 		if (last_user == NULL || g_strcmp0(user, last_user) != 0)
 			add_header(view->devices, user,
@@ -302,20 +282,20 @@ fill_exit_nodes(WrTrayView *view, const WrTrayState *st)
 		WrTrayViewExit *e;
 		g_autofree gchar *label = NULL;
 
-		if (!dict_bool(peer, "exit-node-option", FALSE))
+		if (!wr_dict_bool(peer, "exit-node-option", FALSE))
 			continue;
 		e = g_new0(WrTrayViewExit, 1);
-		e->id = g_strdup(dict_str(peer, "id"));
-		if (dict_bool(peer, "online", FALSE))
-			label = g_strdup(dict_str(peer, "name"));
+		e->id = g_strdup(wr_dict_str(peer, "id"));
+		if (wr_dict_bool(peer, "online", FALSE))
+			label = g_strdup(wr_dict_str(peer, "name"));
 		else
 			/* TRANSLATORS: an exit node that is offline */
-			label = g_strdup_printf(_("%s (offline)"), dict_str(peer, "name"));
+			label = g_strdup_printf(_("%s (offline)"), wr_dict_str(peer, "name"));
 		e->label = wr_tray_view_escape(label);
 		e->active = chosen[0] != '\0' && g_strcmp0(e->id, chosen) == 0;
 		/* the chosen one stays sensitive: the radio group needs it, and choosing it again
 		 * does nothing */
-		e->sensitive = dict_bool(peer, "online", FALSE) || e->active;
+		e->sensitive = wr_dict_bool(peer, "online", FALSE) || e->active;
 		found = found || e->active;
 		g_ptr_array_add(view->exit_nodes, e);
 	}
@@ -329,7 +309,7 @@ fill_exit_nodes(WrTrayView *view, const WrTrayState *st)
 
 		e->id = g_strdup(chosen);
 		label = g_strdup_printf(_("%s (unavailable)"),
-					peer != NULL ? dict_str(peer, "name") : chosen);
+					peer != NULL ? wr_dict_str(peer, "name") : chosen);
 		e->label = wr_tray_view_escape(label);
 		e->active = TRUE;
 		e->sensitive = FALSE;
@@ -349,7 +329,7 @@ make_tooltip(const WrTrayState *st, const gchar *status)
 
 		g_string_append_c(s, '\n');
 		g_string_append_printf(s, _("Exit node: %s"),
-				       peer != NULL ? dict_str(peer, "name") : st->exit_node);
+				       peer != NULL ? wr_dict_str(peer, "name") : st->exit_node);
 	}
 	for (guint i = 0; st->present && st->health != NULL && st->health[i] != NULL; i++) {
 		g_string_append_c(s, '\n');
@@ -363,7 +343,7 @@ wr_tray_view_new(const WrTrayState *st)
 {
 	WrTrayView *view = g_new0(WrTrayView, 1);
 	g_autofree gchar *status = status_text(st);
-	const gchar *name = dict_str(st->self, "name");
+	const gchar *name = wr_dict_str(st->self, "name");
 	gboolean in = st->present && signed_in(st->state);
 	const gchar *state = st->present ? st->state : "";
 

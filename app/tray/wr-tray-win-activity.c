@@ -15,6 +15,7 @@
 #include <glib/gi18n.h>
 
 #include "wr-dbus-error.h"
+#include "wr-dict.h"
 #include "wr-tray-format.h"
 #include "wr-tray-win.h"
 
@@ -51,19 +52,12 @@ struct _WrTrayActivity {
 
 G_DEFINE_FINAL_TYPE(WrTrayActivity, wr_tray_activity, GTK_TYPE_WINDOW)
 
-static const gchar *
-lookup_str(GVariant *dict, const gchar *key)
-{
-	const gchar *s = NULL;
-	return g_variant_lookup(dict, key, "&s", &s) ? s : "";
-}
-
 static void
 add_flow(WrTrayActivity *self, GVariant *flow)
 {
 	gint64 end_us = 0;
 	guint64 rx = 0, tx = 0;
-	const gchar *peer = lookup_str(flow, "peer");
+	const gchar *peer = wr_dict_str(flow, "peer");
 	g_autofree gchar *time = NULL;
 	g_autofree gchar *path = NULL;
 	g_autofree gchar *in = NULL;
@@ -75,13 +69,13 @@ add_flow(WrTrayActivity *self, GVariant *flow)
 	(void) g_variant_lookup(flow, "rx-bytes", "t", &rx);
 	(void) g_variant_lookup(flow, "tx-bytes", "t", &tx);
 	time = wr_tray_format_time_us(end_us);
-	path = wr_tray_format_path(lookup_str(flow, "path"));
+	path = wr_tray_format_path(wr_dict_str(flow, "path"));
 	in = wr_tray_format_bytes(rx);
 	out = wr_tray_format_bytes(tx);
-	reason = wr_tray_format_end_reason(lookup_str(flow, "end-reason"));
+	reason = wr_tray_format_end_reason(wr_dict_str(flow, "end-reason"));
 	gtk_list_store_insert_with_values(
-		self->store, &iter, -1, COL_TIME, time, COL_PROTO, lookup_str(flow, "proto"),
-		COL_LOCAL, lookup_str(flow, "local"), COL_REMOTE, lookup_str(flow, "remote"),
+		self->store, &iter, -1, COL_TIME, time, COL_PROTO, wr_dict_str(flow, "proto"),
+		COL_LOCAL, wr_dict_str(flow, "local"), COL_REMOTE, wr_dict_str(flow, "remote"),
 		COL_PEER, peer[0] != '\0' ? peer : "—", COL_PATH, path, COL_IN, in, COL_OUT, out,
 		COL_END_REASON, reason, COL_END_US, end_us, COL_RX_BYTES, rx, COL_TX_BYTES, tx, -1);
 }

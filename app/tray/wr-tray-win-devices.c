@@ -18,6 +18,7 @@
 
 #include <glib/gi18n.h>
 
+#include "wr-dict.h"
 #include "wr-tray-format.h"
 #include "wr-tray-win.h"
 
@@ -65,13 +66,6 @@ struct _WrTrayDevices {
 
 G_DEFINE_FINAL_TYPE(WrTrayDevices, wr_tray_devices, GTK_TYPE_WINDOW)
 
-static const gchar *
-lookup_str(GVariant *dict, const gchar *key)
-{
-	const gchar *s = NULL;
-	return g_variant_lookup(dict, key, "&s", &s) ? s : "";
-}
-
 /* the list store's row of the peer with id, FALSE when there is none */
 static gboolean
 find_row(WrTrayDevices *self, const gchar *id, GtkTreeIter *out_iter)
@@ -112,7 +106,7 @@ update_count(WrTrayDevices *self)
 static void
 set_peer(WrTrayDevices *self, GVariant *peer)
 {
-	const gchar *id = lookup_str(peer, "id");
+	const gchar *id = wr_dict_str(peer, "id");
 	g_autofree const gchar **addresses = NULL;
 	g_autofree gchar *joined = NULL;
 	g_autofree gchar *path = NULL;
@@ -133,17 +127,17 @@ set_peer(WrTrayDevices *self, GVariant *peer)
 	(void) g_variant_lookup(peer, "rx-bytes", "t", &rx_bytes);
 	(void) g_variant_lookup(peer, "tx-bytes", "t", &tx_bytes);
 	joined = g_strjoinv(", ", (gchar **) addresses);
-	path = wr_tray_format_path(lookup_str(peer, "path"));
+	path = wr_tray_format_path(wr_dict_str(peer, "path"));
 	last_seen =
 		wr_tray_format_last_seen(last_seen_s, online, g_get_real_time() / G_USEC_PER_SEC);
 	rx = wr_tray_format_bytes(rx_bytes);
 	tx = wr_tray_format_bytes(tx_bytes);
 	if (!find_row(self, id, &iter))
 		gtk_list_store_append(self->store, &iter);
-	gtk_list_store_set(self->store, &iter, COL_ID, id, COL_NAME, lookup_str(peer, "name"),
-			   COL_USER, lookup_str(peer, "user"), COL_ADDRESSES, joined, COL_OS,
-			   lookup_str(peer, "os"), COL_PATH, path, COL_LAST_SEEN, last_seen, COL_RX,
-			   rx, COL_TX, tx, COL_ONLINE, online, COL_FIRST_ADDRESS,
+	gtk_list_store_set(self->store, &iter, COL_ID, id, COL_NAME, wr_dict_str(peer, "name"),
+			   COL_USER, wr_dict_str(peer, "user"), COL_ADDRESSES, joined, COL_OS,
+			   wr_dict_str(peer, "os"), COL_PATH, path, COL_LAST_SEEN, last_seen,
+			   COL_RX, rx, COL_TX, tx, COL_ONLINE, online, COL_FIRST_ADDRESS,
 			   addresses[0] != NULL ? addresses[0] : "", COL_RX_BYTES, rx_bytes,
 			   COL_TX_BYTES, tx_bytes, COL_LAST_SEEN_S,
 			   online ? G_MAXINT64 : last_seen_s, -1);
@@ -234,7 +228,7 @@ peer_event_cb(WrDbusEngine1 *engine, const gchar *kind, GVariant *peer, gpointer
 	if (!g_variant_is_of_type(peer, G_VARIANT_TYPE_VARDICT))
 		return;
 	if (g_strcmp0(kind, "removed") == 0)
-		remove_peer(self, lookup_str(peer, "id"));
+		remove_peer(self, wr_dict_str(peer, "id"));
 	else
 		set_peer(self, peer);
 	update_count(self);
