@@ -165,29 +165,6 @@ start_derp()
 	wait_until 10 derp_listening || wr_fail "warren-derp does not listen on 127.0.0.1:$DERP_PORT"
 }
 
-# a private bus for warrend (as the tailnet lab's nodes have), on a unix socket path
-private_bus()
-{
-	local conf=$1 socket=$2
-	cat >"$conf" <<EOC
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$socket</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOC
-	dbus-daemon --config-file="$conf" --nofork >"$conf.log" 2>&1 </dev/null &
-	wr_track $! "dbus-daemon $socket"
-	WR_SOCKS+=("$socket")
-	wait_until 10 test -S "$socket" || wr_fail "dbus-daemon on $socket did not start: $(cat "$conf.log")"
-}
 
 engine_prop()
 {
@@ -212,7 +189,7 @@ start_warrend()
 	# connected before (want-running), signed out now: signing in brings the tunnel up
 	printf '[prefs]\nhostname=signin\nwant-running=true\n' >"$d/state/prefs.conf"
 	chmod 0600 "$d/state/prefs.conf"
-	private_bus "$d/bus.conf" "$d/bus"
+	wr_bus_daemon "$d/bus.conf" "$d/bus"
 	ENGINE_BUS=$(tailnet_bus 1)
 	WR_LOGS+=("$log")
 	ip netns exec "$NS" env G_MESSAGES_DEBUG=warrend \

@@ -74,25 +74,7 @@ gui_start()
 	local mode=${1:-} pid
 	GUI_DIR=$WR_TMP/gui
 	mkdir -p "$GUI_DIR" || wr_fail "cannot make $GUI_DIR"
-	cat >"$GUI_DIR/session.conf" <<EOC
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$GUI_DIR/session-bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOC
-	WR_LOGS+=("$GUI_DIR/session-bus.log")
-	dbus-daemon --config-file="$GUI_DIR/session.conf" --nofork >"$GUI_DIR/session-bus.log" 2>&1 </dev/null &
-	wr_track $! "session dbus-daemon"
-	WR_SOCKS+=("$GUI_DIR/session-bus")
-	wait_until 10 test -S "$GUI_DIR/session-bus" || wr_fail "the session bus did not start"
+	wr_bus_daemon "$GUI_DIR/session.conf" "$GUI_DIR/session-bus"
 	export DBUS_SESSION_BUS_ADDRESS="unix:path=$GUI_DIR/session-bus"
 
 	# a free display, written to the pipe once Xvfb accepts clients

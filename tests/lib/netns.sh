@@ -223,6 +223,35 @@ wait_until()
 	done
 }
 
+# wr_bus_daemon CONF SOCKET [POLICY_LINE]: a private dbus-daemon (type session, any peer may own
+# and call anything) listening on the unix socket path SOCKET, its configuration written to CONF
+# and its log to CONF.log; POLICY_LINE (e.g. '<allow user="alice"/>') lets more users in.
+# Tracked for the cleanup; returns once the socket exists.
+wr_bus_daemon()
+{
+	local conf=$1 socket=$2 extra=${3:-}
+	cat >"$conf" <<EOC
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$socket</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+    $extra
+  </policy>
+</busconfig>
+EOC
+	WR_LOGS+=("$conf.log")
+	dbus-daemon --config-file="$conf" --nofork >"$conf.log" 2>&1 </dev/null &
+	wr_track $! "dbus-daemon on $socket"
+	WR_SOCKS+=("$socket")
+	wait_until 10 test -S "$socket" || wr_fail "the dbus-daemon on $socket did not start: $(cat "$conf.log")"
+}
+
 # now_ms: monotonic enough wall-clock milliseconds for measuring waits
 now_ms()
 {

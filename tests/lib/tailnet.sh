@@ -267,7 +267,7 @@ tailnet_bus()
 # (real TUN TAILNET_ROOT_TUN, routes, the system bus for systemd-resolved; any free port).
 tailnet_node()
 {
-	local n=$1 kind=$2 d pid key allow_user=
+	local n=$1 kind=$2 d key allow_user=
 	case $kind in
 	easy | hard) natlab_router "$n" "$kind" ;;
 	public) natlab_public "$n" ;;
@@ -290,27 +290,7 @@ tailnet_node()
 		chmod 0711 "$WR_TMP" "$d" || wr_fail "cannot open $d to $TAILNET_BUS_USER"
 		allow_user="<allow user=\"$TAILNET_BUS_USER\"/>"
 	fi
-	cat >"$d/bus.conf" <<EOC
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$d/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-    $allow_user
-  </policy>
-</busconfig>
-EOC
-	WR_LOGS+=("$d/dbus.log")
-	dbus-daemon --config-file="$d/bus.conf" --nofork >"$d/dbus.log" 2>&1 </dev/null &
-	pid=$!
-	wr_track "$pid" "dbus-daemon of node $n"
-	WR_SOCKS+=("$d/bus")
-	wait_until 10 test -S "$d/bus" || wr_fail "the dbus-daemon of node $n did not start: $(cat "$d/dbus.log")"
+	wr_bus_daemon "$d/bus.conf" "$d/bus" "$allow_user"
 	# a name of its own: every namespace shares the machine's hostname
 	printf '[prefs]\nhostname=%s\n' "${TAILNET_NAME[$n]:-n$n}" >"$d/state/prefs.conf"
 	chmod 0600 "$d/state/prefs.conf"
