@@ -256,6 +256,14 @@ scenario_online_offline()
 	expect_calls "n0 up again" "Device offline|n0 went offline
 Device online|n0 came online"
 
+	# a click on the one on top (dunst's default action, as a person's click) opens the Devices
+	# window through the notification's default action app.devices
+	[ "$(dunstctl count displayed)" -ge 1 ] || wr_fail "dunst displays no notification to click"
+	dunstctl action 0 || wr_fail "dunstctl action 0 failed"
+	wait_until 10 _gui_find_window "Warren Devices" ||
+		wr_fail "clicking the notification did not open the Devices window"
+	wr_log "a click on the notification opened the Devices window"
+
 	# the notification server got them and shows them
 	dunst_seen >"$GUI_DIR/dunst-seen"
 	[ "$(cat "$GUI_DIR/dunst-seen")" = "Device offline|n0 went offline
