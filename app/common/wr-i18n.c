@@ -7,11 +7,11 @@
 
 #include "config.h"
 
-#include "wr-i18n.h"
-
 #include <locale.h>
 
 #include <glib/gi18n.h>
+
+#include "wr-i18n.h"
 
 const gchar *
 wr_i18n_localedir(void)
