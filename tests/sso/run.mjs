@@ -526,7 +526,7 @@ const scenarios = {
     const { page, shown, result, authUrl, control } = await controlFlow({ locale: 'zh-CN' });
     check(shown.id === 'wr-signed-in' && shown.status === 200, `success page shown (got ${shown.id}: ${shown.message})`);
     check(shown.title === '已登录', `the title is Chinese (${shown.title})`);
-    check(shown.message === `已作为 ${ALICE} 登录。您可以关闭此标签页。`, `the message is Chinese (${shown.message})`);
+    check(shown.message === `已以 ${ALICE} 身份登录。您可以关闭此标签页。`, `the message is Chinese (${shown.message})`);
     check(await page.locator('html').getAttribute('lang') === 'zh-CN', 'the page says it is zh-CN');
     check(result.authorized === true, `the follow-up says authorized (${JSON.stringify(result)})`);
     trackStatus(page, { url: control.url });
