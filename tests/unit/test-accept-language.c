@@ -80,6 +80,7 @@ test_pick(void)
 {
 	static const char *const available[] = {"de", "fr", "zh_CN", "en", NULL};
 	static const char *const regional[] = {"pt_BR", "de", NULL};
+	static const char *const both[] = {"zh_CN", "zh_TW", NULL};
 	static const struct {
 		const char *header;
 		const char *const *available;
@@ -110,6 +111,13 @@ test_pick(void)
 		{"pt-PT", regional, "pt_BR"},
 		{"de-x-private", regional, "de"},
 		{"zh", regional, NULL},
+		/* with both scripts there */
+		{"zh-TW", both, "zh_TW"},
+		{"zh-HK", both, "zh_TW"},
+		{"zh-Hant-HK", both, "zh_TW"},
+		{"zh", both, "zh_CN"},
+		{"zh-SG", both, "zh_CN"},
+		{"zh-MO, zh-CN;q=0.5", both, "zh_TW"},
 		{"de", NULL, NULL},
 	};
 

@@ -191,18 +191,31 @@ find_language(const char *lang, const char *const *available, char *const *tags)
 	return NULL;
 }
 
-/* Chinese is chosen by script, not by the subtags' order: 1 Simplified, 0 Traditional */
-static int
-chinese_script(const char *range)
+/* Chinese is chosen by script, not by the subtags' order: TRUE for Traditional */
+static gboolean
+chinese_traditional(const char *range)
 {
 	static const char *const traditional[] = {"hant", "tw", "hk", "mo", NULL};
 	g_auto(GStrv) subtags = g_strsplit(range, "-", -1);
 
 	for (guint i = 1; subtags[i] != NULL; i++) {
 		if (g_strv_contains(traditional, subtags[i]))
-			return 0;
+			return TRUE;
 	}
-	return 1;
+	return FALSE;
+}
+
+/* the first of @candidates (NULL-terminated) that is a catalogue */
+static const char *
+find_first(const char *const *candidates, const char *const *available, char *const *tags)
+{
+	for (guint i = 0; candidates[i] != NULL; i++) {
+		const char *found = find_exact(candidates[i], available, tags);
+
+		if (found != NULL)
+			return found;
+	}
+	return NULL;
 }
 
 static const char *
@@ -211,14 +224,12 @@ lookup(const char *range, const char *const *available, char *const *tags)
 	g_autofree char *t = g_strdup(range);
 
 	if (strcmp(range, "zh") == 0 || g_str_has_prefix(range, "zh-")) {
-		const char *found;
+		/* never the other script, whatever the region */
+		const char *const traditional[] = {range, "zh-hant", "zh-tw", "zh-hk", NULL};
+		const char *const simplified[] = {range, "zh-cn", "zh-hans", "zh-sg", "zh", NULL};
 
-		if (chinese_script(range) == 0)
-			return NULL;
-		found = find_exact("zh-cn", available, tags);
-		if (found == NULL)
-			found = find_exact("zh-hans", available, tags);
-		return found != NULL ? found : find_exact("zh", available, tags);
+		return find_first(chinese_traditional(range) ? traditional : simplified, available,
+				  tags);
 	}
 	for (;;) {
 		const char *found = find_exact(t, available, tags);
@@ -230,7 +241,8 @@ lookup(const char *range, const char *const *available, char *const *tags)
 		if (dash == NULL)
 			return find_language(t, available, tags);
 		*dash = '\0';
-		/* RFC 4647 §3.4: a singleton left at the end goes too ("de-x" is not "de-x") */
+		/* RFC 4647 §3.4: a singleton left at the end goes too ("de-x-priv" falls back to
+		 * "de", not "de-x") */
 		dash = strrchr(t, '-');
 		if (dash != NULL && strlen(dash + 1) == 1)
 			*dash = '\0';

@@ -31,9 +31,10 @@ wr_accept_language_parse(const char *header);
  * source language "en" among them if it is to win over later ranges) that @header prefers,
  * or NULL when it accepts none of them.  Matching is RFC 4647 lookup: a range falls back
  * by removing subtags from the end ("de-AT" finds "de"), and a bare language finds a
- * regional catalogue ("zh" finds "zh_CN").  Chinese goes by script: Simplified ("zh-Hans",
- * "zh-SG", "zh-CN") finds zh_CN, Traditional ("zh-Hant", "zh-TW", "zh-HK", "zh-MO") does
- * not.  "*" matches nothing: it leaves the choice to the server's default.
+ * regional catalogue ("zh" finds "zh_CN").  Chinese goes by script: a Simplified range
+ * ("zh", "zh-Hans", "zh-SG", "zh-CN") finds only zh_CN, zh_Hans, zh_SG or zh, a Traditional
+ * one ("zh-Hant", "zh-TW", "zh-HK", "zh-MO") only zh_Hant, zh_TW or zh_HK.  "*" matches nothing: it
+ * leaves the choice to the server's default.
  */
 const char *
 wr_accept_language_pick(const char *header, const char *const *available);
