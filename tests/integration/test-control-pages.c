@@ -8,6 +8,8 @@
  * ($WARREN_LOCALEDIR, set by meson and inherited by the server).
  */
 
+#define G_LOG_DOMAIN "WrControlPagesTest"
+
 #include "config.h"
 
 #include <string.h>

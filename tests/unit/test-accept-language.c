@@ -6,6 +6,8 @@
  * order, what a lenient reader skips, and RFC 4647 lookup against the catalogues there are.
  */
 
+#define G_LOG_DOMAIN "WrAcceptLanguageTest"
+
 #include "config.h"
 
 #include <string.h>

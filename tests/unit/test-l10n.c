@@ -8,6 +8,8 @@
  * $WARREN_LOCALEDIR, the real catalogues msgfmt built from po/ load too.
  */
 
+#define G_LOG_DOMAIN "WrL10nTest"
+
 #include "config.h"
 
 #include <stdlib.h>
