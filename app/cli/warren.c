@@ -105,8 +105,18 @@ report_error(const GError *error)
 		case WR_DBUS_ERROR_TIMEOUT:
 			print_error(_("no answer in time: %s"), detail);
 			return EXIT_FAILED;
+		case WR_DBUS_ERROR_NOT_AN_EXIT_NODE:
+			print_error(_("not an exit node: %s"), detail);
+			return EXIT_FAILED;
+		case WR_DBUS_ERROR_BUSY:
+			print_error(_("warrend is doing this already: %s"), detail);
+			return EXIT_FAILED;
+		case WR_DBUS_ERROR_LIMIT_EXCEEDED:
+			print_error(_("too many requests, try again in a moment: %s"), detail);
+			return EXIT_FAILED;
 		default:
-			print_error("%s", detail);
+			/* TRANSLATORS: %s is warrend's own explanation, in English */
+			print_error(_("warrend failed: %s"), detail);
 			return EXIT_FAILED;
 		}
 	}
@@ -116,7 +126,8 @@ report_error(const GError *error)
 		print_error(_("cannot reach warrend: %s"), detail);
 		return EXIT_NO_DAEMON;
 	}
-	print_error("%s", detail);
+	/* TRANSLATORS: %s is the D-Bus error, in English */
+	print_error(_("the call to warrend failed: %s"), detail);
 	return EXIT_FAILED;
 }
 

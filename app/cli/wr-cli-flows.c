@@ -212,14 +212,14 @@ wr_cli_flows_format(GVariant *flows, GTimeZone *tz)
 		gchar **row = rows->pdata[r];
 
 		for (guint c = 0; c < N_COLS; c++)
-			width[c] = MAX(width[c], (gsize) g_utf8_strlen(row[c], -1));
+			width[c] = MAX(width[c], wr_cli_display_width(row[c]));
 	}
 	for (guint r = 0; r < rows->len; r++) {
 		gchar **row = rows->pdata[r];
 		GString *line = g_string_new(NULL);
 
 		for (guint c = 0; c < N_COLS; c++) {
-			gsize pad = width[c] - (gsize) g_utf8_strlen(row[c], -1);
+			gsize pad = width[c] - wr_cli_display_width(row[c]);
 
 			if (c > 0)
 				g_string_append(line, "  ");

@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include <inttypes.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include <gio/gio.h>
@@ -13,6 +15,24 @@
 
 #include "wr-cli-format.h"
 #include "wr-dict.h"
+
+gsize
+wr_cli_display_width(const gchar *text)
+{
+	gsize width = 0;
+
+	/* not UTF-8 (a name from the network): one column a byte, as the terminal may show it */
+	if (!g_utf8_validate(text, -1, NULL))
+		return strlen(text);
+	for (const gchar *p = text; *p != '\0'; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+
+		if (g_unichar_iszerowidth(c))
+			continue;
+		width += g_unichar_iswide(c) ? 2 : 1;
+	}
+	return width;
+}
 
 gchar *
 wr_cli_format_bytes(guint64 bytes)
@@ -43,12 +63,12 @@ wr_cli_format_ago(gint64 unix_seconds, gint64 now)
 		return g_strdup(_("just now"));
 	if (d < 3600)
 		/* TRANSLATORS: minutes */
-		return g_strdup_printf(_("%" G_GINT64_FORMAT "m ago"), d / 60);
+		return g_strdup_printf(_("%" PRId64 "m ago"), d / 60);
 	if (d < 86400)
 		/* TRANSLATORS: hours */
-		return g_strdup_printf(_("%" G_GINT64_FORMAT "h ago"), d / 3600);
+		return g_strdup_printf(_("%" PRId64 "h ago"), d / 3600);
 	/* TRANSLATORS: days */
-	return g_strdup_printf(_("%" G_GINT64_FORMAT "d ago"), d / 86400);
+	return g_strdup_printf(_("%" PRId64 "d ago"), d / 86400);
 }
 
 gchar *
@@ -201,14 +221,14 @@ append_rows(GString *out, GArray *rows)
 		Row *row = &g_array_index(rows, Row, r);
 
 		for (guint c = 0; c < G_N_ELEMENTS(width); c++)
-			width[c] = MAX(width[c], (guint) g_utf8_strlen(row->cells[c], -1));
+			width[c] = MAX(width[c], (guint) wr_cli_display_width(row->cells[c]));
 	}
 	for (guint r = 0; r < rows->len; r++) {
 		Row *row = &g_array_index(rows, Row, r);
 
 		for (guint c = 0; c < G_N_ELEMENTS(width); c++) {
 			g_string_append(out, row->cells[c]);
-			for (guint pad = (guint) g_utf8_strlen(row->cells[c], -1);
+			for (guint pad = (guint) wr_cli_display_width(row->cells[c]);
 			     pad < width[c] + 2; pad++)
 				g_string_append_c(out, ' ');
 		}

@@ -14,6 +14,11 @@
 
 #include <glib.h>
 
+/* how many terminal columns @text takes: East Asian wide characters take two (so that the
+ * Chinese column headers line up), combining and zero-width ones none */
+gsize
+wr_cli_display_width(const gchar *text);
+
 /* "1.5 KiB", "12 MiB" (binary units, one decimal under 10) */
 gchar *
 wr_cli_format_bytes(guint64 bytes);

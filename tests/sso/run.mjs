@@ -114,12 +114,14 @@ async function setup({ idpEnv = {}, rpArgs = [] } = {}) {
   return { rpPort, idp, rp, issuer: idp.info.issuer };
 }
 
-async function browser() {
+// locale: the browser's language, which it sends as Accept-Language
+async function browser({ locale } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'wr-sso-profile-'));
   cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
   const ctx = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
+    ...(locale ? { locale } : {}),
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
@@ -289,14 +291,14 @@ async function machineResult(m) {
 }
 
 // the whole flow with the real server: register, browser, follow-up
-async function controlFlow({ email = ALICE, oidcExtra = '' } = {}) {
+async function controlFlow({ email = ALICE, oidcExtra = '', locale } = {}) {
   const port = await freePort();
   const idp = await startIdp(port);
   const control = await startControl(port, idp.info.issuer, oidcExtra);
   const machine = await startMachine(control.url);
   const authUrl = machine.info.url;
   check(authUrl.startsWith(`${control.url}/a/`), `an auth URL on the server (${authUrl})`);
-  const { page } = await browser();
+  const { page } = await browser({ locale });
   const token = authUrl.slice(`${control.url}/a/`.length);
   const shown = await signIn(page, { url: control.url }, token, { email });
   const result = await machineResult(machine);
@@ -517,6 +519,32 @@ const scenarios = {
     const { shown, result } = await controlFlow({ oidcExtra: 'allowed-domains = example.org' });
     expectRefused(shown, 403, 'domain-not-allowed');
     check(result.authorized === false && result.error !== '', `the follow-up says refused (${JSON.stringify(result)})`);
+  },
+
+  async 'control-chinese'() {
+    // a browser in Chinese gets the real server's pages in Chinese (docs/control-l10n.md)
+    const { page, shown, result, authUrl, control } = await controlFlow({ locale: 'zh-CN' });
+    check(shown.id === 'wr-signed-in' && shown.status === 200, `success page shown (got ${shown.id}: ${shown.message})`);
+    check(shown.title === '已登录', `the title is Chinese (${shown.title})`);
+    check(shown.message === `已以 ${ALICE} 身份登录。您可以关闭此标签页。`, `the message is Chinese (${shown.message})`);
+    check(await page.locator('html').getAttribute('lang') === 'zh-CN', 'the page says it is zh-CN');
+    check(result.authorized === true, `the follow-up says authorized (${JSON.stringify(result)})`);
+    trackStatus(page, { url: control.url });
+    await page.goto(authUrl);
+    const again = await rpPage(page, { url: control.url });
+    check(again.status === 410 && again.title === '链接已使用', `a used link says so in Chinese (${again.title})`);
+  },
+
+  async 'control-german'() {
+    // bob's email is not verified: the refusal in German, his address in the English detail
+    const { page, shown, result } = await controlFlow({ email: 'bob@example.net', locale: 'de-DE' });
+    expectRefused(shown, 403, 'email-not-verified');
+    check(shown.title === 'Anmeldung fehlgeschlagen', `the title is German (${shown.title})`);
+    check(shown.message === 'Die E-Mail-Adresse Ihres Kontos ist beim Identitätsanbieter nicht bestätigt.',
+      `the explanation is German (${shown.message})`);
+    const detail = await page.locator('#detail').textContent();
+    check(detail.includes('bob@example.net'), `the English detail names the address (${detail})`);
+    check(result.authorized === false, 'nothing is authorized');
   },
 
   async 'unknown-link'() {

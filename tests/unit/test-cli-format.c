@@ -195,6 +195,27 @@ test_netcheck(void)
 	g_assert_nonnull(strstr(json, "\"global-v4\" : \"203.0.113.5:41641\""));
 }
 
+/* columns as a terminal draws them: CJK two each, combining marks none */
+static void
+test_display_width(void)
+{
+	static const struct {
+		const gchar *text;
+		gsize want;
+	} cases[] = {
+		{"", 0},
+		{"PEER", 4},
+		{"节点", 4},	     /* two wide ideographs */
+		{"状态 ok", 7},	     /* mixed */
+		{"e\xcc\x81", 1},    /* e + COMBINING ACUTE ACCENT */
+		{"Ger\xc3\xa4t", 5}, /* Gerät, precomposed */
+		{"\xff\xfe", 2},     /* not UTF-8: a column a byte */
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+		g_assert_cmpuint(wr_cli_display_width(cases[i].text), ==, cases[i].want);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -205,6 +226,7 @@ main(int argc, char **argv)
 	g_test_add_func("/warren/cli-format/status", test_status);
 	g_test_add_func("/warren/cli-format/small", test_small);
 	g_test_add_func("/warren/cli-format/netcheck", test_netcheck);
+	g_test_add_func("/warren/cli-format/display-width", test_display_width);
 
 	return g_test_run();
 }

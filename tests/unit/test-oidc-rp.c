@@ -7,7 +7,8 @@
  * its own cookie: what the browser suite (tests/sso) cannot easily show: the exact
  * authorization request, the token request's Basic auth and PKCE verifier, discovery failures
  * and their backoff, oversized answers, bad callbacks, the per-login bound of the pending
- * table, the settings check and freeing the RP with a sign-in under way.
+ * table, the settings check and freeing the RP with a sign-in under way.  With the build
+ * tree's catalogues ($WARREN_LOCALEDIR, set by meson), the pages in the browser's language.
  */
 
 #define G_LOG_DOMAIN "WrOidcRpTest"
@@ -54,6 +55,10 @@ typedef struct {
 	char *nonce;	 /* from the authorization URL */
 	char *challenge; /* likewise */
 	gboolean verifier_ok;
+
+	/* the browser */
+	const char *accept_language; /* sent when set */
+	WrL10n *l10n;		     /* $WARREN_LOCALEDIR's catalogues, or NULL */
 
 	/* the hooks */
 	GPtrArray *completed; /* login tokens */
@@ -293,6 +298,9 @@ fixture_setup(Fixture *f, gconstpointer data)
 	settings.client_secret = CLIENT_SECRET;
 	settings.redirect_uri = redirect;
 	wr_oidc_config_init(&settings.rules, NULL, NULL);
+	if (g_getenv("WARREN_LOCALEDIR") != NULL)
+		f->l10n = wr_l10n_new(g_getenv("WARREN_LOCALEDIR"), GETTEXT_PACKAGE);
+	settings.l10n = f->l10n;
 	f->rp = wr_oidc_rp_new(&settings, complete_cb, failed_cb, f, &error);
 	g_assert_no_error(error);
 	g_assert_nonnull(f->rp);
@@ -303,6 +311,7 @@ static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
 	g_clear_pointer(&f->rp, wr_oidc_rp_free);
+	g_clear_pointer(&f->l10n, wr_l10n_unref);
 	if (f->held != NULL) {
 		respond(f->held, SOUP_STATUS_SERVICE_UNAVAILABLE, "{}");
 		soup_server_message_unpause(f->held);
@@ -333,6 +342,7 @@ typedef struct {
 	char *body;
 	char *location;
 	char *set_cookie;
+	char *content_language;
 } Reply;
 
 static void
@@ -341,6 +351,7 @@ reply_free(Reply *r)
 	g_free(r->body);
 	g_free(r->location);
 	g_free(r->set_cookie);
+	g_free(r->content_language);
 	g_free(r);
 }
 
@@ -370,6 +381,9 @@ request(Fixture *f, const char *method, const char *path, const char *cookie)
 	if (cookie != NULL)
 		soup_message_headers_append(soup_message_get_request_headers(msg), "Cookie",
 					    cookie);
+	if (f->accept_language != NULL)
+		soup_message_headers_append(soup_message_get_request_headers(msg),
+					    "Accept-Language", f->accept_language);
 	soup_session_send_and_read_async(f->client, msg, G_PRIORITY_DEFAULT, NULL, sent_cb, &body);
 	while (body == NULL)
 		g_main_context_iteration(NULL, TRUE);
@@ -378,6 +392,7 @@ request(Fixture *f, const char *method, const char *path, const char *cookie)
 	r->body = g_strndup(g_bytes_get_data(body, NULL), g_bytes_get_size(body));
 	r->location = g_strdup(soup_message_headers_get_one(headers, "Location"));
 	r->set_cookie = g_strdup(soup_message_headers_get_list(headers, "Set-Cookie"));
+	r->content_language = g_strdup(soup_message_headers_get_one(headers, "Content-Language"));
 	return r;
 }
 
@@ -665,6 +680,101 @@ test_cancelled(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(f->failed->pdata[1], ==, "login-2 bad-request");
 }
 
+/* the text of the element with @id, or NULL */
+static char *
+page_text(const Reply *r, const char *id)
+{
+	g_autofree char *open = g_strdup_printf(" id=\"%s\"", id);
+	const char *start = strstr(r->body, open);
+	const char *end;
+
+	if (start == NULL || (start = strchr(start, '>')) == NULL)
+		return NULL;
+	start++;
+	end = strchr(start, '<');
+	return end != NULL ? g_strndup(start, (gsize) (end - start)) : NULL;
+}
+
+static void
+expect_language(const Reply *r, const char *tag, const char *title)
+{
+	g_autofree char *lang = g_strdup_printf("<html lang=\"%s\">", tag);
+	g_autofree char *got = page_text(r, "title");
+
+	g_test_message("Content-Language %s, title %s", r->content_language, got);
+	g_assert_cmpstr(r->content_language, ==, tag);
+	g_assert_nonnull(strstr(r->body, lang));
+	g_assert_cmpstr(got, ==, title);
+}
+
+/* the pages speak what Accept-Language asks for, from the real catalogues of po/ */
+static void
+test_languages(Fixture *f, gconstpointer data)
+{
+	g_auto(Started) s = {NULL};
+	g_autofree char *q = NULL;
+	g_autofree char *message = NULL;
+	g_autofree char *detail = NULL;
+	Reply *r;
+
+	if (f->l10n == NULL || !g_strv_contains(wr_l10n_get_languages(f->l10n), "zh_CN") ||
+	    !g_strv_contains(wr_l10n_get_languages(f->l10n), "de")) {
+		g_test_skip("no zh_CN and de catalogues in $WARREN_LOCALEDIR");
+		return;
+	}
+	/* a browser set to Chinese signs in */
+	f->accept_language = "zh-CN,zh;q=0.9,en;q=0.8";
+	begin(f, "login-1", &s);
+	q = g_strdup_printf("?code=%s&state=%s", CODE, s.state);
+	r = callback(f, q, s.cookie);
+	expect_page(r, SOUP_STATUS_OK, NULL);
+	expect_language(r, "zh-CN", "已登录");
+	message = page_text(r, "message");
+	g_assert_nonnull(strstr(message, "alice@example.com"));
+	g_assert_nonnull(strstr(message, "关闭"));
+	reply_free(r);
+
+	/* German by q-value, though listed last; a sign-in spent already is explained in German */
+	f->accept_language = "fr;q=0.2, en;q=0.5, de-AT;q=0.9";
+	r = callback(f, q, s.cookie);
+	expect_page(r, SOUP_STATUS_BAD_REQUEST, "bad-request");
+	expect_language(r, "de", "Anmeldung fehlgeschlagen");
+	g_clear_pointer(&message, g_free);
+	message = page_text(r, "message");
+	g_assert_nonnull(strstr(message, "Gerät"));
+	g_assert_nonnull(strstr(r->body, "Grund:"));
+	reply_free(r);
+
+	/* a message only English has (it quotes the provider): a German explanation, the
+	 * English words as the detail, escaped */
+	r = callback(f, "?error=server_error&state=nope", NULL);
+	expect_page(r, SOUP_STATUS_BAD_GATEWAY, "provider");
+	expect_language(r, "de", "Anmeldung fehlgeschlagen");
+	detail = page_text(r, "detail");
+	g_assert_cmpstr(detail, ==, "The identity provider refused the sign-in (server_error).");
+	reply_free(r);
+
+	/* English wins over a later language; Traditional Chinese is not served Simplified;
+	 * q=0 refuses; no header at all is English */
+	f->accept_language = "en-US,zh-CN;q=0.5";
+	r = callback(f, q, s.cookie);
+	expect_language(r, "en", "Sign-in failed");
+	reply_free(r);
+	f->accept_language = "zh-TW,zh-Hant;q=0.9";
+	r = callback(f, q, s.cookie);
+	expect_language(r, "en", "Sign-in failed");
+	reply_free(r);
+	f->accept_language = "de;q=0, zh-Hans-CN;q=0.1";
+	r = callback(f, q, s.cookie);
+	expect_language(r, "zh-CN", "登录失败");
+	reply_free(r);
+	f->accept_language = NULL;
+	r = callback(f, q, s.cookie);
+	expect_language(r, "en", "Sign-in failed");
+	reply_free(r);
+	g_assert_cmpuint(f->completed->len, ==, 1);
+}
+
 static void
 test_per_login_bound(Fixture *f, gconstpointer data)
 {
@@ -793,6 +903,7 @@ main(int argc, char *argv[])
 	ADD("/warren/oidc-rp/token-huge", test_token_huge);
 	ADD("/warren/oidc-rp/bad-callbacks", test_bad_callbacks);
 	ADD("/warren/oidc-rp/cancelled", test_cancelled);
+	ADD("/warren/oidc-rp/languages", test_languages);
 	ADD("/warren/oidc-rp/per-login-bound", test_per_login_bound);
 	ADD("/warren/oidc-rp/free-while-waiting", test_free_while_waiting);
 #undef ADD

@@ -95,8 +95,12 @@ serve(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+	const char *localedir = g_getenv("WARREN_LOCALEDIR");
+
 	setlocale(LC_ALL, "");
-	bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+	/* as the CLI does (wr_i18n_localedir): the tests run from the build tree */
+	bindtextdomain(GETTEXT_PACKAGE,
+		       localedir != NULL && localedir[0] != '\0' ? localedir : LOCALEDIR);
 	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
 	textdomain(GETTEXT_PACKAGE);
 	if (!wr_crypto_init()) {

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -578,7 +579,7 @@ authkeys_cmd(Cli *cli, Opts *o, int argc, char **argv)
 			print_json(root);
 		} else {
 			g_print("%s\n", json_object_get_string_member_with_default(key, "key", ""));
-			g_printerr(_("Auth key %" G_GINT64_FORMAT " (%s) created; the key is "
+			g_printerr(_("Auth key %" PRId64 " (%s) created; the key is "
 				     "shown only this once.\n"),
 				   json_object_get_int_member_with_default(key, "id", 0),
 				   json_object_get_string_member_with_default(key, "prefix", ""));
@@ -681,7 +682,7 @@ policy_cmd(Cli *cli, int argc, char **argv)
 	else if (check)
 		g_print(_("%s: the policy is valid.\n"), argv[1]);
 	else
-		g_print(_("Policy version %" G_GINT64_FORMAT " set.\n"),
+		g_print(_("Policy version %" PRId64 " set.\n"),
 			json_object_get_int_member_with_default(json_node_get_object(root),
 								"version", 0));
 	return rc;
@@ -831,7 +832,8 @@ wr_control_cli_run(int argc, char **argv)
 		{"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
 		 N_("The configuration file (for its admin-socket)"), N_("FILE")},
 		{"socket", 's', 0, G_OPTION_ARG_FILENAME, &socket_path,
-		 N_("The admin socket (default " DEFAULT_SOCKET ")"), N_("PATH")},
+		 /* written out rather than DEFAULT_SOCKET: xgettext reads no macros */
+		 N_("The admin socket (default /run/warren-control/admin.sock)"), N_("PATH")},
 		{"json", 0, 0, G_OPTION_ARG_NONE, &cli.json, N_("Print the server's JSON"), NULL},
 		{"reusable", 0, 0, G_OPTION_ARG_NONE, &o.reusable,
 		 N_("authkeys create: the key may register many nodes"), NULL},

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -540,8 +541,7 @@ get_duration(const Loader *l, const char *group, const char *key, gint64 min, gi
 	}
 	if (seconds < min || seconds > max) {
 		set_key_error(l, error, WR_CONTROL_CONFIG_ERROR_INVALID, group, key,
-			      _("must be from %" G_GINT64_FORMAT "s to %" G_GINT64_FORMAT "s"), min,
-			      max);
+			      _("must be from %" PRId64 "s to %" PRId64 "s"), min, max);
 		return FALSE;
 	}
 	*out = seconds;

@@ -94,6 +94,7 @@ struct _WrControl {
 	WrPolicy *policy; /* NULL = allow all */
 	gint64 policy_version;
 	struct _WrOidcRp *rp;
+	struct _WrL10n *l10n; /* the sign-in pages' languages (wr-l10n.h) */
 	WrRatelimiter *register_limit;
 	WrRatelimiter *auth_limit;
 	SoupServer *http;

@@ -14,6 +14,7 @@
 #include <glib/gi18n.h>
 
 #include "wr-control-private.h"
+#include "wr-l10n.h"
 #include "wr-oidc-rp.h"
 
 static gboolean
@@ -39,7 +40,12 @@ ctl_web_init(WrControl *self, GError **error)
 	const WrControlConfig *config = self->config;
 	g_autofree char *redirect = NULL;
 	WrOidcRpSettings settings = {0};
+	const char *localedir = g_getenv("WARREN_LOCALEDIR");
 
+	/* the pages speak the browser's language (docs/control-l10n.md); the tests point
+	 * WARREN_LOCALEDIR at the build tree's catalogues */
+	self->l10n = wr_l10n_new(localedir != NULL && localedir[0] != '\0' ? localedir : LOCALEDIR,
+				 GETTEXT_PACKAGE);
 	if (!config->oidc_enabled)
 		return TRUE;
 	redirect = g_strdup_printf("%s/oidc/callback", config->server_url);
@@ -63,6 +69,7 @@ ctl_web_init(WrControl *self, GError **error)
 	settings.rules.skew = config->oidc_skew;
 	settings.allowed_groups = (const char *const *) config->oidc_allowed_groups;
 	settings.login_timeout = config->login_timeout;
+	settings.l10n = self->l10n;
 	self->rp = wr_oidc_rp_new(&settings, complete_cb, failed_cb, self, error);
 	if (self->rp == NULL) {
 		g_prefix_error(error, "%s: [oidc]: ", config->path);
@@ -89,32 +96,35 @@ auth_cb(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable
 	CtlLogin *login;
 
 	if (!method_is_get(msg)) {
-		wr_oidc_rp_render_page(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, _("Not allowed"),
-				       _("Open this link in your browser."));
+		wr_oidc_rp_render_localized(msg, self->l10n, SOUP_STATUS_METHOD_NOT_ALLOWED,
+					    N_("Not allowed"),
+					    N_("Open this link in your browser."));
 		return;
 	}
 	if (!ctl_rate_limit(self, self->auth_limit, msg))
 		return;
 	if (self->rp == NULL) {
-		wr_oidc_rp_render_page(msg, SOUP_STATUS_NOT_FOUND, _("Sign-in unavailable"),
-				       _("This server does not offer browser sign-in."));
+		wr_oidc_rp_render_localized(msg, self->l10n, SOUP_STATUS_NOT_FOUND,
+					    N_("Sign-in unavailable"),
+					    N_("This server does not offer browser sign-in."));
 		return;
 	}
 	login = strlen(token) == 32 ? g_hash_table_lookup(self->logins, token) : NULL;
 	if (login == NULL ||
 	    g_get_real_time() / G_USEC_PER_SEC - login->created > self->config->login_timeout) {
-		wr_oidc_rp_render_page(msg, SOUP_STATUS_NOT_FOUND, _("Link expired"),
-				       _("This sign-in link is unknown or has expired. Start "
-					 "signing in again from your device."));
+		wr_oidc_rp_render_localized(msg, self->l10n, SOUP_STATUS_NOT_FOUND,
+					    N_("Link expired"),
+					    N_("This sign-in link is unknown or has expired. Start "
+					       "signing in again from your device."));
 		return;
 	}
 	if (login->done) {
-		wr_oidc_rp_render_page(
-			msg, SOUP_STATUS_GONE, _("Link used"),
-			login->error == NULL ? _("This device is signed in already. You may close "
-						 "this tab.")
-					     : _("This sign-in has ended. Start signing in again "
-						 "from your device."));
+		wr_oidc_rp_render_localized(
+			msg, self->l10n, SOUP_STATUS_GONE, N_("Link used"),
+			login->error == NULL ? N_("This device is signed in already. You may close "
+						  "this tab.")
+					     : N_("This sign-in has ended. Start signing in again "
+						  "from your device."));
 		return;
 	}
 	wr_oidc_rp_begin(self->rp, msg, login->token);
@@ -130,8 +140,9 @@ callback_cb(SoupServer *server, SoupServerMessage *msg, const char *path, GHashT
 	if (!ctl_rate_limit(self, self->auth_limit, msg))
 		return;
 	if (self->rp == NULL) {
-		wr_oidc_rp_render_page(msg, SOUP_STATUS_NOT_FOUND, _("Sign-in unavailable"),
-				       _("This server does not offer browser sign-in."));
+		wr_oidc_rp_render_localized(msg, self->l10n, SOUP_STATUS_NOT_FOUND,
+					    N_("Sign-in unavailable"),
+					    N_("This server does not offer browser sign-in."));
 		return;
 	}
 	wr_oidc_rp_callback(self->rp, msg);
@@ -148,4 +159,5 @@ void
 ctl_web_free(WrControl *self)
 {
 	g_clear_pointer(&self->rp, wr_oidc_rp_free);
+	g_clear_pointer(&self->l10n, wr_l10n_unref);
 }

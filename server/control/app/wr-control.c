@@ -927,12 +927,12 @@ ctl_login_complete(WrControl *self, const char *token, const char *iss, const ch
 
 	if (login == NULL || login->done) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-			    _("This sign-in link is unknown or was used already."));
+			    N_("This sign-in link is unknown or was used already."));
 		return FALSE;
 	}
 	if (now - login->created > self->config->login_timeout) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-			    _("This sign-in link has expired; start again from the device."));
+			    N_("This sign-in link has expired; start again from the device."));
 		return FALSE;
 	}
 	user = wr_store_user_upsert(self->store, iss, sub, email, name, picture, now, error);
@@ -962,8 +962,8 @@ ctl_login_complete(WrControl *self, const char *token, const char *iss, const ch
 	if (node != NULL) {
 		if (node->rec->user_id != user->id) {
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-				    _("This device is registered to another account. An "
-				      "administrator must delete it first."));
+				    N_("This device is registered to another account. An "
+				       "administrator must delete it first."));
 			return FALSE;
 		}
 		if (!node_rekey(self, node, login->node_key,

@@ -14,6 +14,7 @@
 #include "wr-b64url.h"
 #include "wr-crypto.h"
 #include "wr-jwks.h"
+#include "wr-l10n.h"
 #include "wr-oidc-callback.h"
 #include "wr-oidc-provider.h"
 #include "wr-oidc-rp.h"
@@ -64,7 +65,9 @@ struct _Request {
 	Pending *pending; /* the callback's sign-in, taken out of the table */
 	char *code;
 	char *id_token;
-	gboolean refetched; /* the JWKS was fetched again for this token's unknown kid */
+	gboolean refetched;   /* the JWKS was fetched again for this token's unknown kid */
+	WrL10n *l10n;	      /* a reference: the request may outlive the rp */
+	const WrCatalog *cat; /* its pages' language, from Accept-Language; NULL: English */
 };
 
 struct _WrOidcRp {
@@ -83,6 +86,7 @@ struct _WrOidcRp {
 	GStrv groups;
 	WrOidcConfig rules;
 	gint64 login_timeout;
+	WrL10n *l10n; /* the pages' languages; NULL: English only */
 
 	WrOidcRpCompleteFunc complete;
 	WrOidcRpFailedFunc failed;
@@ -149,39 +153,72 @@ random_text(gsize len)
 
 /* ---- pages ---- */
 
+/* the page's language for @msg's Accept-Language, from @l10n (may be NULL: English) */
+static const WrCatalog *
+page_catalog(const WrL10n *l10n, SoupServerMessage *msg)
+{
+	SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
+
+	return wr_l10n_pick(l10n, soup_message_headers_get_list(headers, "Accept-Language"));
+}
+
+/*
+ * The page.  @title and @message are already in @cat's language (every piece of text is
+ * escaped here, translations too); @detail, when given, is the untranslated reason in words
+ * (a message only English has), @reason the machine-readable code.
+ */
 static void
-render(SoupServerMessage *msg, guint status, const char *page_id, const char *title,
-       const char *message, const char *reason)
+render(SoupServerMessage *msg, const WrCatalog *cat, guint status, const char *page_id,
+       const char *title, const char *message, const char *detail, const char *reason)
 {
 	SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
+	const char *tag = wr_catalog_get_tag(cat);
 	g_autofree char *title_html = g_markup_escape_text(title, -1);
 	g_autofree char *message_html = g_markup_escape_text(message, -1);
-	g_autofree char *reason_html =
-		reason != NULL ? g_markup_escape_text(reason, -1) : g_strdup("");
 	g_autofree char *reason_p = NULL;
+	g_autofree char *detail_p = NULL;
 	char *body;
 
-	if (reason != NULL)
+	if (detail != NULL) {
+		g_autofree char *label_html =
+			/* TRANSLATORS: before the server's own explanation, which is in English */
+			g_markup_escape_text(wr_catalog_gettext(cat, N_("Details:")), -1);
+		g_autofree char *detail_html = g_markup_escape_text(detail, -1);
+
+		detail_p = g_strdup_printf("<p class=\"reason\">%s <span id=\"detail\" "
+					   "lang=\"en\">%s</span></p>",
+					   label_html, detail_html);
+	}
+	if (reason != NULL) {
+		g_autofree char *label_html =
+			/* TRANSLATORS: before a code such as bad-signature */
+			g_markup_escape_text(wr_catalog_gettext(cat, N_("Reason:")), -1);
+		g_autofree char *reason_html = g_markup_escape_text(reason, -1);
+
 		reason_p =
 			g_strdup_printf("<p class=\"reason\">%s <code id=\"reason\">%s</code></p>",
-					/* TRANSLATORS: before a code such as bad-signature */
-					_("Reason:"), reason_html);
+					label_html, reason_html);
+	}
 	body = g_strdup_printf(
 		"<!DOCTYPE html>\n"
-		"<html><head><meta charset=\"utf-8\">"
+		"<html lang=\"%s\"><head><meta charset=\"utf-8\">"
 		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 		"<title>%s</title>"
 		"<style>body{font-family:sans-serif;max-width:36em;margin:4em auto;"
 		"padding:0 1em;line-height:1.5;color:#222}h1{font-size:1.5em}"
 		".reason{color:#666;font-size:.9em}</style></head>\n"
-		"<body><main id=\"%s\"><h1 id=\"title\">%s</h1><p id=\"message\">%s</p>%s"
+		"<body><main id=\"%s\"><h1 id=\"title\">%s</h1><p id=\"message\">%s</p>%s%s"
 		"</main></body></html>\n",
-		title_html, page_id, title_html, message_html, reason_p != NULL ? reason_p : "");
+		tag, title_html, page_id, title_html, message_html,
+		detail_p != NULL ? detail_p : "", reason_p != NULL ? reason_p : "");
 	soup_server_message_set_status(msg, status, NULL);
 	soup_message_headers_replace(headers, "Cache-Control", "no-store");
 	soup_message_headers_replace(headers, "Referrer-Policy", "no-referrer");
 	soup_message_headers_replace(headers, "X-Content-Type-Options", "nosniff");
 	soup_message_headers_replace(headers, "X-Frame-Options", "DENY");
+	soup_message_headers_replace(headers, "Content-Language", tag);
+	/* the page depends on the browser's languages: a shared cache must not mix them */
+	soup_message_headers_append(headers, "Vary", "Accept-Language");
 	soup_message_headers_replace(headers, "Content-Security-Policy",
 				     "default-src 'none'; style-src 'unsafe-inline'; "
 				     "frame-ancestors 'none'");
@@ -195,7 +232,21 @@ wr_oidc_rp_render_page(SoupServerMessage *msg, guint status, const char *title, 
 	g_return_if_fail(SOUP_IS_SERVER_MESSAGE(msg));
 	g_return_if_fail(title != NULL && message != NULL);
 
-	render(msg, status, "wr-page", title, message, NULL);
+	render(msg, NULL, status, "wr-page", title, message, NULL, NULL);
+}
+
+void
+wr_oidc_rp_render_localized(SoupServerMessage *msg, const WrL10n *l10n, guint status,
+			    const char *title, const char *message)
+{
+	const WrCatalog *cat;
+
+	g_return_if_fail(SOUP_IS_SERVER_MESSAGE(msg));
+	g_return_if_fail(title != NULL && message != NULL);
+
+	cat = page_catalog(l10n, msg);
+	render(msg, cat, status, "wr-page", wr_catalog_gettext(cat, title),
+	       wr_catalog_gettext(cat, message), NULL, NULL);
 }
 
 /* ---- requests ---- */
@@ -217,6 +268,8 @@ request_new(WrOidcRp *rp, SoupServerMessage *msg)
 	req->msg = g_object_ref(msg);
 	req->cancellable = g_object_ref(rp->cancellable);
 	req->finished_id = g_signal_connect(msg, "finished", G_CALLBACK(request_finished_cb), req);
+	req->l10n = wr_l10n_ref(rp->l10n);
+	req->cat = page_catalog(req->l10n, msg);
 	soup_server_message_pause(msg);
 	rp->requests = g_list_prepend(rp->requests, req);
 	return req;
@@ -237,6 +290,7 @@ request_end(Request *req)
 	pending_free(req->pending);
 	wipe_free(req->code);
 	wipe_free(req->id_token);
+	wr_l10n_unref(req->l10n);
 	g_free(req);
 }
 
@@ -278,6 +332,58 @@ status_for(const GError *error)
  * Ends @req with a failure page for @error; when it belongs to a sign-in of ours, the failed
  * hook hears of it.  Nothing secret is in the log line: the messages never quote tokens.
  */
+/* what went wrong, in words for a person, by error code (for messages only English has) */
+static const char *
+explain(const GError *error)
+{
+	if (error->domain != WR_OIDC_ERROR)
+		return N_("The identity provider cannot be reached. Please try again later.");
+	switch (error->code) {
+	case WR_OIDC_ERROR_CANCELLED:
+		return N_("The sign-in was cancelled at the identity provider.");
+	case WR_OIDC_ERROR_EMAIL_NOT_VERIFIED:
+		return N_("Your account's email address is not verified at the identity "
+			  "provider.");
+	case WR_OIDC_ERROR_DOMAIN_NOT_ALLOWED:
+		return N_("Accounts of this domain may not sign in to this network.");
+	case WR_OIDC_ERROR_EMAIL_NOT_ALLOWED:
+		return N_("This account may not sign in to this network.");
+	case WR_OIDC_ERROR_GROUP_NOT_ALLOWED:
+		return N_("This account is in none of the groups that may sign in to this "
+			  "network.");
+	case WR_OIDC_ERROR_EXPIRED:
+	case WR_OIDC_ERROR_NOT_YET_VALID:
+		return N_("The identity provider's answer is out of date. Please try again, "
+			  "and check that the clocks are right.");
+	case WR_OIDC_ERROR_PROVIDER:
+		return N_("The identity provider failed or refused the sign-in. Please try "
+			  "again later.");
+	case WR_OIDC_ERROR_BAD_REQUEST:
+		return N_("This sign-in is unknown, has expired or was already used. Please "
+			  "start again from your device.");
+	default:
+		return N_("The identity provider's answer cannot be verified.");
+	}
+}
+
+/* a failure page: @text (English) in @cat's language when there is a translation of it, else
+ * @fallback's translation with @text as the detail */
+static void
+render_failure(Request *req, guint status, const char *title, const char *text,
+	       const char *fallback, const char *reason)
+{
+	const char *translated = wr_catalog_lookup(req->cat, text);
+
+	if (req->cat == NULL || translated != NULL)
+		render(req->msg, req->cat, status, "wr-sign-in-failed",
+		       wr_catalog_gettext(req->cat, title), translated != NULL ? translated : text,
+		       NULL, reason);
+	else
+		render(req->msg, req->cat, status, "wr-sign-in-failed",
+		       wr_catalog_gettext(req->cat, title), wr_catalog_gettext(req->cat, fallback),
+		       text, reason);
+}
+
 static void
 request_fail(Request *req, const GError *error)
 {
@@ -288,8 +394,9 @@ request_fail(Request *req, const GError *error)
 
 	g_message("sign-in refused (%s): %s", reason, error->message);
 	clear_cookie(req);
-	render(req->msg, status_for(error), "wr-sign-in-failed",
-	       cancelled ? _("Sign-in cancelled") : _("Sign-in failed"), error->message, reason);
+	render_failure(req, status_for(error),
+		       cancelled ? N_("Sign-in cancelled") : N_("Sign-in failed"), error->message,
+		       explain(error), reason);
 	if (rp != NULL && req->pending != NULL && rp->failed != NULL)
 		rp->failed(req->pending->login_token, error, rp->user_data);
 	request_end(req);
@@ -307,8 +414,11 @@ request_fail_literal(Request *req, int code, const char *message)
 static void
 request_abandon(Request *req)
 {
-	render(req->msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "wr-sign-in-failed", _("Sign-in failed"),
-	       _("The server is shutting down; please try again in a moment."), NULL);
+	render(req->msg, req->cat, SOUP_STATUS_SERVICE_UNAVAILABLE, "wr-sign-in-failed",
+	       wr_catalog_gettext(req->cat, N_("Sign-in failed")),
+	       wr_catalog_gettext(req->cat,
+				  N_("The server is shutting down; please try again in a moment.")),
+	       NULL, NULL);
 	request_end(req);
 }
 
@@ -686,10 +796,11 @@ begin_redirect(Request *req)
 	limit_per_login(rp, req->login_token);
 	if (g_hash_table_size(rp->pending) >= WR_OIDC_RP_MAX_PENDING) {
 		g_warning("%u sign-ins in progress, refusing another", WR_OIDC_RP_MAX_PENDING);
-		render(req->msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "wr-sign-in-failed",
-		       _("Sign-in failed"),
-		       _("Too many sign-ins are in progress; please try again in a few minutes."),
-		       NULL);
+		render(req->msg, req->cat, SOUP_STATUS_SERVICE_UNAVAILABLE, "wr-sign-in-failed",
+		       wr_catalog_gettext(req->cat, N_("Sign-in failed")),
+		       wr_catalog_gettext(req->cat, N_("Too many sign-ins are in progress; please "
+						       "try again in a few minutes.")),
+		       NULL, NULL);
 		request_end(req);
 		return;
 	}
@@ -752,20 +863,23 @@ complete_sign_in(Request *req, WrOidcIdentity *identity)
 	const char *who = identity->email != NULL ? identity->email : identity->sub;
 
 	if (!rp->complete(req->pending->login_token, identity, rp->user_data, &error)) {
-		const char *text = error != NULL ? error->message : _("The server refused it.");
+		const char *text = error != NULL ? error->message : N_("The server refused it.");
 
 		g_message("sign-in of %s refused by the server: %s", who, text);
 		clear_cookie(req);
-		render(req->msg, SOUP_STATUS_FORBIDDEN, "wr-sign-in-failed", _("Sign-in failed"),
-		       text, "refused");
+		/* the core's own messages are N_() strings, found by their English text */
+		render_failure(req, SOUP_STATUS_FORBIDDEN, N_("Sign-in failed"), text,
+			       N_("The server refused the sign-in."), "refused");
 		request_end(req);
 		return;
 	}
 	g_message("signed in %s", who);
-	/* TRANSLATORS: %s is an email address or account id */
-	message = g_strdup_printf(_("Signed in as %s. You may close this tab."), who);
+	message = g_strdup_printf(
+		/* TRANSLATORS: %s is an email address or account id */
+		wr_catalog_gettext(req->cat, N_("Signed in as %s. You may close this tab.")), who);
 	clear_cookie(req);
-	render(req->msg, SOUP_STATUS_OK, "wr-signed-in", _("Signed in"), message, NULL);
+	render(req->msg, req->cat, SOUP_STATUS_OK, "wr-signed-in",
+	       wr_catalog_gettext(req->cat, N_("Signed in")), message, NULL, NULL);
 	request_end(req);
 }
 
@@ -904,8 +1018,12 @@ wr_oidc_rp_callback(WrOidcRp *rp, SoupServerMessage *msg)
 	method = soup_server_message_get_method(msg);
 	/* not even HEAD: a probe must not spend the sign-in */
 	if (g_strcmp0(method, SOUP_METHOD_GET) != 0) {
-		render(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "wr-sign-in-failed",
-		       _("Sign-in failed"), _("This address only answers GET."), "bad-request");
+		const WrCatalog *cat = page_catalog(rp->l10n, msg);
+
+		render(msg, cat, SOUP_STATUS_METHOD_NOT_ALLOWED, "wr-sign-in-failed",
+		       wr_catalog_gettext(cat, N_("Sign-in failed")),
+		       wr_catalog_gettext(cat, N_("This address only answers GET.")), NULL,
+		       "bad-request");
 		return;
 	}
 	req = request_new(rp, msg);
@@ -920,11 +1038,13 @@ wr_oidc_rp_callback(WrOidcRp *rp, SoupServerMessage *msg)
 	if (p != NULL && !binding_ok(msg, p)) {
 		/* not the browser that started it: refuse, but leave the sign-in to its owner */
 		g_message("sign-in callback from another browser, refused");
-		render(msg, SOUP_STATUS_FORBIDDEN, "wr-sign-in-failed", _("Sign-in failed"),
-		       _("This sign-in was started in another browser, or its cookie was "
-			 "blocked. Please open the sign-in link again in this browser, with "
-			 "cookies allowed."),
-		       "bad-request");
+		render(msg, req->cat, SOUP_STATUS_FORBIDDEN, "wr-sign-in-failed",
+		       wr_catalog_gettext(req->cat, N_("Sign-in failed")),
+		       wr_catalog_gettext(req->cat,
+					  N_("This sign-in was started in another browser, or its "
+					     "cookie was blocked. Please open the sign-in link "
+					     "again in this browser, with cookies allowed.")),
+		       NULL, "bad-request");
 		request_end(req);
 		return;
 	}
@@ -937,34 +1057,34 @@ wr_oidc_rp_callback(WrOidcRp *rp, SoupServerMessage *msg)
 	if (params.error != NULL) {
 		if (strcmp(params.error, "access_denied") == 0)
 			g_set_error_literal(&error, WR_OIDC_ERROR, WR_OIDC_ERROR_CANCELLED,
-					    _("The sign-in was cancelled at the identity "
-					      "provider."));
+					    N_("The sign-in was cancelled at the identity "
+					       "provider."));
 		else if (wr_oidc_error_code_ok(params.error))
 			g_set_error(&error, WR_OIDC_ERROR, WR_OIDC_ERROR_PROVIDER,
-				    _("The identity provider refused the sign-in (%s)."),
+				    N_("The identity provider refused the sign-in (%s)."),
 				    params.error);
 		else
 			g_set_error_literal(&error, WR_OIDC_ERROR, WR_OIDC_ERROR_PROVIDER,
-					    _("The identity provider refused the sign-in."));
+					    N_("The identity provider refused the sign-in."));
 		request_fail(req, error);
 		return;
 	}
 	if (p == NULL) {
 		request_fail_literal(req, WR_OIDC_ERROR_BAD_REQUEST,
-				     _("This sign-in is unknown, has expired or was already used. "
-				       "Please start again from your device."));
+				     N_("This sign-in is unknown, has expired or was already used. "
+					"Please start again from your device."));
 		return;
 	}
 	/* RFC 9207: optional, but when given it must be our provider (mix-up attacks) */
 	if (params.iss != NULL && strcmp(params.iss, rp->issuer) != 0) {
 		request_fail_literal(req, WR_OIDC_ERROR_WRONG_ISSUER,
-				     _("The sign-in answer came from another identity provider "
-				       "than the one this server uses."));
+				     N_("The sign-in answer came from another identity provider "
+					"than the one this server uses."));
 		return;
 	}
 	if (params.code == NULL || params.code[0] == '\0') {
 		request_fail_literal(req, WR_OIDC_ERROR_BAD_REQUEST,
-				     _("The identity provider's answer has no sign-in code."));
+				     N_("The identity provider's answer has no sign-in code."));
 		return;
 	}
 	req->code = g_steal_pointer(&params.code);
@@ -1067,6 +1187,7 @@ wr_oidc_rp_new(const WrOidcRpSettings *settings, WrOidcRpCompleteFunc complete,
 		" ", (char **) (settings->scopes != NULL ? settings->scopes : default_scopes));
 	rp->cookie_path = g_steal_pointer(&cookie_path);
 	rp->secure_cookie = g_str_has_prefix(rp->redirect_uri, "https:");
+	rp->l10n = wr_l10n_ref(settings->l10n);
 	rp->login_timeout = settings->login_timeout > 0 ? settings->login_timeout
 							: WR_OIDC_RP_DEFAULT_LOGIN_TIMEOUT;
 
@@ -1149,5 +1270,6 @@ wr_oidc_rp_free(WrOidcRp *rp)
 	g_strfreev(rp->emails);
 	g_strfreev(rp->email_domains);
 	g_strfreev(rp->groups);
+	wr_l10n_unref(rp->l10n);
 	g_free(rp);
 }

@@ -14,6 +14,7 @@
 
 #include <libsoup/soup.h>
 
+#include "wr-l10n.h"
 #include "wr-oidc-claims.h"
 
 /* a started sign-in stays valid this many seconds unless configured otherwise */
@@ -39,6 +40,8 @@ typedef struct {
 	const char *const *allowed_groups; /* NULL/empty = any; else the "groups" claim must
 					    * hold one (overrides rules.allowed_groups) */
 	gint64 login_timeout;		   /* seconds; 0 = WR_OIDC_RP_DEFAULT_LOGIN_TIMEOUT */
+	WrL10n *l10n; /* the pages' languages (a reference is taken), picked per request by
+		       * Accept-Language; NULL: English only */
 } WrOidcRpSettings;
 
 /*
@@ -92,5 +95,13 @@ wr_oidc_rp_callback(WrOidcRp *rp, SoupServerMessage *msg);
 void
 wr_oidc_rp_render_page(SoupServerMessage *msg, guint status, const char *title,
 		       const char *message);
+
+/*
+ * The same page in the language @msg's Accept-Language picks from @l10n (may be NULL), with
+ * Content-Language set: @title and @message are English msgids marked N_(), translated here.
+ */
+void
+wr_oidc_rp_render_localized(SoupServerMessage *msg, const WrL10n *l10n, guint status,
+			    const char *title, const char *message);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(WrOidcRp, wr_oidc_rp_free)
