@@ -201,6 +201,13 @@ load_file(const char *language, const char *path, GError **error)
 	return cat;
 }
 
+/* g_ptr_array_sort passes pointers to the elements */
+static gint
+compare_names(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
 WrL10n *
 wr_l10n_new(const char *localedir, const char *domain)
 {
@@ -223,7 +230,7 @@ wr_l10n_new(const char *localedir, const char *domain)
 		if (language_name_ok(name) && strcmp(name, SOURCE_LANGUAGE) != 0)
 			g_ptr_array_add(names, g_strdup(name));
 	}
-	g_ptr_array_sort(names, (GCompareFunc) g_strcmp0);
+	g_ptr_array_sort(names, compare_names);
 	for (guint i = 0; i < names->len; i++) {
 		const char *language = names->pdata[i];
 		g_autofree char *path =
