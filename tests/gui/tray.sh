@@ -349,17 +349,24 @@ status_window_buttons()
 
 scenario_no_host()
 {
-	local mode
+	local mode shots=$GUI_BUILD_DIR/tests/gui/screenshots
 	small_tailnet
 	for mode in --no-watcher --no-host; do
 		gui_start "$mode"
 		gui_tray_start 1
 		wait_until 10 _status_window || wr_fail "$mode: no status window 'Warren' is shown"
 		wait_until 5 _message_window || wr_fail "$mode: no message 'No tray icons'"
-		gui_screenshot "Warren" "$WR_TMP/status-window$mode.png" ||
+		# kept with the other windows' screenshots (<build>/tests/gui/screenshots)
+		mkdir -p "$shots" || wr_fail "cannot make $shots"
+		gui_screenshot "No tray icons" "$shots/no-tray-icons$mode.png" ||
+			wr_fail "$mode: no screenshot of the no-tray-icons message"
+		# no window manager: both windows sit at 0,0, the message on top
+		xdotool windowmove "$(gui_window_id "No tray icons")" 0 400
+		sleep 0.3
+		gui_screenshot "Warren" "$shots/status-window$mode.png" ||
 			wr_fail "$mode: no screenshot of the status window"
 		grep -q "no StatusNotifier host" "$GUI_DIR/tray.log" || wr_fail "$mode: the tray did not log the missing host"
-		wr_log "$mode: status window and message shown ($(identify -format '%wx%h' "$WR_TMP/status-window$mode.png" 2>/dev/null))"
+		wr_log "$mode: status window and message shown ($(identify -format '%wx%h' "$shots/status-window$mode.png" 2>/dev/null))"
 		[ "$mode" = --no-watcher ] && status_window_buttons
 		gui_tray_stop
 		# the next desktop is a new one
