@@ -21,6 +21,7 @@
 #include "wr-crypto.h"
 #include "wr-test-control.h"
 #include "wr-test-proc.h"
+#include "wr-test-util.h"
 
 typedef struct {
 	guint status;
@@ -65,25 +66,10 @@ fetch(const char *method, const char *url, const char *accept_language)
 	return p;
 }
 
-/* the text of the element with @id, or NULL */
-static char *
-text_of(const Page *p, const char *id)
-{
-	g_autofree char *attr = g_strdup_printf(" id=\"%s\"", id);
-	const char *start = strstr(p->body, attr);
-	const char *end;
-
-	if (start == NULL || (start = strchr(start, '>')) == NULL)
-		return NULL;
-	start++;
-	end = strchr(start, '<');
-	return end != NULL ? g_strndup(start, (gsize) (end - start)) : NULL;
-}
-
 static void
 expect(const Page *p, guint status, const char *tag, const char *title)
 {
-	g_autofree char *got = text_of(p, "title");
+	g_autofree char *got = html_text_of_id(p->body, "title");
 
 	g_test_message("HTTP %u, Content-Language %s, title %s", p->status, p->content_language,
 		       got);
@@ -121,7 +107,7 @@ test_languages(void)
 
 	p = fetch("GET", unknown, "zh-CN,zh;q=0.9,en;q=0.8");
 	expect(p, SOUP_STATUS_NOT_FOUND, "zh-CN", "链接已过期");
-	message = text_of(p, "message");
+	message = html_text_of_id(p->body, "message");
 	g_assert_cmpstr(message, ==, "此登录链接无效或已过期。请在您的设备上重新开始登录。");
 	g_assert_nonnull(strstr(p->body, "<html lang=\"zh-CN\">"));
 	page_free(p);
@@ -148,11 +134,11 @@ test_languages(void)
 	p = fetch("GET", auth_url, "de-AT,de;q=0.9");
 	expect(p, SOUP_STATUS_BAD_GATEWAY, "de", "Anmeldung fehlgeschlagen");
 	g_clear_pointer(&message, g_free);
-	message = text_of(p, "message");
+	message = html_text_of_id(p->body, "message");
 	g_assert_cmpstr(message, ==,
 			"Der Identitätsanbieter ist gescheitert oder hat die Anmeldung abgelehnt. "
 			"Bitte versuchen Sie es später erneut.");
-	detail = text_of(p, "detail");
+	detail = html_text_of_id(p->body, "detail");
 	g_assert_nonnull(detail);
 	g_assert_nonnull(strstr(detail, "identity provider"));
 	page_free(p);

@@ -3,7 +3,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * Small helpers shared by the unit tests: hex vectors, patterned buffers, big-endian fields
- * and an RFC 1071 checksum written the slow, obvious way so it is independent of the engine.
+ * an RFC 1071 checksum written the slow, obvious way so it is independent of the engine, and
+ * the text of an element in a served HTML page.
  */
 
 #pragma once
@@ -97,4 +98,20 @@ ref_fold(uint64_t acc)
 	while (acc >> 16)
 		acc = (acc & 0xffff) + (acc >> 16);
 	return (uint16_t) acc;
+}
+
+/* the text of the HTML element with id="@id" in @html (up to the next tag), or NULL when there
+ * is none: enough for the pages warren-control serves to people, which the tests read */
+static inline char *
+html_text_of_id(const char *html, const char *id)
+{
+	g_autofree char *attr = g_strdup_printf(" id=\"%s\"", id);
+	const char *start = strstr(html, attr);
+	const char *end;
+
+	if (start == NULL || (start = strchr(start, '>')) == NULL)
+		return NULL;
+	start++;
+	end = strchr(start, '<');
+	return end != NULL ? g_strndup(start, (gsize) (end - start)) : NULL;
 }

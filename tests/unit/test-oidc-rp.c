@@ -23,6 +23,7 @@
 #include "wr-b64url.h"
 #include "wr-crypto.h"
 #include "wr-oidc-rp.h"
+#include "wr-test-util.h"
 
 #define CLIENT_ID     "warren test"
 #define CLIENT_SECRET "s:cret/+"
@@ -680,26 +681,11 @@ test_cancelled(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(f->failed->pdata[1], ==, "login-2 bad-request");
 }
 
-/* the text of the element with @id, or NULL */
-static char *
-page_text(const Reply *r, const char *id)
-{
-	g_autofree char *open = g_strdup_printf(" id=\"%s\"", id);
-	const char *start = strstr(r->body, open);
-	const char *end;
-
-	if (start == NULL || (start = strchr(start, '>')) == NULL)
-		return NULL;
-	start++;
-	end = strchr(start, '<');
-	return end != NULL ? g_strndup(start, (gsize) (end - start)) : NULL;
-}
-
 static void
 expect_language(const Reply *r, const char *tag, const char *title)
 {
 	g_autofree char *lang = g_strdup_printf("<html lang=\"%s\">", tag);
-	g_autofree char *got = page_text(r, "title");
+	g_autofree char *got = html_text_of_id(r->body, "title");
 
 	g_test_message("Content-Language %s, title %s", r->content_language, got);
 	g_assert_cmpstr(r->content_language, ==, tag);
@@ -729,7 +715,7 @@ test_languages(Fixture *f, gconstpointer data)
 	r = callback(f, q, s.cookie);
 	expect_page(r, SOUP_STATUS_OK, NULL);
 	expect_language(r, "zh-CN", "已登录");
-	message = page_text(r, "message");
+	message = html_text_of_id(r->body, "message");
 	g_assert_nonnull(strstr(message, "alice@example.com"));
 	g_assert_nonnull(strstr(message, "关闭"));
 	reply_free(r);
@@ -740,7 +726,7 @@ test_languages(Fixture *f, gconstpointer data)
 	expect_page(r, SOUP_STATUS_BAD_REQUEST, "bad-request");
 	expect_language(r, "de", "Anmeldung fehlgeschlagen");
 	g_clear_pointer(&message, g_free);
-	message = page_text(r, "message");
+	message = html_text_of_id(r->body, "message");
 	g_assert_nonnull(strstr(message, "Gerät"));
 	g_assert_nonnull(strstr(r->body, "Grund:"));
 	reply_free(r);
@@ -750,7 +736,7 @@ test_languages(Fixture *f, gconstpointer data)
 	r = callback(f, "?error=server_error&state=nope", NULL);
 	expect_page(r, SOUP_STATUS_BAD_GATEWAY, "provider");
 	expect_language(r, "de", "Anmeldung fehlgeschlagen");
-	detail = page_text(r, "detail");
+	detail = html_text_of_id(r->body, "detail");
 	g_assert_cmpstr(detail, ==, "The identity provider refused the sign-in (server_error).");
 	reply_free(r);
 
