@@ -192,16 +192,7 @@ small_tailnet()
 scenario_menu()
 {
 	local out want got user want_status ids_before ids_after
-	tailnet_node 0 easy
-	tailnet_node 1 easy
-	tailnet_node 2 public
-	natlab_public 5
-	INET_NS=$(natlab_host_ns 5)
-	INET_ADDR=$(natlab_wan_addr 5)
-	tailnet_counters "$INET_NS" input \
-		from_n0 "ip saddr $(natlab_wan_addr 0)" \
-		from_n1 "ip saddr $(natlab_wan_addr 1)" \
-		from_n2 "ip saddr $(natlab_wan_addr 2)"
+	tailnet_exit_lab
 	tailnet_up 0
 	tailnet_up 1
 	tailnet_up 2

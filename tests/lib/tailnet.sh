@@ -614,6 +614,23 @@ tailnet_approve()
 	tailnet_admin routes approve "$id" "$@" >/dev/null
 }
 
+# tailnet_exit_lab: the exit node lab (tests/system/tailnet.sh exit, tests/gui/tray.sh menu):
+# nodes 0 and 1 behind easy NATs, node 2 public, and an internet host 5 without warrend
+# (INET_NS, INET_ADDR) counting whose public address its packets come from (from_n0..from_n2)
+tailnet_exit_lab()
+{
+	tailnet_node 0 easy
+	tailnet_node 1 easy
+	tailnet_node 2 public
+	natlab_public 5
+	INET_NS=$(natlab_host_ns 5)
+	INET_ADDR=$(natlab_wan_addr 5)
+	tailnet_counters "$INET_NS" input \
+		from_n0 "ip saddr $(natlab_wan_addr 0)" \
+		from_n1 "ip saddr $(natlab_wan_addr 1)" \
+		from_n2 "ip saddr $(natlab_wan_addr 2)"
+}
+
 # tailnet_counters NS HOOK NAME MATCH [NAME MATCH...]: a table "lab_count" in NS with one
 # named counter per MATCH (nft words, e.g. "ip saddr 203.0.113.100"), counted in a chain on
 # HOOK (input, forward, ...) at filter priority; replaces an earlier one

@@ -500,17 +500,8 @@ sys.exit(1)' || wr_fail "$1: control does not list node 1 online"
 scenario_exit()
 {
 	local lan out iperf_pid iperf_rc tailnet_iperf_pid monitor_pid h0
-	tailnet_node 0 easy
-	tailnet_node 1 easy
-	tailnet_node 2 public
 	# the internet host: no warrend, counters of where its pings come from
-	natlab_public 5
-	INET_NS=$(natlab_host_ns 5)
-	INET_ADDR=$(natlab_wan_addr 5)
-	tailnet_counters "$INET_NS" input \
-		from_n0 "ip saddr $(natlab_wan_addr 0)" \
-		from_n1 "ip saddr $(natlab_wan_addr 1)" \
-		from_n2 "ip saddr $(natlab_wan_addr 2)"
+	tailnet_exit_lab
 	# the leak detector: anything node 1's router forwards to the internet host
 	tailnet_counters "$(natlab_router_ns 1)" forward leak "ip daddr $INET_ADDR"
 	up 0 1 2
