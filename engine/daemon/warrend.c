@@ -100,6 +100,7 @@ main(int argc, char **argv)
 	g_autofree char *flow_log_size = NULL;
 	gboolean no_data_plane = FALSE;
 	gboolean session = FALSE;
+	gboolean version = FALSE;
 	GOptionEntry entries[] = {
 		{"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
 		 "The state directory (default " DEFAULT_STATE_DIR ")", "DIR"},
@@ -124,6 +125,7 @@ main(int argc, char **argv)
 		 "No tunnel: the control plane and D-Bus API only (tests)", NULL},
 		{"key-rotation-interval", 0, 0, G_OPTION_ARG_INT64, &key_rotation_interval,
 		 "Rotate the node key every SECONDS (default 604800, 7 days; 0 never)", "SECONDS"},
+		{"version", 0, 0, G_OPTION_ARG_NONE, &version, "Show the version", NULL},
 		{NULL},
 	};
 	g_autoptr(GOptionContext) octx = g_option_context_new("- the Warren engine");
@@ -147,6 +149,10 @@ main(int argc, char **argv)
 	if (argc > 1) {
 		g_printerr("warrend: unexpected argument %s\n", argv[1]);
 		return 2;
+	}
+	if (version) {
+		g_print("warrend %s\n", PACKAGE_VERSION);
+		return 0;
 	}
 	if (key_rotation_interval < -1) {
 		g_printerr("warrend: --key-rotation-interval: must not be negative\n");
