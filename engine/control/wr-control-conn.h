@@ -2,7 +2,7 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * WrControlConn: warrend's client of warren-control (shared/protocols/control.md), asynchronous,
+ * WrControlConn: warrend's client of warren-control (docs/protocols/control.md), asynchronous,
  * on the GLib main loop of the thread that created it, over libsoup 3.  docs/engine-control.md
  * has the states, the backoff numbers and what happens while control is unreachable.
  *

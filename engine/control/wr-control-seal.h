@@ -2,7 +2,7 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * The sealed bodies of warren-control's /machine/ paths (shared/protocols/control.md, "Keys and
+ * The sealed bodies of warren-control's /machine/ paths (docs/protocols/control.md, "Keys and
  * sealing"): nonce(24) || crypto_box_easy(json, nonce, server_pub, machine_priv) on the way in,
  * the same with the keys swapped and a fresh random nonce on the way out.  It lives in the engine
  * because warrend's client (wr-control-conn) seals and opens the same bodies.

@@ -2,7 +2,7 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * The network map as warrend holds it (shared/protocols/control.md, "Map"): a MapResponse, full
+ * The network map as warrend holds it (docs/protocols/control.md, "Map"): a MapResponse, full
  * or delta, parsed from JSON into typed structs, and the state that the responses of one map
  * stream build up.
  *

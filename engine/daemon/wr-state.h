@@ -14,7 +14,7 @@
  *                 restart brings the tailnet back before control answers
  *
  * The directory is 0700 (made so when it is wider).  The disco key is never on disk: it is new
- * at every start (DESIGN.md, "Keys").
+ * at every start (docs/design.md, "Keys").
  *
  * Every write is atomic: a temporary file ".NAME.tmp-XXXXXX" in the same directory, written,
  * fsync'ed, renamed over NAME, then the directory fsync'ed.  A crash at any point leaves

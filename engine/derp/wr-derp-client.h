@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * WrDerpClient: one long-lived connection to one DERP server (one region's node), as warrend's
- * control plane uses it (shared/protocols/derp-disco-stun.md §2.6-§2.12).  It dials with
+ * control plane uses it (docs/protocols/derp-disco-stun.md §2.6-§2.12).  It dials with
  * wr-derp-dial, keeps the connection up (reconnecting with backoff, honouring Restarting), relays
  * packets both ways and reports what the server says.
  *

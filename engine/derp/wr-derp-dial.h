@@ -2,7 +2,7 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * Establishes one DERP connection (shared/protocols/derp-disco-stun.md §2.1, §2.5-§2.8): TCP,
+ * Establishes one DERP connection (docs/protocols/derp-disco-stun.md §2.1, §2.5-§2.8): TCP,
  * TLS unless the URL is plain http to a loopback address, the HTTP upgrade, then the login:
  * ServerKey in, ClientInfo out, ServerInfo in.  The result is an established connection that
  * carries DERP frames from then on; the caller owns it and may move it to another thread (the

@@ -2,7 +2,7 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * The DERP frame codec (shared/protocols/derp-disco-stun.md §2.5-§2.8, §2.11).  Every frame
+ * The DERP frame codec (docs/protocols/derp-disco-stun.md §2.5-§2.8, §2.11).  Every frame
  * is a 5-byte header, `type:1 | length:4 (big-endian)`, and `length` bytes of payload; the
  * length excludes the header.  All integers are big-endian.
  *

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * The sealed JSON bodies of the DERP ClientInfo and ServerInfo frames
- * (shared/protocols/derp-disco-stun.md §2.8, §7.2, §7.3, §7.7).
+ * (docs/protocols/derp-disco-stun.md §2.8, §7.2, §7.3, §7.7).
  *
  * ClientInfo carries the client's node public key in clear, then a NaCl box sealed with the
  * client's node private key to the server's public key; ServerInfo carries only the box, sealed

@@ -2,7 +2,7 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * The DERP map (shared/protocols/derp-disco-stun.md §6): the regions, their nodes and the home
+ * The DERP map (docs/protocols/derp-disco-stun.md §6): the regions, their nodes and the home
  * parameters, as the control server sends them and as netcheck, the DERP client and warrend
  * read them.  Parsed from JSON into plain structs, validated field by field, and written back
  * to the same JSON (a parse of the output gives an equal map).

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * warrend's inbound packet filter (docs/packet-filter.md): the map's "packet_filter"
- * (shared/protocols/control.md FilterRule, as server/control/policy writes it) compiled into a
+ * (docs/protocols/control.md FilterRule, as server/control/policy writes it) compiled into a
  * WrFilterRuleset, and a WrPacketFilter that decides, for each IP packet a peer sent us through
  * WireGuard, whether it may reach the TUN device.  A packet is accepted when a rule allows it
  * (protocol, source prefix, destination prefix and port), when it is the reply of a flow this

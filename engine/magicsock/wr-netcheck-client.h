@@ -2,7 +2,7 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * netcheck, the runner (shared/protocols/derp-disco-stun.md §5.6): drives the pure core of
+ * netcheck, the runner (docs/protocols/derp-disco-stun.md §5.6): drives the pure core of
  * wr-netcheck with real time, real STUN traffic and the HTTPS fallback, on the thread-default
  * GMainContext of the caller of wr_netcheck_client_get_report_async().
  *

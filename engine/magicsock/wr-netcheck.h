@@ -2,7 +2,7 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * netcheck, the pure core (shared/protocols/derp-disco-stun.md §5.5-§5.7): what the network
+ * netcheck, the pure core (docs/protocols/derp-disco-stun.md §5.5-§5.7): what the network
  * around us looks like, measured with STUN against the DERP map's regions.
  *
  *   WrNetcheckReport   the result (§5.5), built by feeding it events: "a STUN reply from

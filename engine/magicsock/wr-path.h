@@ -2,7 +2,7 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * Path choice for one peer, the pure core (shared/protocols/derp-disco-stun.md §4): Tailscale's
+ * Path choice for one peer, the pure core (docs/protocols/derp-disco-stun.md §4): Tailscale's
  * magicsock "endpoint".  It knows the peer's home DERP region and its candidate ip:port
  * endpoints (from the network map, from CallMeMaybe, and learned from pings), pings them,
  * matches pongs, picks the best direct address (§4.7), keeps it trusted with heartbeats

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * warren-derp: the DERP relay and STUN server of a Warren tailnet
- * (shared/protocols/derp-disco-stun.md §2, §5).  One process serves DERP over HTTP and HTTPS
+ * (docs/protocols/derp-disco-stun.md §2, §5).  One process serves DERP over HTTP and HTTPS
  * (/derp), the probes (/derp/probe, /derp/latency-check, /generate_204), Prometheus metrics
  * (/metrics) and STUN.  Several servers given each other's URLs and one mesh key form a region.
  *

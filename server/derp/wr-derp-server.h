@@ -2,7 +2,7 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * The relay of warren-derp (shared/protocols/derp-disco-stun.md §2.6-§2.11): it takes DERP
+ * The relay of warren-derp (docs/protocols/derp-disco-stun.md §2.6-§2.11): it takes DERP
  * connections whose HTTP upgrade is done (plain TCP or TLS), runs the login, and relays packets
  * between clients by public key, to and from the other servers of a mesh.
  *

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * What warren-derp reads to decide who may use the relay (--verify-clients, §2.9 of
- * shared/protocols/derp-disco-stun.md): an allow-list file of node keys, or the JSON answer of a
+ * docs/protocols/derp-disco-stun.md): an allow-list file of node keys, or the JSON answer of a
  * verifier URL.  Pure parsers, kept apart from the program so that they can be fuzzed.
  */
 

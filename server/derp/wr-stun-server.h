@@ -2,7 +2,7 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * The STUN server of warren-derp (shared/protocols/derp-disco-stun.md §5): answers every
+ * The STUN server of warren-derp (docs/protocols/derp-disco-stun.md §5): answers every
  * well-formed Binding request with the source address it came from (XOR-MAPPED-ADDRESS), as
  * Tailscale's stunserver does, and drops everything else.  It runs on a thread of its own
  * with batched receives and sends (recvmmsg/sendmmsg), so a flood of probes never reaches the

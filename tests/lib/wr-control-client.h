@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * A blocking warren-control client for tests and benches: it speaks the sealed machine protocol
- * of shared/protocols/control.md as a node would (GET /key, register, map with and without a
+ * of docs/protocols/control.md as a node would (GET /key, register, map with and without a
  * stream) and can also send raw bytes, for tests of bad seals and replays.  Plain http:// only
  * (the tests run the server on loopback); one request per connection ("Connection: close"),
  * answers read with wr-control-http.  Every call has a timeout (default 30 s).  The keys live

@@ -4,7 +4,7 @@
  *
  * warrend's D-Bus API (data/io.github.warrenvpn.Engine1.xml) and the code generated from it in
  * app/common: the generated interface is the XML's, member for member; the XML carries the
- * contract of DESIGN.md; every error name documented in the XML is registered in
+ * contract of docs/design.md; every error name documented in the XML is registered in
  * WR_DBUS_ERROR and the other way round; and the generated skeleton and proxy talk to each
  * other over a real (private) bus: properties, PropertiesChanged, a method, a D-Bus error
  * that arrives as its WrDbusError code, and the PeerEvent signal.
@@ -119,7 +119,7 @@ test_dbus_api_generated_matches_xml(void)
 	g_dbus_node_info_unref(node);
 }
 
-/* the contract as DESIGN.md ("The D-Bus API") states it */
+/* the contract as docs/design.md ("The D-Bus API") states it */
 static const struct {
 	const char *name;
 	const char *in;
@@ -147,7 +147,7 @@ static const struct {
 	{"ExitNode", "s"}, {"ExitNodeAllowLAN", "b"}, {"Health", "as"},
 };
 
-/* the peer dictionary keys DESIGN.md requires, each documented in the XML */
+/* the peer dictionary keys docs/design.md requires, each documented in the XML */
 static const char *const peer_keys[] = {
 	"id",	    "name",	   "dns-name",	"addresses",	    "user",
 	"os",	    "online",	   "last-seen", "exit-node-option", "path",

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * The DERP frame codec against annotated frames written from the protocol notes
- * (shared/protocols/derp-disco-stun.md §2.5, §2.7): every builder must produce exactly these
+ * (docs/protocols/derp-disco-stun.md §2.5, §2.7): every builder must produce exactly these
  * bytes, the decoder and the typed parsers must read them back, and every truncation,
  * oversize length and malformed body must be refused with the errno the header promises.
  */

@@ -2,7 +2,7 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * The sealed ClientInfo and ServerInfo bodies (shared/protocols/derp-disco-stun.md §2.8): the
+ * The sealed ClientInfo and ServerInfo bodies (docs/protocols/derp-disco-stun.md §2.8): the
  * exact JSON written, the JSON accepted (case-insensitive keys, unknown members, nulls) and
  * refused (wrong types, oversize, nesting), and the boxes both ways.  Boxes built here by hand
  * (cleartext key, nonce, wr_box_seal of a known JSON text: the NaCl layout the crypto tests pin

@@ -2,7 +2,7 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * The DERP map (shared/protocols/derp-disco-stun.md §6): the example of the notes parsed field
+ * The DERP map (docs/protocols/derp-disco-stun.md §6): the example of the notes parsed field
  * by field, the defaults and address rules of the helpers, a golden serialisation and round
  * trips, Go's lenient member matching, and a table of malformed maps, each refused with a
  * message that names its place.

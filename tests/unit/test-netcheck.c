@@ -2,7 +2,7 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * The netcheck core (shared/protocols/derp-disco-stun.md §5.5-§5.7) with injected time: the
+ * The netcheck core (docs/protocols/derp-disco-stun.md §5.5-§5.7) with injected time: the
  * report's rules (the MappingVariesByDestIP tri-state, global addresses and their counters,
  * latencies), the full and incremental probe plans with their exact delays, a run driven
  * through its phases (skip rules, "enough regions", the 3 s and 5 s limits, the HTTPS

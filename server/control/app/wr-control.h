@@ -2,7 +2,7 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * warren-control, the coordination server (shared/protocols/control.md): the tailnet in memory
+ * warren-control, the coordination server (docs/protocols/control.md): the tailnet in memory
  * over a WrStore, the machine API (/key, /machine/<mkey>/register and /map), browser sign-in
  * (/a/<token>, /oidc/callback), /healthz, /metrics and the admin socket.  One per process, on
  * the main loop.  docs/control-server.md explains the design.

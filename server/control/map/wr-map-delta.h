@@ -2,7 +2,7 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * Map deltas (shared/protocols/control.md, "Map"): after the first full MapResponse, each frame
+ * Map deltas (docs/protocols/control.md, "Map"): after the first full MapResponse, each frame
  * of a map stream carries only what changed since the last frame.  A WrMapView is what one stream
  * last sent: its peers by id and the packet filter, DERP map and DNS configuration as JSON text.
  * wr_map_delta_compute() turns two views into the delta object:

@@ -2,7 +2,7 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * warren-control's ACL policy (shared/protocols/control.md "ACL policy", docs/control-policy.md):
+ * warren-control's ACL policy (docs/protocols/control.md "ACL policy", docs/control-policy.md):
  * the HuJSON document in the format Tailscale and Headscale users write, parsed and checked in
  * full, then compiled per node into its packet filter and the set of peers it sees.
  *

@@ -2,7 +2,7 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * Tailnet address allocation (shared/protocols/control.md, "Addresses").  Each node gets one
+ * Tailnet address allocation (docs/protocols/control.md, "Addresses").  Each node gets one
  * IPv4 address from a prefix (default 100.64.0.0/10) and its IPv6 twin: the ULA prefix (default
  * fd7a:115c:a1e0::/48) with the IPv4 address in its low 32 bits, so the pair is unique and
  * derived, never stored separately.  Allocation hands out the lowest free address; stability

@@ -2,7 +2,7 @@
  * Copyright 2026 The Warren Authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * warren-control's persistent state (shared/protocols/control.md): users, nodes, pre-auth keys,
+ * warren-control's persistent state (docs/protocols/control.md): users, nodes, pre-auth keys,
  * the ACL policy with its history and the audit log, behind one interface with two backends,
  * SQLite (one file) and PostgreSQL.  Opening applies the schema migrations; every operation runs
  * in one transaction, so a failure writes nothing.  The store reads no clock: callers pass `now`
