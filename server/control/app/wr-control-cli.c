@@ -863,8 +863,9 @@ wr_control_cli_run(int argc, char **argv)
 		return WR_CLI_OK;
 	}
 	g_option_context_add_main_entries(ctx, entries, GETTEXT_PACKAGE);
-	g_option_context_set_summary(ctx, _("Commands: users, nodes, routes, authkeys, policy, "
-					    "audit (see docs/control-admin.md)"));
+	g_option_context_set_summary(ctx,
+				     _("Commands: serve, users, nodes, routes, authkeys, policy, "
+				       "audit (see docs/control-admin.md)"));
 	if (!g_option_context_parse(ctx, &argc, &argv, &error))
 		rc = usage_error("%s", error->message);
 	else if (argc < 2)
