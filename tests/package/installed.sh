@@ -25,6 +25,8 @@
 #             tray as its autostart entry starts it, on Xvfb with a StatusNotifierWatcher,
 #             under zh_CN: it registers its icon (an installed one), and its menu is in the
 #             installed Chinese catalogue: no schema, icon or catalogue from the build tree.
+#   lintian   the .deb files in $WR_DEB_DIR (tools/test sets it) pass lintian with no error
+#             and no warning
 #   demo      tools/demo's smoke test (the tailnet in a box: sign-in in Chromium, direct and
 #             relayed pings, an exit node, a node down and up) with the installed programs,
 #             each found where the installed unit's ExecStart line names it.
@@ -35,9 +37,9 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 
 scenario=${1:-}
 case $scenario in
-files | services | demo) ;;
+files | services | lintian | demo) ;;
 *)
-	echo "usage: installed.sh files|services|demo" >&2
+	echo "usage: installed.sh files|services|lintian|demo" >&2
 	exit 2
 	;;
 esac
@@ -394,6 +396,27 @@ svc_tray()
 _svc_menu_has()
 {
 	gui_menu_items | cut -f1 | grep -qxF "$1"
+}
+
+# ---------------------------------------------------------------------------------------------
+# lintian
+
+scenario_lintian()
+{
+	local arch debs=() out rc
+	command -v lintian >/dev/null 2>&1 || wr_skip "lintian is not installed"
+	[ -n "${WR_DEB_DIR:-}" ] || wr_skip "WR_DEB_DIR is unset (tools/test sets it to the packages it built)"
+	arch=$(dpkg --print-architecture)
+	for pkg in warren warren-server; do
+		debs+=("$WR_DEB_DIR/${pkg}_${version}_$arch.deb")
+		[ -f "${debs[-1]}" ] || wr_fail "${debs[-1]} is missing"
+	done
+	# lintian warns when it runs as root, which CI is: that line is no finding
+	out=$(lintian --fail-on error,warning --tag-display-limit 0 --info "${debs[@]}" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | grep -v 'running with root privileges is not recommended'
+	((rc == 0)) || wr_fail "lintian found errors or warnings in the packages"
+	ok "lintian: no error, no warning"
 }
 
 # ---------------------------------------------------------------------------------------------
