@@ -160,6 +160,7 @@ struct _Peer {
 	GArray *allowed;       /* WrCidr installed in the device and routes */
 	WrPath *path;
 	WrEndpoint device_endpoint; /* what the device has now */
+	gboolean online;	    /* as the last map said */
 
 	/* the device's counters at the last tick */
 	guint64 rx_bytes, tx_bytes;
@@ -1520,6 +1521,16 @@ update_peer(WrEngine *self, const WrNetmapNode *node, gboolean accept_routes, Wr
 			g_hash_table_insert(self->by_disco_key, p->disco_key, p);
 		path_changed = TRUE;
 	}
+	if (!is_new && !restarted && !p->online && node->online) {
+		/* back online with the same warrend (warren down and up, a resume): it dropped
+		 * its WireGuard sessions with its tunnel, and ours would be sent into the void
+		 * until WireGuard's own retry (no reply for 15 s).  Made afresh, the peer's next
+		 * packet starts a handshake */
+		wr_uapi_set_add_peer(set, p->node_key)->remove = TRUE;
+		restarted = TRUE;
+		g_message("peer %s is back online: new WireGuard session", p->name);
+	}
+	p->online = node->online;
 	if (!endpoint_arrays_equal(p->map_endpoints, node->endpoints)) {
 		g_array_set_size(p->map_endpoints, 0);
 		if (node->endpoints != NULL)
