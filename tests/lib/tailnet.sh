@@ -14,6 +14,7 @@
 #                       host, or KIND public (the host straight on the internet); in the host's
 #                       namespace a private dbus-daemon and warrend with its own state dir
 #                       ($WR_TMP/nodeN/), hostname "nN", tag tag:nN and an auth key of its own
+#                       (TAILNET_KEY_USER=LOGIN: no tag, the node is that user's)
 #
 # Everything is made under netns.sh's per-run prefix and $WR_TMP and removed by its cleanup
 # trap, also on failure; every daemon's log is in $WR_TMP and its tail is printed by wr_fail.
@@ -294,9 +295,13 @@ tailnet_node()
 	# a name of its own: every namespace shares the machine's hostname
 	printf '[prefs]\nhostname=%s\n' "${TAILNET_NAME[$n]:-n$n}" >"$d/state/prefs.conf"
 	chmod 0600 "$d/state/prefs.conf"
-	# a key of its own, so that the packet filter can name the node by its tag
-	key=$(tailnet_admin authkeys create --reusable --tags "tag:n$n") ||
-		wr_fail "no auth key for node $n"
+	# a key of its own, so that the packet filter can name the node by its tag; with
+	# TAILNET_KEY_USER (a login that has signed in), the node is that person's instead
+	if [ -n "${TAILNET_KEY_USER:-}" ]; then
+		key=$(tailnet_admin authkeys create --reusable --user "$TAILNET_KEY_USER")
+	else
+		key=$(tailnet_admin authkeys create --reusable --tags "tag:n$n")
+	fi || wr_fail "no auth key for node $n"
 	(umask 077 && printf '%s\n' "$key" >"$d/authkey") || wr_fail "cannot write node $n's auth key"
 	tailnet_warrend_start "$n"
 }
