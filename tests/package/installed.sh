@@ -16,15 +16,19 @@
 #             name programs, icons and units that are installed; the icons are the tree's;
 #             the service user exists; the translations are installed and the installed CLI
 #             speaks Chinese.
-#   services  warrend started by its unit: where systemd runs, by systemd (the package
-#             enabled and started it); elsewhere by the unit's own ExecStart line, in a
-#             network namespace, on a system bus run from the installed bus configuration
-#             (/usr/share/dbus-1/system.conf, which reads the installed policy), with the
-#             real polkitd reading the installed actions.  Root may connect; an unprivileged
-#             user reads the status and is refused a change by polkit, in words.  Then the
-#             tray as its autostart entry starts it, on Xvfb with a StatusNotifierWatcher,
-#             under zh_CN: it registers its icon (an installed one), and its menu is in the
-#             installed Chinese catalogue: no schema, icon or catalogue from the build tree.
+#   services  every service by its installed unit's ExecStart line, as the unit's user, in a
+#             private mount namespace (so that the programs find everything where the
+#             installed files say, and the machine's files are not touched) and a network
+#             namespace: a system bus from the installed bus configuration (which reads the
+#             installed policy) with the real polkitd reading the installed actions,
+#             warren-control on /etc/warren/control.conf, warren-derp with its credentials,
+#             warrend.  Root may change settings; an unprivileged user reads the status and is
+#             refused a change by polkit, in words; a pre-auth key from the admin CLI's default
+#             socket signs warrend in and netcheck reaches warren-derp.  Then the tray as its
+#             autostart entry starts it, on Xvfb with a StatusNotifierWatcher, under zh_CN: it
+#             registers its icon (an installed one), and its menu is in the installed Chinese
+#             catalogue: no schema, icon or catalogue from the build tree.  Where systemd runs,
+#             warrend.service (which the package started) must be active too.
 #   lintian   the .deb files in $WR_DEB_DIR (tools/test sets it) pass lintian with no error
 #             and no warning
 #   demo      tools/demo's smoke test (the tailnet in a box: sign-in in Chromium, direct and
@@ -253,103 +257,229 @@ scenario_files()
 
 # ---------------------------------------------------------------------------------------------
 # services
+#
+# Everything runs in a private mount namespace (unshare): tmpfs over /run/dbus, /run/warren,
+# /run/warren-control and /etc/warren, and the system trust store with the test's CA added,
+# so that the programs find everything where the installed files say, and the machine's own
+# files are not touched.  The daemons live in a network namespace with 192.0.2.1 on its
+# loopback: warren-control on 192.0.2.1:8443, warren-derp on [::]:80, :443 and :3478,
+# warrend with its TUN.
 
-SVC_BUS=
 SVC_NS=
+SVC_ADDR=192.0.2.1
+SVC_CTL_URL=https://$SVC_ADDR:8443
 
 _svc_has_name()
 {
-	env DBUS_SYSTEM_BUS_ADDRESS="$SVC_BUS" gdbus call --system --dest org.freedesktop.DBus \
-		--object-path /org/freedesktop/DBus --method org.freedesktop.DBus.NameHasOwner "$1" \
-		2>/dev/null | grep -q true
+	gdbus call --system --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+		--method org.freedesktop.DBus.NameHasOwner "$1" 2>/dev/null | grep -q true
 }
 
-# svc_start_private: the system bus, polkitd and warrend as the installed files start them,
-# where systemd does not run
-svc_start_private()
+# unit_cmd UNIT: the installed UNIT's ExecStart line, continuation lines joined, without
+# systemd's prefixes (-@:+!)
+unit_cmd()
 {
-	local d=$WR_TMP/system exe cmd
-	# the bus socket is reached by every user, as /run/dbus is
-	mkdir -p "$d/state" "$d/run" && chmod 0711 "$WR_TMP" && chmod 0755 "$d" &&
-		chmod 0700 "$d/state" || wr_fail "cannot make $d"
-	SVC_BUS=unix:path=$d/system_bus_socket
-	# the installed system bus configuration (it includes system.d/, with warrend's policy);
-	# only the address is this run's
-	WR_LOGS+=("$d/dbus.log")
-	dbus-daemon --config-file=/usr/share/dbus-1/system.conf --address="$SVC_BUS" --nofork \
-		--nopidfile >"$d/dbus.log" 2>&1 </dev/null &
-	wr_track $! "system dbus-daemon"
-	WR_SOCKS+=("$d/system_bus_socket")
-	wait_until 10 test -S "$d/system_bus_socket" || wr_fail "the system bus did not start: $(cat "$d/dbus.log")"
-	[ -x /usr/lib/polkit-1/polkitd ] || wr_skip "polkitd is not installed"
-	WR_LOGS+=("$d/polkitd.log")
-	DBUS_SYSTEM_BUS_ADDRESS=$SVC_BUS /usr/lib/polkit-1/polkitd --no-debug >"$d/polkitd.log" 2>&1 </dev/null &
-	wr_track $! "polkitd"
-	wait_until 15 _svc_has_name org.freedesktop.PolicyKit1 || wr_fail "polkitd did not start: $(cat "$d/polkitd.log")"
-	DBUS_SYSTEM_BUS_ADDRESS=$SVC_BUS pkaction --action-id io.github.warrenvpn.connect >/dev/null 2>&1 ||
-		wr_fail "polkitd does not know io.github.warrenvpn.connect from the installed actions"
+	awk '/^ExecStart=/ { on = 1; sub(/^ExecStart=[-@:+!]*/, "") }
+		on { line = line $0; if (sub(/\\$/, "", line)) { line = line " "; next } print line; exit }' \
+		"$UNIT_DIR/$1" | tr -s ' \t' '  '
+}
 
-	# warrend by its unit's command line, as systemd would run it: ${STATE_DIRECTORY} and
-	# ${RUNTIME_DIRECTORY} set, in a network namespace of its own (it makes a TUN, routes and
-	# firewall rules)
-	exe=$(unit_exec warrend.service)
-	cmd=$(sed -n 's/^ExecStart=[-@:+!]*//p' "$UNIT_DIR/warrend.service" | head -n 1)
-	[ -x "$exe" ] || wr_fail "warrend.service runs $exe, which is not installed"
+# svc_run USER LOG NAME VAR=VALUE...: the command line of NAME's unit in the namespace, as USER
+# (root: as is) with the unit's umask and, for a user, CAP_NET_BIND_SERVICE as its unit grants
+# it; VAR=VALUE are what systemd would set (STATE_DIRECTORY, …)
+svc_run()
+{
+	local user=$1 log=$2 unit=$3 cmd
+	shift 3
+	cmd=$(unit_cmd "$unit")
+	wr_log "$unit: ExecStart=$cmd"
+	WR_LOGS+=("$log")
+	local as=()
+	[ "$user" = root ] || as=(setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups
+		--inh-caps=+net_bind_service --ambient-caps=+net_bind_service)
+	# shellcheck disable=SC2016 # the unit's line is expanded by that shell, as systemd would
+	ip netns exec "$SVC_NS" env "$@" "${as[@]}" sh -c 'umask 077; exec '"$cmd" >"$log" 2>&1 </dev/null &
+	wr_track $! "$unit"
+}
+
+# svc_setup: the files an administrator writes (docs/packaging.md), as README.md says
+svc_setup()
+{
+	local d=$1 t
+	for t in /run/dbus /run/warren /run/warren-control /etc/warren; do
+		mount -t tmpfs -o mode=0755 warren-test "$t" || wr_fail "cannot mount a tmpfs on $t"
+	done
+	chown warren-control:warren-control /run/warren-control && chmod 0750 /run/warren-control ||
+		wr_fail "cannot prepare /run/warren-control"
+	mkdir -p "$d/control-state" "$d/derp-state" "$d/derp-creds" "$d/warrend-state" &&
+		chown warren-control:warren-control "$d/control-state" &&
+		chown nobody:nogroup "$d/derp-state" "$d/derp-creds" &&
+		chmod 0700 "$d/control-state" "$d/derp-state" "$d/derp-creds" "$d/warrend-state" &&
+		chmod 0711 "$WR_TMP" "$d" || wr_fail "cannot make the state directories"
+	# TLS: a CA of the test's, trusted through the system store as an administrator would
+	{
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+			-subj "/CN=Warren package test CA" -keyout "$d/ca.key" -out "$d/ca.pem" \
+			-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign &&
+			openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$SVC_ADDR" \
+				-keyout /etc/warren/tls.key -out "$d/tls.csr" &&
+			printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$SVC_ADDR" >"$d/tls.ext" &&
+			openssl x509 -req -in "$d/tls.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+				-days 2 -extfile "$d/tls.ext" -out /etc/warren/tls.pem
+	} >"$d/openssl.log" 2>&1 || wr_fail "openssl: $(cat "$d/openssl.log")"
+	cat /etc/ssl/certs/ca-certificates.crt "$d/ca.pem" >"$d/ca-bundle.crt" &&
+		mount --bind "$d/ca-bundle.crt" /etc/ssl/certs/ca-certificates.crt ||
+		wr_fail "cannot add the test's CA to the system trust store (in the namespace)"
+	cp /etc/warren/tls.pem "$d/derp-creds/cert.pem" && cp /etc/warren/tls.key "$d/derp-creds/key.pem" &&
+		chown nobody "$d/derp-creds/"*.pem || wr_fail "cannot hand warren-derp its credentials"
+	cat >/etc/warren/derp.json <<JSON
+{
+  "Regions": {
+    "900": { "RegionID": 900, "RegionCode": "pkg", "RegionName": "package test",
+      "Nodes": [ { "Name": "900a", "RegionID": 900, "HostName": "$SVC_ADDR",
+        "IPv4": "$SVC_ADDR", "IPv6": "none", "DERPPort": 80, "STUNPort": 3478,
+        "InsecureForTests": true } ] }
+  },
+  "omitDefaultRegions": true
+}
+JSON
+	cat >/etc/warren/control.conf <<CONF
+[server]
+listen = $SVC_ADDR:8443
+server-url = $SVC_CTL_URL
+tls-cert = /etc/warren/tls.pem
+tls-key = /etc/warren/tls.key
+state-dir = $d/control-state
+[database]
+url = sqlite://$d/control-state/control.sqlite
+[network]
+dns-domain = tailnet.test
+derp-map = derp.json
+CONF
+	chown root:warren-control /etc/warren/control.conf /etc/warren/tls.key /etc/warren/derp.json &&
+		chmod 0640 /etc/warren/control.conf /etc/warren/tls.key /etc/warren/derp.json ||
+		wr_fail "cannot set the configuration's owner and mode"
+}
+
+# svc_start: the system bus, polkitd, warren-control, warren-derp and warrend
+svc_start()
+{
+	local d=$WR_TMP/svc
+	mkdir -p "$d" || wr_fail "cannot make $d"
+	svc_setup "$d"
 	SVC_NS=${WR_PREFIX}svc
 	ns_new "$SVC_NS"
-	wr_log "warrend.service: ExecStart=$cmd"
-	WR_LOGS+=("$d/warrend.log")
-	# shellcheck disable=SC2086 # the unit's line, split into words as systemd splits it here
-	ip netns exec "$SVC_NS" env STATE_DIRECTORY="$d/state" RUNTIME_DIRECTORY="$d/run" \
-		DBUS_SYSTEM_BUS_ADDRESS="$SVC_BUS" sh -c "exec $cmd" >"$d/warrend.log" 2>&1 </dev/null &
-	wr_track $! "warrend"
+	ip -n "$SVC_NS" addr add "$SVC_ADDR/32" dev lo || wr_fail "cannot give the namespace $SVC_ADDR"
+
+	# the system bus from the installed configuration (which includes system.d/ and so
+	# warrend's policy), and the real polkitd reading the installed actions
+	WR_LOGS+=("$d/dbus.log")
+	dbus-daemon --system --nofork --nopidfile >"$d/dbus.log" 2>&1 </dev/null &
+	wr_track $! "system dbus-daemon"
+	wait_until 10 test -S /run/dbus/system_bus_socket || wr_fail "the system bus did not start: $(cat "$d/dbus.log")"
+	[ -x /usr/lib/polkit-1/polkitd ] || wr_skip "polkitd is not installed"
+	WR_LOGS+=("$d/polkitd.log")
+	/usr/lib/polkit-1/polkitd --no-debug >"$d/polkitd.log" 2>&1 </dev/null &
+	wr_track $! "polkitd"
+	wait_until 15 _svc_has_name org.freedesktop.PolicyKit1 || wr_fail "polkitd did not start: $(cat "$d/polkitd.log")"
+	pkaction --action-id io.github.warrenvpn.connect >/dev/null 2>&1 ||
+		wr_fail "polkitd does not know io.github.warrenvpn.connect from the installed actions"
+
+	# each server by its unit's command line, as its unit's user (warren-derp's is dynamic:
+	# nobody here), with what systemd would set
+	svc_run warren-control "$d/warren-control.log" warren-control.service
+	svc_run nobody "$d/warren-derp.log" warren-derp.service STATE_DIRECTORY="$d/derp-state" \
+		CREDENTIALS_DIRECTORY="$d/derp-creds" WARREN_DERP_ARGS=
+	wait_until 15 test -S /run/warren-control/admin.sock ||
+		wr_fail "warren-control did not start: $(cat "$d/warren-control.log")"
+	wait_until 15 _svc_listening t "$SVC_ADDR:8443" || wr_fail "warren-control does not listen on $SVC_ADDR:8443"
+	for l in "t [::]:80" "t [::]:443" "u [::]:3478"; do
+		# shellcheck disable=SC2086 # protocol and address
+		wait_until 15 _svc_listening $l || wr_fail "warren-derp does not listen on $l: $(cat "$d/warren-derp.log")"
+	done
+	svc_run root "$d/warrend.log" warrend.service STATE_DIRECTORY="$d/warrend-state" \
+		RUNTIME_DIRECTORY=/run/warren
 	wait_until 15 _svc_has_name io.github.warrenvpn.Engine1 ||
 		wr_fail "warrend did not take io.github.warrenvpn.Engine1 on the system bus: $(cat "$d/warrend.log")"
 }
 
-# svc_cli USER ARGS...: the installed warren as USER, on the system bus of the run
+_svc_listening()
+{
+	ip netns exec "$SVC_NS" ss -Hnl"$1" "src $2" 2>/dev/null | grep -q .
+}
+
+# svc_cli USER ARGS...: the installed warren as USER, on the (private) system bus
 svc_cli()
 {
 	local user=$1
 	shift
-	runuser -u "$user" -- env DBUS_SYSTEM_BUS_ADDRESS="$SVC_BUS" LC_ALL=C.UTF-8 warren "$@"
+	runuser -u "$user" -- env LC_ALL=C.UTF-8 warren "$@"
 }
 
 scenario_services()
 {
-	local out rc nobody=nobody
-	command -v gdbus >/dev/null 2>&1 || wr_skip "gdbus is not installed"
+	local out rc nobody=nobody made=() t key
+	for t in gdbus unshare setpriv openssl; do
+		command -v "$t" >/dev/null 2>&1 || wr_skip "$t is not installed"
+	done
+	if [ -z "${WR_PKG_INNER:-}" ]; then
+		# the mount points the private namespace needs; /etc/warren is the package's
+		[ -d /etc/warren ] || wr_fail "/etc/warren is missing: warren-server ships it"
+		for t in /run/warren /run/warren-control; do
+			[ -d "$t" ] || { mkdir "$t" && made+=("$t"); }
+		done
+		WR_PKG_INNER=1 unshare --mount --propagation private "$0" services
+		rc=$?
+		for t in "${made[@]}"; do
+			rmdir "$t"
+		done
+		exit $rc
+	fi
 	wr_init
 	if [ -d /run/systemd/system ]; then
-		# systemd runs: the package enabled and started warrend.service
-		systemctl start warrend.service || wr_fail "systemctl start warrend.service failed"
-		SVC_BUS=unix:path=/run/dbus/system_bus_socket
-		wait_until 15 _svc_has_name io.github.warrenvpn.Engine1 ||
-			wr_fail "warrend.service is not on the system bus: $(systemctl status warrend.service 2>&1 | tail -n 20)"
-		wr_log "warrend started by systemd"
-	else
-		svc_start_private
-		wr_log "systemd does not run here: the system bus, polkitd and warrend started by the installed files' command lines"
+		# systemd runs: the package enabled and started warrend.service (what follows runs
+		# another warrend, in a namespace, by the unit's line)
+		systemctl is-active --quiet warrend.service ||
+			wr_fail "warrend.service is not active: $(systemctl status warrend.service 2>&1 | tail -n 20)"
+		wr_log "warrend.service runs (started by systemd)"
 	fi
+	svc_start
+	wr_log "the system bus, polkitd, warren-control, warren-derp and warrend started by the installed files' command lines"
 
-	# root asks; polkit lets root change things (the error is warrend's, not polkit's)
+	# logged out: root may change settings (polkit lets root); anyone may read the status
+	# through the installed bus policy; polkit refuses others a change, and the CLI says so
 	out=$(svc_cli root status 2>&1)
 	rc=$?
 	((rc == 4)) || wr_fail "warren status as root: exit $rc, not 4 (logged out): $out"
-	wr_log "root: warren status: $out"
 	out=$(svc_cli root set --exit-node-allow-lan-access 2>&1) ||
 		wr_fail "warren set as root is refused: $out"
-	# anyone may read the status through the installed bus policy ...
 	out=$(svc_cli "$nobody" status 2>&1)
 	rc=$?
 	((rc == 4)) || wr_fail "warren status as $nobody: exit $rc (the bus policy?): $out"
-	# ... and polkit refuses them a change, which the CLI says
 	out=$(svc_cli "$nobody" set --exit-node-allow-lan-access=false 2>&1) &&
 		wr_fail "warren set as $nobody was allowed: $out"
 	case $out in
 	*"not authorized"*io.github.warrenvpn.exit-node*) wr_log "$nobody: warren set: $out" ;;
 	*) wr_fail "warren set as $nobody: not refused by polkit in words: $out" ;;
 	esac
+
+	# root signs the node in with a pre-auth key from the admin CLI on its default socket
+	key=$(warren-control authkeys create --tags tag:desktop 2>"$WR_TMP/authkey.err") ||
+		wr_fail "warren-control authkeys create: $(cat "$WR_TMP/authkey.err")"
+	out=$(svc_cli root up --login-server "$SVC_CTL_URL" --auth-key "$key" --timeout 30 2>&1) ||
+		wr_fail "warren up --login-server $SVC_CTL_URL: $out"
+	out=$(svc_cli root status --json 2>&1)
+	"$GUI_PYTHON" -c 'import json, sys; s = json.loads(sys.argv[1]); sys.exit(s.get("state") != "Running")' "$out" ||
+		wr_fail "warrend is not Running after warren up: $out"
+	wr_log "signed in: $(svc_cli root ip -4 2>&1)"
+	# warren-derp as the map names it: its relay and its STUN answer
+	out=$(svc_cli root netcheck --json 2>&1) || wr_fail "warren netcheck: $out"
+	"$GUI_PYTHON" -c '
+import json, sys
+n = json.loads(sys.argv[1])
+ok = n.get("udp") and n.get("preferred-derp") == 900
+sys.exit(0 if ok else 1)' "$out" || wr_fail "warren netcheck does not reach warren-derp's STUN and relay: $out"
+	wr_log "netcheck: $(printf "%s" "$out" | tr -s " \n" "  ")"
 
 	svc_tray
 }
@@ -371,7 +501,7 @@ svc_tray()
 	# nothing from the build tree: no GSETTINGS_SCHEMA_DIR, WARREN_LOCALEDIR, WARREN_ICON_DIR
 	# shellcheck disable=SC2086 # the entry's Exec line, split into words
 	env -u GSETTINGS_SCHEMA_DIR -u WARREN_LOCALEDIR -u WARREN_ICON_DIR -u WARREN_BUS_ADDRESS \
-		DBUS_SYSTEM_BUS_ADDRESS="$SVC_BUS" LC_ALL="$lang" LANG="$lang" \
+		LC_ALL="$lang" LANG="$lang" \
 		$exe >"$GUI_DIR/tray.log" 2>&1 </dev/null &
 	GUI_TRAY_PID=$!
 	wr_track "$GUI_TRAY_PID" "warren-tray"
@@ -382,9 +512,9 @@ svc_tray()
 		sed -n "s/^(<'\(.*\)'>,)$/\1/p")
 	icon_installed "$icon" || wr_fail "the tray shows the icon '$icon', which is not installed"
 	wr_log "the tray registered with the icon $icon (installed)"
-	# the sign-in item, as the installed catalogue translates it
-	want=$(env LC_ALL="$lang" TEXTDOMAINDIR=/usr/share/locale gettext -d warren "Sign in…")
-	[ "$want" != "Sign in…" ] || wr_fail "the installed zh_CN catalogue does not translate “Sign in…”"
+	# signed in: the Disconnect item, as the installed catalogue translates it
+	want=$(env LC_ALL="$lang" TEXTDOMAINDIR=/usr/share/locale gettext -d warren "Disconnect")
+	[ "$want" != "Disconnect" ] || wr_fail "the installed zh_CN catalogue does not translate “Disconnect”"
 	wait_until 10 _svc_menu_has "$want" || {
 		items=$(gui_menu_items | cut -f1 | tr '\n' '|')
 		wr_fail "the tray's menu has no '$want' (installed zh_CN): $items"
