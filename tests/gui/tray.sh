@@ -26,6 +26,10 @@
 #             (fails while it is English: needs po/zh_CN.po)
 #   rss       the tray's VmRSS after start and menu use is under 60 MB (skipped for a build
 #             with AddressSanitizer, whose shadow memory is no measure of the tray's)
+#   register-retry
+#             the watcher refuses the icon's first registration, as libayatana-appindicator's
+#             start-up race leaves it unregistered (app/tray/wr-tray-indicator.c): the tray
+#             makes its indicator again, which registers, and its menu is exported whole
 #
 # As root: WARREN_TRAY=… WARREND=… WARREN_CLI=… WARREN_CONTROL=… WARREN_DERP=… \
 #   tests/gui/tray.sh SCENARIO
@@ -49,9 +53,9 @@ RSS_MAX_KB=$((60 * 1024))
 
 scenario=${1:-}
 case $scenario in
-menu | no-host | zh_CN | rss) ;;
+menu | no-host | zh_CN | rss | register-retry) ;;
 *)
-	echo "usage: tray.sh menu|no-host|zh_CN|rss" >&2
+	echo "usage: tray.sh menu|no-host|zh_CN|rss|register-retry" >&2
 	exit 2
 	;;
 esac
@@ -452,6 +456,26 @@ scenario_rss()
 }
 
 tailnet_servers
+scenario_register_retry()
+{
+	local items
+	small_tailnet
+	gui_start --refuse-first
+	# gui_tray_start waits (20 s) until the watcher lists the item
+	gui_tray_start 1
+	grep -q "^refused $GUI_TRAY_BUS" "$GUI_DIR/watcher.log" ||
+		wr_fail "the watcher did not refuse the first registration: $(cat "$GUI_DIR/watcher.log")"
+	grep -q "making it again (1 of" "$GUI_DIR/tray.log" ||
+		wr_fail "the tray did not say that it made its indicator again: $(tail -n 20 "$GUI_DIR/tray.log")"
+	items=$(gui_menu_items | cut -f1)
+	for want in Disconnect "Network devices" "Exit node" Quit; do
+		grep -qxF "$want" <<<"$items" ||
+			wr_fail "the menu of the indicator made again has no '$want': $(echo "$items" | tr '\n' '|')"
+	done
+	wr_log "refused once, registered on the second indicator; menu: $(echo "$items" | tr '\n' '|')"
+	gui_tray_stop
+}
+
 "scenario_${scenario//-/_}"
 tailnet_warrend_alive
 tailnet_stop_all

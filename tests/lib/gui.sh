@@ -7,11 +7,12 @@
 # warrends the tray talks to).  Headless and private to the run (recipe:
 # /work/shared/recipes/gui-tray.md):
 #
-#   gui_start [--no-watcher|--no-host]
+#   gui_start [--no-watcher|--no-host|--refuse-first]
 #       a private session bus (a dbus-daemon with a minimal configuration: nothing is started by
 #       D-Bus activation behind the test), Xvfb on a free display (-displayfd), dunst (a real
 #       notification server), and tests/lib/sni-watcher.py as the StatusNotifierWatcher
-#       (--no-watcher: none; --no-host: one that says no host shows icons)
+#       (--no-watcher: none; --no-host: one that says no host shows icons; --refuse-first: one
+#       that refuses the first item's registration)
 #   gui_tray_start N [VAR=VALUE...]
 #       warren-tray against node N's warrend (tailnet_bus N), with the environment of the
 #       issue (schemas and translations from the build tree, memory GSettings, X11, the
@@ -68,7 +69,7 @@ _gui_bus_has()
 		--method org.freedesktop.DBus.NameHasOwner "$1" 2>/dev/null | grep -q true
 }
 
-# gui_start [--no-watcher|--no-host]
+# gui_start [--no-watcher|--no-host|--refuse-first]
 gui_start()
 {
 	local mode=${1:-} pid
@@ -100,7 +101,7 @@ gui_start()
 
 	case $mode in
 	--no-watcher) GUI_WATCHER= ;;
-	'' | --no-host)
+	'' | --no-host | --refuse-first)
 		WR_LOGS+=("$GUI_DIR/watcher.log")
 		"$GUI_PYTHON" -u "$GUI_LIB_DIR/sni-watcher.py" ${mode:+"$mode"} >"$GUI_DIR/watcher.log" 2>&1 </dev/null &
 		wr_track $! "StatusNotifierWatcher"

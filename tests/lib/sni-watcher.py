@@ -8,10 +8,13 @@
 # register with their object path only (libayatana-appindicator does), so the sender's bus name
 # is taken from the message; an item is dropped when its owner leaves the bus.
 #
-#   sni-watcher.py [--no-host]
+#   sni-watcher.py [--no-host] [--refuse-first]
 #
 # --no-host: IsStatusNotifierHostRegistered is false (a watcher without a panel that shows
 # icons), so the tray must show its status window.
+# --refuse-first: the first RegisterStatusNotifierItem gets an error (prints "refused BUS/PATH"),
+# which leaves an indicator unregistered as libayatana-appindicator's start-up race does
+# (app/tray/wr-tray-indicator.c): the tray must make its indicator again.
 # Prints "registered BUS/PATH" lines on stdout as items come and go.
 
 import sys
@@ -36,6 +39,7 @@ IFACE = "org.kde.StatusNotifierWatcher"
 PATH = "/StatusNotifierWatcher"
 
 host = "--no-host" not in sys.argv[1:]
+refuse = "--refuse-first" in sys.argv[1:]
 items = {}  # "BUS/PATH" -> watch id
 loop = GLib.MainLoop()
 conn = None
@@ -65,6 +69,13 @@ def method_call(_conn, sender, _path, _iface, method, params, invocation):
         # a path (ayatana) or a bus name (others)
         key = sender + arg if arg.startswith("/") else arg + "/StatusNotifierItem"
         owner = key.split("/", 1)[0]
+        global refuse
+        if refuse:
+            refuse = False
+            print("refused", key, flush=True)
+            invocation.return_dbus_error("org.freedesktop.DBus.Error.Failed",
+                                         "refused for the test (--refuse-first)")
+            return
         if key not in items:
             items[key] = Gio.bus_watch_name_on_connection(
                 conn, owner, Gio.BusNameWatcherFlags.NONE, None, vanished)
