@@ -161,6 +161,7 @@ struct _Peer {
 	WrPath *path;
 	WrEndpoint device_endpoint; /* what the device has now */
 	gboolean online;	    /* as the last map said */
+	gboolean renewed;	    /* made afresh in the device since it last went offline */
 
 	/* the device's counters at the last tick */
 	guint64 rx_bytes, tx_bytes;
@@ -1521,13 +1522,20 @@ update_peer(WrEngine *self, const WrNetmapNode *node, gboolean accept_routes, Wr
 			g_hash_table_insert(self->by_disco_key, p->disco_key, p);
 		path_changed = TRUE;
 	}
-	if (!is_new && !restarted && !p->online && node->online) {
+	if (p->online && !node->online)
+		p->renewed = FALSE;
+	if (is_new || restarted) {
+		p->renewed = TRUE;
+	} else if (!p->online && node->online && !p->renewed) {
 		/* back online with the same warrend (warren down and up, a resume): it dropped
 		 * its WireGuard sessions with its tunnel, and ours would be sent into the void
 		 * until WireGuard's own retry (no reply for 15 s).  Made afresh, the peer's next
-		 * packet starts a handshake */
+		 * packet starts a handshake.  Not when it was made afresh while away (a node key
+		 * rotation takes the node offline for a moment): that would throw away the
+		 * handshake already under way with its new key */
 		wr_uapi_set_add_peer(set, p->node_key)->remove = TRUE;
 		restarted = TRUE;
+		p->renewed = TRUE;
 		g_message("peer %s is back online: new WireGuard session", p->name);
 	}
 	p->online = node->online;
