@@ -17,6 +17,31 @@ is_nul_escape(const char *data, gsize len, gsize i)
 	       g_ascii_strncasecmp(data + i + 2, "0000", 4) == 0;
 }
 
+/*
+ * After "\u", json-glib 1.6 looks at the next byte.  A hex digit: it reads up to four bytes
+ * (json_scanner_get_unichar) and swallows the first that is not a hex digit, even a quote, so
+ * that in "\u0B"}" the quote does not end the string.  Anything else: it takes nothing more,
+ * so in "\u"" the quote does.  This scan must see the same string ends, or a bracket it takes
+ * for text would be nesting to json-glib (fuzz-json-check found ["}\"\u~\u0B"}",[0]]: depth 2
+ * parsed, 1 counted).  Surrogate pairs are two such escapes.  *i is at the 'u'; it is left at
+ * the last byte the escape takes.  FALSE: a NUL byte there, with refuse_nul.
+ */
+static gboolean
+skip_unichar(const char *data, gsize len, gsize *i, gboolean refuse_nul)
+{
+	if (*i + 1 >= len || !g_ascii_isxdigit(data[*i + 1]))
+		return TRUE;
+	for (guint k = 0; k < 4 && *i + 1 < len; k++) {
+		char h = data[++*i];
+
+		if (h == '\0' && refuse_nul)
+			return FALSE;
+		if (!g_ascii_isxdigit(h))
+			break;
+	}
+	return TRUE;
+}
+
 /* where the scan is: json-glib 1.6 (GScanner) also takes 'strings', so they are skipped like
  * "strings": a '"' in them must not hide the brackets after it */
 typedef enum {
@@ -57,6 +82,10 @@ wr_json_check(const char *data, gsize len, const WrJsonCheckLimits *limits,
 				 */
 				i++;
 				if (data[i] == '\0' && refuse_nul) {
+					result = WR_JSON_CHECK_NUL_BYTE;
+					goto done;
+				}
+				if (data[i] == 'u' && !skip_unichar(data, len, &i, refuse_nul)) {
 					result = WR_JSON_CHECK_NUL_BYTE;
 					goto done;
 				}

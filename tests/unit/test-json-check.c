@@ -69,6 +69,18 @@ static const CheckCase check_cases[] = {
 	 WR_JSON_CHECK_OK, LEN, 1},
 	{"nul-escape-truncated", "[\"\\u000", 0, 1, 0, WR_JSON_CHECK_REFUSE_NUL, WR_JSON_CHECK_OK,
 	 LEN, 1},
+	/* after \u and a hex digit, json-glib 1.6 takes up to four hex digits and swallows the
+	 * first byte that is not one, even a quote (found by fuzz-json-check); after \u and
+	 * anything else, nothing */
+	{"u-escape-swallows-quote", "[\"}\\\"\\u~\\u0B\"}\",[0]]", 0, 1, 0, 0,
+	 WR_JSON_CHECK_TOO_DEEP, 16, 2},
+	{"u-escape-four-hex", "[\"\\u0041\",[1]]", 0, 1, 0, 0, WR_JSON_CHECK_TOO_DEEP, 10, 2},
+	{"u-escape-truncated", "[\"\\u00", 0, 1, 0, 0, WR_JSON_CHECK_OK, LEN, 1},
+	{"u-escape-no-hex-quote", "[\"\\u\",[1]]", 0, 1, 0, 0, WR_JSON_CHECK_TOO_DEEP, 6, 2},
+	{"u-escape-three-hex-quote", "[\"\\u0B\"}\",[1]]", 0, 1, 0, 0, WR_JSON_CHECK_TOO_DEEP, 10,
+	 2},
+	{"u-escape-nul", "[\"\\u0\0\"]", 8, 1, 0, WR_JSON_CHECK_REFUSE_NUL, WR_JSON_CHECK_NUL_BYTE,
+	 5, 1},
 	/* json-glib takes 'strings': a '"' in them hides nothing */
 	{"quote-in-sq-string", "['\"',[[[1]]],'\"']", 0, 3, 0, 0, WR_JSON_CHECK_TOO_DEEP, 7, 4},
 	{"brackets-in-sq-string", "['[[[[', 1]", 0, 1, 0, 0, WR_JSON_CHECK_OK, LEN, 1},
