@@ -74,10 +74,19 @@ ok()
 	echo "ok: $*"
 }
 
-# unit_exec UNIT: the program the installed UNIT's ExecStart line runs
+# unit_cmd UNIT: the installed UNIT's ExecStart line, continuation lines joined, without
+# systemd's prefixes (-@:+!)
+unit_cmd()
+{
+	awk '/^ExecStart=/ { on = 1; sub(/^ExecStart=[-@:+!]*/, "") }
+		on { line = line $0; if (sub(/\\$/, "", line)) { line = line " "; next } print line; exit }' \
+		"$UNIT_DIR/$1" | tr -s ' \t' '  '
+}
+
+# unit_exec UNIT: the program the installed UNIT's ExecStart line runs (unit_cmd's first word)
 unit_exec()
 {
-	sed -n 's/^ExecStart=[-@:+!]*\([^ ]*\).*/\1/p' "$UNIT_DIR/$1" | head -n 1
+	unit_cmd "$1" | awk '{ print $1; exit }'
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -273,15 +282,6 @@ _svc_has_name()
 {
 	gdbus call --system --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
 		--method org.freedesktop.DBus.NameHasOwner "$1" 2>/dev/null | grep -q true
-}
-
-# unit_cmd UNIT: the installed UNIT's ExecStart line, continuation lines joined, without
-# systemd's prefixes (-@:+!)
-unit_cmd()
-{
-	awk '/^ExecStart=/ { on = 1; sub(/^ExecStart=[-@:+!]*/, "") }
-		on { line = line $0; if (sub(/\\$/, "", line)) { line = line " "; next } print line; exit }' \
-		"$UNIT_DIR/$1" | tr -s ' \t' '  '
 }
 
 # svc_run USER LOG NAME VAR=VALUE...: the command line of NAME's unit in the namespace, as USER
